@@ -1,0 +1,240 @@
+//! The decision: answer, clarify, hand off, or small talk.
+//!
+//! Pure functions over plain data: no I/O, no index, no configuration file. `decide` looks at the
+//! features of the ranked distinct entries (IDF-weighted coverage of the question, score as a share
+//! of the question's ideal score, margin between the top two) — never at raw BM25 scores alone,
+//! which are not comparable across questions. `smalltalk` recognises greetings, thanks and requests
+//! for a person before anything is searched. A wrong confident answer is worse than an honest
+//! hand-off, so every band must be passed, not just one.
+
+use serde::Serialize;
+
+use crate::config::AnswerConfig;
+
+/// What the assistant does with a question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Answer,
+    Clarify,
+    Handoff,
+    Smalltalk,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Answer => "answer",
+            Decision::Clarify => "clarify",
+            Decision::Handoff => "handoff",
+            Decision::Smalltalk => "smalltalk",
+        }
+    }
+}
+
+/// The features of one distinct entry found for a question.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scored {
+    pub score: f32,
+    pub coverage: f32,
+    pub norm: f32,
+}
+
+/// The decision with the positions (in the ranked list) it refers to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub decision: Decision,
+    /// For `Answer`: the position of the chosen entry (always 0). For `Clarify`: the choices.
+    pub picks: Vec<usize>,
+    /// 0–1: how sure the assistant is about its best entry.
+    pub confidence: f32,
+}
+
+/// How sure we are of one entry: the geometric mean of coverage and (capped) normalised score.
+pub fn confidence(s: &Scored) -> f32 {
+    (s.coverage.clamp(0.0, 1.0) * s.norm.clamp(0.0, 1.0)).sqrt()
+}
+
+/// Relative lead of the first over the second entry (1 when there is no second).
+pub fn margin(ranked: &[Scored]) -> f32 {
+    match ranked {
+        [first, second, ..] if first.score > 0.0 => ((first.score - second.score) / first.score).max(0.0),
+        _ => 1.0,
+    }
+}
+
+/// Decides from the ranked distinct entries (best first).
+pub fn decide(ranked: &[Scored], t: &AnswerConfig) -> Verdict {
+    let Some(top) = ranked.first() else {
+        return Verdict { decision: Decision::Handoff, picks: Vec::new(), confidence: 0.0 };
+    };
+    let conf = confidence(top);
+    let strong = top.coverage >= t.answer_coverage && top.norm >= t.answer_norm;
+    if strong && margin(ranked) >= t.answer_margin {
+        return Verdict { decision: Decision::Answer, picks: vec![0], confidence: conf };
+    }
+    let plausible = |s: &Scored| s.coverage >= t.clarify_coverage && s.norm >= t.clarify_norm;
+    let mut picks: Vec<usize> = ranked
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| plausible(s))
+        .map(|(i, _)| i)
+        .take(t.max_choices.max(1))
+        .collect();
+    if strong && picks.len() < 2 && ranked.len() >= 2 {
+        // The best entry is good but another is too close to tell apart: offer both.
+        picks = vec![0, 1];
+    }
+    if picks.is_empty() {
+        return Verdict { decision: Decision::Handoff, picks, confidence: conf };
+    }
+    Verdict { decision: Decision::Clarify, picks, confidence: conf }
+}
+
+/// A message that is not a question for the knowledge base.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Smalltalk {
+    Greeting,
+    Thanks,
+    Goodbye,
+    /// Who or what the assistant is.
+    Identity,
+    /// The person asks for a human: hand off.
+    Human,
+    /// Nothing but whitespace, punctuation or emoji.
+    NoText,
+}
+
+const GREETINGS: [&str; 16] = [
+    "你好", "您好", "你们好", "hi", "hello", "hey", "在吗", "在不在", "有人吗", "早上好", "上午好",
+    "中午好", "下午好", "晚上好", "嗨", "哈喽",
+];
+const THANKS: [&str; 11] = [
+    "谢谢", "谢谢你", "谢谢您", "多谢", "感谢", "非常感谢", "thanks", "thank you", "thx", "好的谢谢", "辛苦了",
+];
+const GOODBYES: [&str; 7] = ["再见", "拜拜", "bye", "byebye", "好的", "知道了", "明白了"];
+const IDENTITY: [&str; 8] = [
+    "你是谁", "你是机器人吗", "你是人吗", "你能做什么", "你会什么", "你是真人吗", "你叫什么", "你能干什么",
+];
+const HUMAN: [&str; 8] = ["转人工", "人工客服", "人工服务", "找人工", "要人工", "真人客服", "人工坐席", "找客服"];
+
+/// Recognises small talk in a normalised message (see `text::normalize`). Returns `None` for
+/// anything that should be searched.
+pub fn smalltalk(normalized: &str) -> Option<Smalltalk> {
+    if !normalized.chars().any(char::is_alphanumeric) {
+        return Some(Smalltalk::NoText);
+    }
+    // Compare without punctuation, spaces and trailing particles: "你好！！" → "你好".
+    let core: String = normalized.chars().filter(|c| c.is_alphanumeric() || *c == ' ').collect();
+    let core = core.trim().trim_end_matches(['啊', '呀', '呢', '哈', '吧', '哦', '噢', '~']).trim();
+    let core_nospace: String = core.chars().filter(|c| *c != ' ').collect();
+    let is = |list: &[&str]| list.iter().any(|p| *p == core || p.replace(' ', "") == core_nospace);
+    if core_nospace == "人工"
+        || (HUMAN.iter().any(|p| core_nospace.contains(p)) && core_nospace.chars().count() <= 12)
+    {
+        return Some(Smalltalk::Human);
+    }
+    if is(&GREETINGS) {
+        return Some(Smalltalk::Greeting);
+    }
+    if is(&THANKS) {
+        return Some(Smalltalk::Thanks);
+    }
+    if is(&GOODBYES) {
+        return Some(Smalltalk::Goodbye);
+    }
+    if is(&IDENTITY) {
+        return Some(Smalltalk::Identity);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(score: f32, coverage: f32, norm: f32) -> Scored {
+        Scored { score, coverage, norm }
+    }
+    fn t() -> AnswerConfig {
+        AnswerConfig::default()
+    }
+
+    #[test]
+    fn nothing_found_hands_off() {
+        assert_eq!(decide(&[], &t()).decision, Decision::Handoff);
+    }
+
+    #[test]
+    fn clear_winner_is_answered() {
+        let v = decide(&[s(20.0, 0.9, 0.8), s(8.0, 0.5, 0.3)], &t());
+        assert_eq!(v.decision, Decision::Answer);
+        assert_eq!(v.picks, vec![0]);
+        assert!(v.confidence > 0.8);
+    }
+
+    #[test]
+    fn single_strong_hit_is_answered() {
+        assert_eq!(decide(&[s(5.0, 0.8, 0.5)], &t()).decision, Decision::Answer);
+    }
+
+    #[test]
+    fn close_runner_up_asks_which() {
+        let v = decide(&[s(20.0, 0.9, 0.8), s(19.0, 0.85, 0.75), s(5.0, 0.2, 0.1)], &t());
+        assert_eq!(v.decision, Decision::Clarify);
+        assert_eq!(v.picks, vec![0, 1]);
+    }
+
+    #[test]
+    fn close_but_weak_runner_up_is_still_offered() {
+        let v = decide(&[s(20.0, 0.9, 0.8), s(19.0, 0.2, 0.1)], &t());
+        assert_eq!(v.decision, Decision::Clarify);
+        assert_eq!(v.picks, vec![0, 1]);
+    }
+
+    #[test]
+    fn partial_coverage_offers_choices() {
+        let v = decide(&[s(10.0, 0.5, 0.4), s(9.0, 0.45, 0.35), s(8.0, 0.42, 0.3), s(7.0, 0.41, 0.3)], &t());
+        assert_eq!(v.decision, Decision::Clarify);
+        assert_eq!(v.picks, vec![0, 1, 2], "at most max_choices");
+    }
+
+    #[test]
+    fn low_coverage_hands_off_even_with_a_high_raw_score() {
+        // Raw BM25 of 40 means nothing on its own: half the question is unknown to the knowledge base.
+        let v = decide(&[s(40.0, 0.3, 0.9), s(10.0, 0.1, 0.2)], &t());
+        assert_eq!(v.decision, Decision::Handoff);
+    }
+
+    #[test]
+    fn full_coverage_of_a_weak_match_is_not_answered() {
+        let v = decide(&[s(2.0, 1.0, 0.1)], &t());
+        assert_eq!(v.decision, Decision::Handoff);
+    }
+
+    #[test]
+    fn smalltalk_table() {
+        let cases = [
+            ("你好", Some(Smalltalk::Greeting)),
+            ("您好!!", Some(Smalltalk::Greeting)),
+            ("在吗?", Some(Smalltalk::Greeting)),
+            ("hello", Some(Smalltalk::Greeting)),
+            ("谢谢啊", Some(Smalltalk::Thanks)),
+            ("thank you", Some(Smalltalk::Thanks)),
+            ("再见", Some(Smalltalk::Goodbye)),
+            ("你是机器人吗", Some(Smalltalk::Identity)),
+            ("转人工", Some(Smalltalk::Human)),
+            ("我要转人工客服", Some(Smalltalk::Human)),
+            ("🎉🎉🎉", Some(Smalltalk::NoText)),
+            ("   ", Some(Smalltalk::NoText)),
+            ("你好,报关单怎么修改", None),
+            ("人工智能产品进口怎么报关需要哪些单证材料", None),
+            ("滞报金", None),
+            ("人工智能设备怎么报关", None),
+            ("人工", Some(Smalltalk::Human)),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(smalltalk(input), expected, "smalltalk({input:?})");
+        }
+    }
+}

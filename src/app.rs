@@ -1,0 +1,252 @@
+//! The one place a question travels: normalise → search → decide → reply.
+//!
+//! [`Assistant::ask`] is the single answering function behind `customs-bot ask`, `chat` and every
+//! front end, so a CLI test exercises exactly the bot's decision path. The assistant holds the
+//! current index generation behind a lock-free-for-readers swap (`RwLock<Arc<…>>`, held only to
+//! clone the `Arc`), so a reindex never makes a question fail. `prepare_index` builds the index
+//! when it is missing or stale, so a newcomer never has to run `reindex` first.
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use anyhow::Context;
+use chrono::NaiveDate;
+
+use crate::answer::{self, Decision, Scored, Smalltalk};
+use crate::config::Config;
+use crate::index::{self, SearchIndex};
+use crate::knowledge::{self, Kind};
+use crate::reply::{Body, Candidate, EntryRef, HandoffReason, Reply};
+use crate::text;
+
+/// How many distinct entries are considered per question.
+const CONSIDERED: usize = 5;
+
+/// The assistant: configuration plus the index generation in service.
+pub struct Assistant {
+    config: Config,
+    index: RwLock<Arc<SearchIndex>>,
+}
+
+/// Today's date in China (UTC+8, no daylight saving), for entries' effective/expires dates.
+pub fn today() -> NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+/// Why the index could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error("the knowledge folder has {} problem(s) and there is no earlier index to serve:\n{}", .0.len(), .0.join("\n"))]
+    Invalid(Vec<String>),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// Loads and validates the knowledge folder named in the configuration.
+pub fn load_knowledge(config: &Config) -> knowledge::Loaded {
+    knowledge::load(&config.knowledge.dir, &config.placeholder_names(), today())
+}
+
+/// Makes sure the index is present and built from the current knowledge; rebuilds it (one log
+/// line) when it is missing or stale. When the knowledge has errors, an earlier index keeps
+/// serving (with a warning) and only a missing index is an error.
+pub fn prepare_index(config: &Config) -> Result<SearchIndex, PrepareError> {
+    let root = &config.index.dir;
+    let fingerprint = knowledge::fingerprint(&config.knowledge.dir)
+        .with_context(|| format!("reading the knowledge folder {}", config.knowledge.dir.display()))?;
+    let why = match index::current_meta(root) {
+        None => Some("missing"),
+        Some(m) if m.schema_version != index::SCHEMA_VERSION => Some("from an older version"),
+        Some(m) if m.fingerprint != fingerprint => Some("stale (the knowledge folder changed)"),
+        Some(_) => None,
+    };
+    if let Some(why) = why {
+        let loaded = load_knowledge(config);
+        if loaded.has_errors() {
+            let problems: Vec<String> = loaded.errors().map(|p| p.to_string()).collect();
+            if index::current_meta(root).is_some_and(|m| m.schema_version == index::SCHEMA_VERSION) {
+                tracing::warn!(
+                    problems = problems.len(),
+                    "the index is {why}, but the knowledge folder has errors (run `customs-bot check`); serving the previous index"
+                );
+            } else {
+                return Err(PrepareError::Invalid(problems));
+            }
+        } else {
+            let report = index::build(&loaded.knowledge, root)?;
+            tracing::info!(
+                entries = report.entries,
+                ms = report.elapsed.as_millis() as u64,
+                "the index was {why}: rebuilt it"
+            );
+        }
+    }
+    Ok(SearchIndex::open(root)?)
+}
+
+impl Assistant {
+    pub fn new(config: Config, index: SearchIndex) -> Self {
+        Self { config, index: RwLock::new(Arc::new(index)) }
+    }
+
+    /// Prepares the index (rebuilding it if needed) and returns a ready assistant.
+    pub fn start(config: Config) -> Result<Self, PrepareError> {
+        let index = prepare_index(&config)?;
+        Ok(Self::new(config, index))
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The generation in service. Cheap: clones an `Arc`.
+    pub fn index(&self) -> Arc<SearchIndex> {
+        self.index.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Puts a new generation in service; questions in flight finish on the old one.
+    pub fn swap_index(&self, new: SearchIndex) {
+        *self.index.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
+    }
+
+    /// Opens the current generation on disk if it differs from the one in service.
+    /// Returns true when it switched.
+    pub fn reload_if_changed(&self, root: &Path) -> anyhow::Result<bool> {
+        let Some(on_disk) = index::current_meta(root) else { return Ok(false) };
+        if on_disk.built_at == self.index().meta().built_at {
+            return Ok(false);
+        }
+        self.swap_index(SearchIndex::open(root)?);
+        Ok(true)
+    }
+
+    /// Answers one question. Never fails: an internal error becomes a calm hand-off (logged once).
+    pub fn ask(&self, question: &str) -> Reply {
+        match self.try_ask(question) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "answering failed");
+                handoff(question, HandoffReason::Internal, Vec::new(), 0.0)
+            }
+        }
+    }
+
+    fn try_ask(&self, question: &str) -> anyhow::Result<Reply> {
+        let question = question.trim();
+        let normalized = text::normalize(question);
+        let t = &self.config.answer;
+        if normalized.chars().count() > t.max_question_chars {
+            return Ok(handoff(question, HandoffReason::TooLong, Vec::new(), 0.0));
+        }
+        if let Some(kind) = answer::smalltalk(&normalized) {
+            if kind == Smalltalk::Human {
+                return Ok(handoff(question, HandoffReason::Asked, Vec::new(), 1.0));
+            }
+            return Ok(Reply {
+                question: question.to_string(),
+                decision: Decision::Smalltalk,
+                entry: None,
+                candidates: Vec::new(),
+                confidence: 1.0,
+                body: Body::Smalltalk(kind),
+            });
+        }
+        let index = self.index();
+        let (query, hits) = index.search(question, CONSIDERED, today())?;
+        if query.groups.is_empty() {
+            return Ok(handoff(question, HandoffReason::Vague, Vec::new(), 0.0));
+        }
+        let scored: Vec<Scored> =
+            hits.iter().map(|h| Scored { score: h.score, coverage: h.coverage, norm: h.norm }).collect();
+        let verdict = answer::decide(&scored, t);
+        let mut candidates: Vec<Candidate> = hits
+            .iter()
+            .zip(&scored)
+            .map(|(h, s)| {
+                let e = index.entry(h.entry);
+                Candidate { id: e.id.clone(), title: e.title.clone(), score: round3(answer::confidence(s)) }
+            })
+            .collect();
+        let reply = match verdict.decision {
+            Decision::Answer => {
+                let e = index.entry(hits[verdict.picks[0]].entry).clone();
+                Reply {
+                    question: question.to_string(),
+                    decision: Decision::Answer,
+                    entry: Some(EntryRef { id: e.id.clone(), kind: e.kind, title: e.title.clone() }),
+                    candidates,
+                    confidence: verdict.confidence,
+                    body: Body::Answer(Box::new(e)),
+                }
+            }
+            Decision::Clarify => {
+                // The offered choices first, then the rest in rank order.
+                let offered: Vec<Candidate> = verdict.picks.iter().map(|&i| candidates[i].clone()).collect();
+                let mut rest: Vec<Candidate> = candidates
+                    .drain(..)
+                    .enumerate()
+                    .filter(|(i, _)| !verdict.picks.contains(i))
+                    .map(|(_, c)| c)
+                    .collect();
+                let mut ordered = offered.clone();
+                ordered.append(&mut rest);
+                Reply {
+                    question: question.to_string(),
+                    decision: Decision::Clarify,
+                    entry: None,
+                    candidates: ordered,
+                    confidence: verdict.confidence,
+                    body: Body::Clarify(offered),
+                }
+            }
+            _ => handoff(question, HandoffReason::NotSure, candidates, verdict.confidence),
+        };
+        Ok(reply)
+    }
+
+    /// The reply for one entry chosen directly (a clarify choice or a browsed topic).
+    pub fn answer_entry(&self, id: &str) -> Option<Reply> {
+        let index = self.index();
+        let e = index.find(id)?.clone();
+        if !e.is_current(today()) {
+            return None;
+        }
+        Some(Reply {
+            question: e.title.clone(),
+            decision: Decision::Answer,
+            entry: Some(EntryRef { id: e.id.clone(), kind: e.kind, title: e.title.clone() }),
+            candidates: vec![Candidate { id: e.id.clone(), title: e.title.clone(), score: 1.0 }],
+            confidence: 1.0,
+            body: Body::Answer(Box::new(e)),
+        })
+    }
+
+    /// Current entries of one kind, by title: (id, title).
+    pub fn topics(&self, kind: Kind) -> Vec<(String, String)> {
+        let index = self.index();
+        let today = today();
+        let mut out: Vec<(String, String)> = index
+            .entries()
+            .iter()
+            .filter(|e| e.kind == kind && e.is_current(today))
+            .map(|e| (e.id.clone(), e.title.clone()))
+            .collect();
+        out.sort_by(|a, b| a.1.cmp(&b.1));
+        out
+    }
+}
+
+fn round3(x: f32) -> f32 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn handoff(question: &str, reason: HandoffReason, candidates: Vec<Candidate>, confidence: f32) -> Reply {
+    Reply {
+        question: question.to_string(),
+        decision: Decision::Handoff,
+        entry: None,
+        candidates,
+        confidence,
+        body: Body::Handoff(reason),
+    }
+}

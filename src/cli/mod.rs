@@ -1,0 +1,93 @@
+//! The command line: one `Cli` struct, one `Command` enum, one file per subcommand.
+//!
+//! `--config PATH` is global, so it works before or after the subcommand. Subcommands print for
+//! people on stdout, log to stderr, and return a [`Code`]; only `main` turns it into an exit code.
+
+mod ask;
+mod chat;
+mod check;
+mod reindex;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+/// customs-bot — a customs consultation assistant that answers from a curated knowledge base and
+/// hands off honestly when it is not sure.
+#[derive(Debug, Parser)]
+#[command(name = "customs-bot", version, about)]
+pub struct Cli {
+    /// Configuration file.
+    #[arg(long, global = true, default_value = "bot.toml", value_name = "PATH")]
+    pub config: PathBuf,
+    /// More logging (-v: debug, -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the knowledge folder and report every problem.
+    Check(check::Args),
+    /// Build the search index from the knowledge folder and switch to it atomically.
+    Reindex(reindex::Args),
+    /// Ask one question (or one per line on standard input) and print the reply. Writes nothing.
+    Ask(ask::Args),
+    /// Talk to the assistant in the terminal.
+    Chat(chat::Args),
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    Ok = 0,
+    /// The command ran and found problems (e.g. `check` found errors).
+    Problems = 1,
+    /// Configuration or environment prevented the command from running.
+    Failure = 2,
+}
+
+impl From<Code> for ExitCode {
+    fn from(c: Code) -> Self {
+        ExitCode::from(c as u8)
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` overrides the default `customs_bot=info`.
+pub fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "customs_bot=info",
+        1 => "customs_bot=debug",
+        _ => "customs_bot=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    Config::load(&cli.config).with_context(|| {
+        format!("loading the configuration (use --config PATH to choose another file than {})", cli.config.display())
+    })
+}
+
+/// Runs the chosen command.
+pub fn run(cli: Cli) -> anyhow::Result<Code> {
+    let config = load_config(&cli)?;
+    match cli.command {
+        Command::Check(args) => check::run(&config, args),
+        Command::Reindex(args) => reindex::run(&config, args),
+        Command::Ask(args) => ask::run(config, args),
+        Command::Chat(args) => chat::run(config, args),
+    }
+}

@@ -1,0 +1,34 @@
+//! `customs-bot reindex`: validate, then build a new index generation and switch to it atomically.
+//! Refuses to build when validation finds errors; the previous index keeps serving.
+
+use crate::app;
+use crate::config::Config;
+use crate::index;
+
+use super::Code;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(config: &Config, _args: Args) -> anyhow::Result<Code> {
+    let loaded = app::load_knowledge(config);
+    for p in &loaded.problems {
+        println!("{p}");
+    }
+    if loaded.has_errors() {
+        println!(
+            "not reindexed: fix the {} error(s) above (the previous index, if any, keeps serving)",
+            loaded.errors().count()
+        );
+        return Ok(Code::Problems);
+    }
+    let report = index::build(&loaded.knowledge, &config.index.dir)?;
+    println!(
+        "indexed {} entries ({} documents) in {} ms → {}",
+        report.entries,
+        report.documents,
+        report.elapsed.as_millis(),
+        report.generation.display()
+    );
+    Ok(Code::Ok)
+}

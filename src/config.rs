@@ -1,0 +1,196 @@
+//! `bot.toml`: the one typed configuration.
+//!
+//! Every section is a struct with `deny_unknown_fields`, so a misspelt key is an error naming the
+//! key. Defaults sit beside the structs. Paths are resolved relative to the file that names them.
+//! The `[office]` table is the exception by design: each of its keys is a placeholder that
+//! knowledge entries may use (`{{hotline}}`), so staff can add local details without code changes.
+//!
+//! Precedence: defaults < bot.toml < environment (`TELOXIDE_TOKEN`) < command-line flags.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub knowledge: KnowledgeConfig,
+    #[serde(default)]
+    pub index: IndexConfig,
+    #[serde(default)]
+    pub answer: AnswerConfig,
+    /// Local details, each usable in answers as `{{key}}`.
+    pub office: BTreeMap<String, String>,
+    /// Where this configuration was read from (not a key in the file).
+    #[serde(skip)]
+    pub source: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnowledgeConfig {
+    /// The knowledge folder.
+    #[serde(default = "default_knowledge_dir")]
+    pub dir: PathBuf,
+}
+
+impl Default for KnowledgeConfig {
+    fn default() -> Self {
+        Self { dir: default_knowledge_dir() }
+    }
+}
+
+fn default_knowledge_dir() -> PathBuf {
+    PathBuf::from("knowledge")
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexConfig {
+    /// Where index generations are built and switched.
+    #[serde(default = "default_index_dir")]
+    pub dir: PathBuf,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        Self { dir: default_index_dir() }
+    }
+}
+
+fn default_index_dir() -> PathBuf {
+    PathBuf::from("index")
+}
+
+/// Thresholds for deciding between answer, clarify and hand-off. See `answer.rs` for the features.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnswerConfig {
+    /// Answer only when the top entry covers at least this share of the question (IDF-weighted).
+    pub answer_coverage: f32,
+    /// … and its score is at least this share of the question's ideal score.
+    pub answer_norm: f32,
+    /// … and it leads the second entry by at least this relative margin.
+    pub answer_margin: f32,
+    /// Offer choices when entries cover at least this share; below it, hand off.
+    pub clarify_coverage: f32,
+    /// … and score at least this share of the question's ideal score.
+    pub clarify_norm: f32,
+    /// At most this many choices.
+    pub max_choices: usize,
+    /// Longer messages are not searched; the person is asked to shorten them.
+    pub max_question_chars: usize,
+}
+
+impl Default for AnswerConfig {
+    fn default() -> Self {
+        Self {
+            answer_coverage: 0.6,
+            answer_norm: 0.3,
+            answer_margin: 0.15,
+            clarify_coverage: 0.4,
+            clarify_norm: 0.2,
+            max_choices: 3,
+            max_question_chars: 300,
+        }
+    }
+}
+
+/// Placeholders the handoff reply itself relies on.
+pub const REQUIRED_OFFICE_KEYS: [&str; 3] = ["office_name", "hotline", "consult_phone"];
+
+/// What went wrong reading the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Config {
+    /// Parses configuration text. `base` is the folder relative paths are resolved against.
+    pub fn parse(text: &str, source: &Path) -> Result<Self, ConfigError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut config: Config = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            ConfigError::Invalid {
+                path: source.to_path_buf(),
+                message: match line {
+                    Some(l) => format!("line {l}: {}", e.message().trim()),
+                    None => e.message().trim().to_string(),
+                },
+            }
+        })?;
+        for key in REQUIRED_OFFICE_KEYS {
+            if !config.office.contains_key(key) {
+                return Err(ConfigError::Invalid {
+                    path: source.to_path_buf(),
+                    message: format!("[office] needs `{key}`: the hand-off reply uses it"),
+                });
+            }
+        }
+        let base = source.parent().unwrap_or(Path::new("."));
+        for p in [&mut config.knowledge.dir, &mut config.index.dir] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        config.source = source.to_path_buf();
+        Ok(config)
+    }
+
+    /// Reads and parses a configuration file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        Self::parse(&text, path)
+    }
+
+    /// The placeholder names entries may use.
+    pub fn placeholder_names(&self) -> std::collections::BTreeSet<String> {
+        self.office.keys().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "[office]\noffice_name = \"X\"\nhotline = \"12360\"\nconsult_phone = \"-\"\n";
+
+    #[test]
+    fn minimal_config_gets_defaults_and_relative_paths() {
+        let c = Config::parse(MINIMAL, Path::new("/srv/bot/bot.toml")).unwrap();
+        assert_eq!(c.knowledge.dir, Path::new("/srv/bot/knowledge"));
+        assert_eq!(c.index.dir, Path::new("/srv/bot/index"));
+        assert_eq!(c.answer, AnswerConfig::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let text = format!("{MINIMAL}[answer]\nanswer_coverag = 0.5\n");
+        let e = Config::parse(&text, Path::new("bot.toml")).unwrap_err().to_string();
+        assert!(e.contains("answer_coverag"), "{e}");
+        assert!(e.starts_with("bot.toml: line 6"), "{e}");
+        let e = Config::parse(&format!("colour = 1\n{MINIMAL}"), Path::new("bot.toml")).unwrap_err().to_string();
+        assert!(e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn office_needs_the_handoff_details() {
+        let e = Config::parse("[office]\nhotline = \"12360\"\n", Path::new("b.toml")).unwrap_err().to_string();
+        assert_eq!(e, "b.toml: [office] needs `office_name`: the hand-off reply uses it");
+    }
+
+    #[test]
+    fn shipped_bot_toml_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("bot.toml");
+        let c = Config::load(&path).unwrap();
+        assert!(c.office.contains_key("hotline"));
+        assert!(c.knowledge.dir.ends_with("knowledge"));
+    }
+}

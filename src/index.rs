@@ -1,0 +1,445 @@
+//! The search index: building generations atomically, opening the current one, and searching it.
+//!
+//! Only this module imports tantivy. An index *generation* is a folder `index/gen-…/` holding the
+//! tantivy files, the entries and the lexicon it was built from (`entries.json`, `lexicon.json`) and
+//! `meta.json` (schema version, knowledge fingerprint). `index/CURRENT` names the generation in
+//! service and is replaced by an atomic rename only after the new generation is complete, so a
+//! failed or interrupted build leaves the previous index serving and nothing half-written is read.
+//!
+//! Documents: one per way of asking (the title and each alternate question) so that the margin
+//! between the top two results compares *different* entries; results are collapsed to distinct
+//! entries (max score). Text is tokenised by `text::Analyzer` and handed to tantivy pre-tokenised,
+//! so no tokenizer has to be registered on open and the same code segments documents and questions.
+//! Queries are built term by term (never with tantivy's QueryParser, which would turn an unspaced
+//! Chinese question into a phrase query).
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query as TQuery, TermQuery};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::tokenizer::{PreTokenizedString, Token as TToken};
+use tantivy::{DocAddress, IndexReader, ReloadPolicy, TantivyDocument, Term};
+
+use crate::knowledge::{Entry, Knowledge, Lexicon};
+use crate::markup;
+use crate::text::{self, Analyzer, Query};
+
+/// Bumped whenever the layout or tokenisation changes; an index of another version is rebuilt.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const CURRENT: &str = "CURRENT";
+const META: &str = "meta.json";
+const ENTRIES: &str = "entries.json";
+const LEXICON: &str = "lexicon.json";
+const TANTIVY: &str = "tantivy";
+
+/// Field weights. Questions people type are the strongest signal; keywords next; the answer body
+/// only supports.
+const BOOST_Q: f32 = 3.0;
+const BOOST_KW: f32 = 1.5;
+const BOOST_BODY: f32 = 0.4;
+const BOOST_BIGRAM: f32 = 0.5;
+/// Weights of a word's synonyms and of its sub-words, relative to the word itself.
+const SYNONYM_WEIGHT: f32 = 0.9;
+const PART_WEIGHT: f32 = 0.4;
+/// How many documents to collect before collapsing to entries.
+const DOC_LIMIT: usize = 60;
+
+/// What an index generation records about itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Meta {
+    pub schema_version: u32,
+    pub fingerprint: String,
+    pub entries: usize,
+    pub documents: usize,
+    pub built_at: String,
+}
+
+/// What a build did.
+#[derive(Debug, Clone)]
+pub struct BuildReport {
+    pub generation: PathBuf,
+    pub entries: usize,
+    pub documents: usize,
+    pub elapsed: Duration,
+}
+
+#[derive(Clone, Copy)]
+struct Fields {
+    entry: Field,
+    q: Field,
+    q_bi: Field,
+    kw: Field,
+    body: Field,
+    all: Field,
+    terms: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let freqs = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default().set_index_option(IndexRecordOption::WithFreqs),
+    );
+    let basic = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default().set_index_option(IndexRecordOption::Basic),
+    );
+    let fields = Fields {
+        entry: b.add_u64_field("entry", INDEXED | FAST | STORED),
+        q: b.add_text_field("q", freqs.clone()),
+        q_bi: b.add_text_field("q_bi", freqs.clone()),
+        kw: b.add_text_field("kw", freqs.clone()),
+        body: b.add_text_field("body", freqs),
+        all: b.add_text_field("all", basic),
+        terms: b.add_text_field("terms", STORED),
+    };
+    (b.build(), fields)
+}
+
+fn pre_tokenized(text: &str, tokens: Vec<text::Token>) -> PreTokenizedString {
+    PreTokenizedString {
+        text: text.to_string(),
+        tokens: tokens
+            .into_iter()
+            .map(|t| TToken {
+                offset_from: t.byte_start,
+                offset_to: t.byte_end,
+                position: t.char_start,
+                text: t.text,
+                position_length: t.char_end - t.char_start,
+            })
+            .collect(),
+    }
+}
+
+fn word_tokens(words: &[String]) -> Vec<text::Token> {
+    let mut pos = 0;
+    words
+        .iter()
+        .map(|w| {
+            let t = text::Token {
+                text: w.clone(),
+                char_start: pos,
+                char_end: pos + 1,
+                byte_start: 0,
+                byte_end: 0,
+            };
+            pos += 1;
+            t
+        })
+        .collect()
+}
+
+/// Builds a new generation from validated knowledge and makes it current. The caller must have
+/// checked the knowledge (no errors); entries that expired are still indexed but never answered.
+pub fn build(knowledge: &Knowledge, root: &Path) -> anyhow::Result<BuildReport> {
+    let started = Instant::now();
+    std::fs::create_dir_all(root).with_context(|| format!("creating the index folder {}", root.display()))?;
+    let stamp = chrono::Utc::now();
+    let name = format!("gen-{}-{}", stamp.format("%Y%m%dT%H%M%S%3f"), std::process::id());
+    let generation = root.join(&name);
+    let result = write_generation(knowledge, &generation);
+    let documents = match result {
+        Ok(d) => d,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&generation);
+            return Err(e);
+        }
+    };
+    let meta = Meta {
+        schema_version: SCHEMA_VERSION,
+        fingerprint: knowledge.fingerprint.clone(),
+        entries: knowledge.entries.len(),
+        documents,
+        built_at: stamp.to_rfc3339(),
+    };
+    write_atomically(&generation.join(META), serde_json::to_vec_pretty(&meta)?.as_slice())?;
+    // The switch: only now does anyone see the new generation.
+    write_atomically(&root.join(CURRENT), name.as_bytes())?;
+    remove_old_generations(root, &name);
+    Ok(BuildReport { generation, entries: knowledge.entries.len(), documents, elapsed: started.elapsed() })
+}
+
+fn write_generation(knowledge: &Knowledge, generation: &Path) -> anyhow::Result<usize> {
+    let tantivy_dir = generation.join(TANTIVY);
+    std::fs::create_dir_all(&tantivy_dir)
+        .with_context(|| format!("creating {}", tantivy_dir.display()))?;
+    let analyzer = Analyzer::new(&knowledge.lexicon.user_dict, &knowledge.lexicon.synonyms, &knowledge.lexicon.stopwords)?;
+    let (schema, f) = schema();
+    let index = tantivy::Index::create_in_dir(&tantivy_dir, schema)?;
+    let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 100_000_000)?;
+    let mut documents = 0;
+    for (ord, entry) in knowledge.entries.iter().enumerate() {
+        let body = text::normalize(&markup::strip_placeholders(&entry.body));
+        let keywords = text::normalize(&entry.keywords.join(" "));
+        let body_tokens = analyzer.index_tokens(&body);
+        let kw_tokens = analyzer.index_tokens(&keywords);
+        let mut term_set: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
+        let mut remember = |tokens: &[text::Token]| {
+            for t in tokens {
+                if seen.insert(t.text.clone()) {
+                    term_set.push(t.text.clone());
+                }
+            }
+        };
+        remember(&body_tokens);
+        remember(&kw_tokens);
+        let variants: Vec<String> = std::iter::once(&entry.title)
+            .chain(entry.questions.iter())
+            .map(|q| text::normalize(q))
+            .collect();
+        let variant_tokens: Vec<Vec<text::Token>> = variants.iter().map(|v| analyzer.index_tokens(v)).collect();
+        for t in &variant_tokens {
+            remember(t);
+        }
+        let terms_joined = term_set.join(" ");
+        for (i, (variant, tokens)) in variants.iter().zip(variant_tokens).enumerate() {
+            let mut doc = TantivyDocument::default();
+            doc.add_u64(f.entry, ord as u64);
+            doc.add_pre_tokenized_text(f.q, pre_tokenized(variant, tokens));
+            let bi = text::bigrams(variant);
+            doc.add_pre_tokenized_text(f.q_bi, pre_tokenized(variant, word_tokens(&bi)));
+            doc.add_pre_tokenized_text(f.kw, pre_tokenized(&keywords, kw_tokens.clone()));
+            doc.add_pre_tokenized_text(f.body, pre_tokenized(&body, body_tokens.clone()));
+            if i == 0 {
+                // Entry-level statistics (how many entries contain a word) come from one document per entry.
+                doc.add_pre_tokenized_text(f.all, pre_tokenized(&terms_joined, word_tokens(&term_set)));
+            }
+            doc.add_text(f.terms, &terms_joined);
+            writer.add_document(doc)?;
+            documents += 1;
+        }
+    }
+    writer.commit()?;
+    writer.wait_merging_threads()?;
+    write_atomically(&generation.join(ENTRIES), &serde_json::to_vec(&knowledge.entries)?)?;
+    write_atomically(&generation.join(LEXICON), &serde_json::to_vec(&knowledge.lexicon)?)?;
+    Ok(documents)
+}
+
+/// Writes a file so that readers see either nothing or all of it: temp file, fsync, rename.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
+    Ok(())
+}
+
+/// Keeps the new generation and the one before it (a running process may still be reading it);
+/// removes older ones and leftovers of interrupted builds.
+fn remove_old_generations(root: &Path, keep: &str) {
+    let Ok(items) = std::fs::read_dir(root) else { return };
+    let mut gens: Vec<String> = items
+        .filter_map(|i| i.ok())
+        .filter_map(|i| i.file_name().into_string().ok())
+        .filter(|n| n.starts_with("gen-") && n.as_str() != keep)
+        .collect();
+    gens.sort();
+    // Generation names sort by time; the newest other one is the previous generation.
+    gens.pop();
+    for g in gens {
+        let _ = std::fs::remove_dir_all(root.join(g));
+    }
+}
+
+/// The meta of the current generation, if there is a readable one.
+pub fn current_meta(root: &Path) -> Option<Meta> {
+    let name = std::fs::read_to_string(root.join(CURRENT)).ok()?;
+    let bytes = std::fs::read(root.join(name.trim()).join(META)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// One distinct entry found for a question, with the features the decision uses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// Position of the entry in [`SearchIndex::entries`].
+    pub entry: usize,
+    /// Raw BM25 sum (comparable only within one question).
+    pub score: f32,
+    /// IDF-weighted share of the question's content words found in the entry (0–1).
+    pub coverage: f32,
+    /// `score` as a share of the question's ideal score (roughly 0–1, may exceed 1).
+    pub norm: f32,
+}
+
+/// An open index generation, ready to search. Cheap to share behind an `Arc`.
+pub struct SearchIndex {
+    meta: Meta,
+    entries: Vec<Entry>,
+    by_id: HashMap<String, usize>,
+    analyzer: Analyzer,
+    reader: IndexReader,
+    fields: Fields,
+    /// Largest IDF possible in the `all` field: what an unknown word weighs.
+    max_idf: f32,
+    generation: PathBuf,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex").field("generation", &self.generation).field("meta", &self.meta).finish()
+    }
+}
+
+fn idf(df: u64, n: u64) -> f32 {
+    let df = df as f32;
+    let n = n as f32;
+    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+}
+
+impl SearchIndex {
+    /// Opens the current generation under `root`.
+    pub fn open(root: &Path) -> anyhow::Result<Self> {
+        let name = std::fs::read_to_string(root.join(CURRENT))
+            .with_context(|| format!("no index in {} (run `customs-bot reindex`)", root.display()))?;
+        let generation = root.join(name.trim());
+        let meta: Meta = serde_json::from_slice(
+            &std::fs::read(generation.join(META)).with_context(|| format!("reading {}", generation.join(META).display()))?,
+        )?;
+        if meta.schema_version != SCHEMA_VERSION {
+            bail!("the index in {} has schema version {}, this program needs {}", generation.display(), meta.schema_version, SCHEMA_VERSION);
+        }
+        let entries: Vec<Entry> = serde_json::from_slice(&std::fs::read(generation.join(ENTRIES))?)
+            .with_context(|| format!("reading {}", generation.join(ENTRIES).display()))?;
+        let lexicon: Lexicon = serde_json::from_slice(&std::fs::read(generation.join(LEXICON))?)
+            .with_context(|| format!("reading {}", generation.join(LEXICON).display()))?;
+        let analyzer = Analyzer::new(&lexicon.user_dict, &lexicon.synonyms, &lexicon.stopwords)?;
+        let index = tantivy::Index::open_in_dir(generation.join(TANTIVY))
+            .with_context(|| format!("opening {}", generation.join(TANTIVY).display()))?;
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let (_, fields) = schema();
+        let by_id = entries.iter().enumerate().map(|(i, e)| (e.id.clone(), i)).collect();
+        let max_idf = idf(0, entries.len() as u64);
+        Ok(Self { meta, entries, by_id, analyzer, reader, fields, max_idf, generation })
+    }
+
+    pub fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    pub fn entry(&self, ord: usize) -> &Entry {
+        &self.entries[ord]
+    }
+
+    pub fn find(&self, id: &str) -> Option<&Entry> {
+        self.by_id.get(id).map(|&i| &self.entries[i])
+    }
+
+    pub fn analyzer(&self) -> &Analyzer {
+        &self.analyzer
+    }
+
+    /// Searches for a question: up to `limit` distinct current entries, best first, with features.
+    pub fn search(&self, question: &str, limit: usize, today: NaiveDate) -> anyhow::Result<(Query, Vec<Hit>)> {
+        let query = self.analyzer.query(question);
+        if query.groups.is_empty() {
+            return Ok((query, Vec::new()));
+        }
+        let searcher = self.reader.searcher();
+        let f = self.fields;
+        let n_docs = searcher.num_docs().max(1);
+        let n_entries = self.entries.len().max(1) as u64;
+
+        let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
+        let mut add = |field: Field, word: &str, boost: f32| {
+            let tq = TermQuery::new(Term::from_field_text(field, word), IndexRecordOption::WithFreqs);
+            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), boost))));
+        };
+        // Per group: its weight for coverage (entry-level IDF) and its ideal score (question field).
+        let mut group_idf = Vec::with_capacity(query.groups.len());
+        let mut ideal = 0.0f32;
+        for g in &query.groups {
+            let mut df_all = 0;
+            let mut df_q = 0;
+            for w in std::iter::once(&g.word).chain(g.synonyms.iter()) {
+                df_all = df_all.max(searcher.doc_freq(&Term::from_field_text(f.all, w))?);
+                df_q = df_q.max(searcher.doc_freq(&Term::from_field_text(f.q, w))?);
+            }
+            group_idf.push(if df_all == 0 { self.max_idf } else { idf(df_all, n_entries) });
+            ideal += BOOST_Q * if df_q == 0 { idf(0, n_docs) } else { idf(df_q, n_docs) };
+            let forms = std::iter::once((g.word.as_str(), 1.0))
+                .chain(g.synonyms.iter().map(|s| (s.as_str(), SYNONYM_WEIGHT)))
+                .chain(g.parts.iter().map(|s| (s.as_str(), PART_WEIGHT)));
+            for (w, weight) in forms {
+                add(f.q, w, BOOST_Q * weight);
+                add(f.kw, w, BOOST_KW * weight);
+                add(f.body, w, BOOST_BODY * weight);
+            }
+        }
+        for b in &query.bigrams {
+            add(f.q_bi, b, BOOST_BIGRAM);
+        }
+        let top = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(DOC_LIMIT).order_by_score())?;
+
+        // Collapse to distinct entries (max score), skipping entries not in force today.
+        let mut best: Vec<(usize, f32, DocAddress)> = Vec::new();
+        let mut columns = HashMap::new();
+        for (score, addr) in top {
+            let column = match columns.entry(addr.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(searcher.segment_reader(addr.segment_ord).fast_fields().u64("entry")?)
+                }
+            };
+            let Some(ord) = column.first(addr.doc_id) else { continue };
+            let ord = ord as usize;
+            if ord >= self.entries.len() || !self.entries[ord].is_current(today) {
+                continue;
+            }
+            if !best.iter().any(|(e, _, _)| *e == ord) {
+                best.push((ord, score, addr));
+            }
+            if best.len() >= limit {
+                break;
+            }
+        }
+
+        let total_weight: f32 = group_idf.iter().sum();
+        let mut hits = Vec::with_capacity(best.len());
+        for (ord, score, addr) in best {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let terms: HashSet<&str> = doc
+                .get_first(f.terms)
+                .and_then(|v| v.as_str())
+                .map(|s| s.split(' ').collect())
+                .unwrap_or_default();
+            let mut covered = 0.0;
+            for (g, w) in query.groups.iter().zip(&group_idf) {
+                let full = std::iter::once(&g.word).chain(g.synonyms.iter()).any(|t| terms.contains(t.as_str()));
+                let part = !g.parts.is_empty() && g.parts.iter().any(|t| terms.contains(t.as_str()));
+                covered += w * if full { 1.0 } else if part { 0.5 } else { 0.0 };
+            }
+            let coverage = if total_weight > 0.0 { covered / total_weight } else { 0.0 };
+            let norm = if ideal > 0.0 { score / ideal } else { 0.0 };
+            hits.push(Hit { entry: ord, score, coverage, norm });
+        }
+        Ok((query, hits))
+    }
+}
+
+/// The index root's current generation folder (for messages and tests).
+pub fn current_generation(root: &Path) -> Option<PathBuf> {
+    let name = std::fs::read_to_string(root.join(CURRENT)).ok()?;
+    Some(root.join(name.trim()))
+}
+
+/// Shared handle type used by callers that swap generations.
+pub type Shared = Arc<SearchIndex>;

@@ -1,0 +1,426 @@
+//! One knowledge entry: parsing a Markdown file with TOML front matter into an [`Entry`].
+//!
+//! Parsing works on `&str` and never touches the disk; `knowledge::load` reads files and hands
+//! their text here. Every problem is collected (not just the first), each with the line it is on
+//! and how to fix it. Cross-entry checks (duplicate ids, dangling `related`, placeholders) live in
+//! `knowledge::mod`, which sees the whole folder.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::Problem;
+
+/// What an entry is about. Also the folder staff keep it in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Service,
+    Policy,
+    Procedure,
+    Permit,
+    Faq,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 5] = [Kind::Procedure, Kind::Permit, Kind::Policy, Kind::Service, Kind::Faq];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Service => "service",
+            Kind::Policy => "policy",
+            Kind::Procedure => "procedure",
+            Kind::Permit => "permit",
+            Kind::Faq => "faq",
+        }
+    }
+
+    /// The name people see.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Service => "服务渠道",
+            Kind::Policy => "政策与权利",
+            Kind::Procedure => "办事程序",
+            Kind::Permit => "行政许可",
+            Kind::Faq => "常见问题",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A validated knowledge entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub id: String,
+    pub kind: Kind,
+    pub title: String,
+    pub questions: Vec<String>,
+    pub keywords: Vec<String>,
+    pub legal_basis: Vec<String>,
+    pub updated: NaiveDate,
+    pub effective: Option<NaiveDate>,
+    pub expires: Option<NaiveDate>,
+    pub related: Vec<String>,
+    /// The answer, Markdown subset with `{{placeholders}}` unfilled.
+    pub body: String,
+    /// Where the entry came from, relative to the knowledge folder (for messages).
+    pub source: String,
+}
+
+impl Entry {
+    /// True when the entry may be answered on `today`: in force and not expired.
+    pub fn is_current(&self, today: NaiveDate) -> bool {
+        self.effective.is_none_or(|d| d <= today) && self.expires.is_none_or(|d| d >= today)
+    }
+}
+
+/// The fields an entry's front matter may have.
+const FIELDS: [&str; 10] = [
+    "id", "kind", "title", "questions", "keywords", "legal_basis", "updated", "effective", "expires",
+    "related",
+];
+
+/// Where each piece of a parsed entry is, for messages from the folder-level checks.
+#[derive(Debug, Clone, Default)]
+pub struct Lines {
+    pub id: usize,
+    pub questions: usize,
+    pub related: usize,
+    /// Line number of the first body line (1-based).
+    pub body: usize,
+}
+
+/// Parses one entry. `source` is the path shown in messages. Returns the entry when it is usable
+/// (problems may still hold warnings), and every problem found.
+pub fn parse(source: &str, text: &str) -> (Option<(Entry, Lines)>, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let err = |line: usize, what: String, fix: &str| Problem::error(source, line, what, fix);
+
+    let lines: Vec<&str> = text.split('\n').collect();
+    let first = lines.iter().position(|l| !l.trim().is_empty());
+    let Some(first) = first.filter(|&i| lines[i].trim_end() == "+++") else {
+        problems.push(err(
+            first.map_or(1, |i| i + 1),
+            "the file does not start with front matter".into(),
+            "put a line `+++` first, then the TOML fields (id, kind, title …), then `+++`, then the answer",
+        ));
+        return (None, problems);
+    };
+    let Some(close) = lines[first + 1..].iter().position(|l| l.trim_end() == "+++").map(|i| first + 1 + i)
+    else {
+        problems.push(err(
+            first + 1,
+            "the front matter is never closed".into(),
+            "add a line `+++` after the last TOML field, before the answer",
+        ));
+        return (None, problems);
+    };
+    let front_first_line = first + 2; // 1-based line of the first TOML line
+    let front = lines[first + 1..close].join("\n");
+    let body_lines = &lines[close + 1..];
+    let body = body_lines.join("\n").trim().to_string();
+    let body_line = close + 2 + body_lines.iter().take_while(|l| l.trim().is_empty()).count();
+
+    let table: toml::Table = match toml::from_str(&front) {
+        Ok(t) => t,
+        Err(e) => {
+            let line = e.span().map_or(0, |s| front[..s.start.min(front.len())].matches('\n').count());
+            problems.push(err(
+                front_first_line + line,
+                format!("the front matter is not valid TOML: {}", e.message().trim()),
+                "write each field as `name = value`, strings in double quotes, lists as [\"…\", \"…\"]",
+            ));
+            return (None, problems);
+        }
+    };
+    let key_line = |key: &str| -> usize {
+        front
+            .lines()
+            .position(|l| {
+                let l = l.trim_start();
+                l.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('='))
+            })
+            .map_or(first + 1, |i| front_first_line + i)
+    };
+
+    for key in table.keys() {
+        if !FIELDS.contains(&key.as_str()) {
+            problems.push(err(
+                key_line(key),
+                format!("unknown field `{key}`"),
+                &format!("remove it or fix its spelling; the fields are {}", FIELDS.join(", ")),
+            ));
+        }
+    }
+
+    let string = |key: &str, required: bool, problems: &mut Vec<Problem>| -> Option<String> {
+        match table.get(key) {
+            None if required => {
+                problems.push(err(
+                    first + 1,
+                    format!("missing field `{key}`"),
+                    &format!("add `{key} = \"…\"` between the +++ lines"),
+                ));
+                None
+            }
+            None => None,
+            Some(toml::Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Some(toml::Value::String(_)) => {
+                problems.push(err(key_line(key), format!("`{key}` is empty"), "write a value between the quotes"));
+                None
+            }
+            Some(_) => {
+                problems.push(err(
+                    key_line(key),
+                    format!("`{key}` must be a string"),
+                    &format!("write {key} = \"…\""),
+                ));
+                None
+            }
+        }
+    };
+    let id = string("id", true, &mut problems);
+    let kind_text = string("kind", true, &mut problems);
+    let title = string("title", true, &mut problems);
+
+    if let Some(id) = &id {
+        if !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            || id.starts_with('-')
+        {
+            problems.push(err(
+                key_line("id"),
+                format!("id `{id}` may only use a-z, 0-9 and -"),
+                "use lowercase letters, digits and hyphens, e.g. id = \"proc-transit\"",
+            ));
+        }
+    }
+    let kind = kind_text.as_deref().and_then(|k| {
+        let kind = Kind::parse(k);
+        if kind.is_none() {
+            problems.push(err(
+                key_line("kind"),
+                format!("unknown kind `{k}`"),
+                "use one of service, policy, procedure, permit, faq",
+            ));
+        }
+        kind
+    });
+
+    let list = |key: &str, required: bool, problems: &mut Vec<Problem>| -> Option<Vec<String>> {
+        match table.get(key) {
+            None if required => {
+                problems.push(err(
+                    first + 1,
+                    format!("missing field `{key}`"),
+                    &format!("add `{key} = [\"…\", \"…\"]` between the +++ lines"),
+                ));
+                None
+            }
+            None => Some(Vec::new()),
+            Some(toml::Value::Array(items)) => {
+                let mut out = Vec::new();
+                for item in items {
+                    match item {
+                        toml::Value::String(s) if !s.trim().is_empty() => out.push(s.trim().to_string()),
+                        toml::Value::String(_) => problems.push(err(
+                            key_line(key),
+                            format!("`{key}` has an empty string"),
+                            "remove the empty \"\" from the list",
+                        )),
+                        _ => {
+                            problems.push(err(
+                                key_line(key),
+                                format!("`{key}` must be a list of strings"),
+                                &format!("write {key} = [\"…\", \"…\"] between the +++ lines"),
+                            ));
+                            return None;
+                        }
+                    }
+                }
+                Some(out)
+            }
+            Some(_) => {
+                problems.push(err(
+                    key_line(key),
+                    format!("`{key}` must be a list of strings"),
+                    &format!("write {key} = [\"…\", \"…\"] between the +++ lines"),
+                ));
+                None
+            }
+        }
+    };
+    let questions = list("questions", true, &mut problems);
+    let keywords = list("keywords", true, &mut problems);
+    let legal_basis = list("legal_basis", true, &mut problems);
+    let related = list("related", false, &mut problems);
+    if questions.as_ref().is_some_and(|q| q.is_empty()) {
+        problems.push(err(
+            key_line("questions"),
+            "`questions` is empty".into(),
+            "add at least one way people ask this, e.g. questions = [\"…怎么办\"]",
+        ));
+    }
+
+    let date = |key: &str, required: bool, problems: &mut Vec<Problem>| -> Option<NaiveDate> {
+        let fix = format!("write a date without quotes, e.g. {key} = 2026-11-26");
+        match table.get(key) {
+            None if required => {
+                problems.push(err(first + 1, format!("missing field `{key}`"), &fix));
+                None
+            }
+            None => None,
+            Some(toml::Value::Datetime(dt)) => match (dt.date, dt.time) {
+                (Some(d), None) => NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into()),
+                _ => {
+                    problems.push(err(key_line(key), format!("`{key}` must be a date without a time"), &fix));
+                    None
+                }
+            },
+            Some(toml::Value::String(s)) => match NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+                Ok(d) => Some(d),
+                Err(_) => {
+                    problems.push(err(key_line(key), format!("`{key}` is not a date: \"{s}\""), &fix));
+                    None
+                }
+            },
+            Some(_) => {
+                problems.push(err(key_line(key), format!("`{key}` must be a date"), &fix));
+                None
+            }
+        }
+    };
+    let updated = date("updated", true, &mut problems);
+    let effective = date("effective", false, &mut problems);
+    let expires = date("expires", false, &mut problems);
+    if let (Some(e), Some(x)) = (effective, expires) {
+        if x < e {
+            problems.push(err(
+                key_line("expires"),
+                format!("`expires` ({x}) is before `effective` ({e})"),
+                "fix one of the two dates, or remove `expires`",
+            ));
+        }
+    }
+
+    if body.is_empty() {
+        problems.push(err(
+            close + 1,
+            "the answer is empty".into(),
+            "write the answer below the closing +++ line",
+        ));
+    }
+
+    if problems.iter().any(Problem::is_error) {
+        return (None, problems);
+    }
+    let (Some(id), Some(kind), Some(title), Some(questions), Some(keywords), Some(legal_basis), Some(updated), Some(related)) =
+        (id, kind, title, questions, keywords, legal_basis, updated, related)
+    else {
+        return (None, problems);
+    };
+    let lines = Lines {
+        id: key_line("id"),
+        questions: key_line("questions"),
+        related: key_line("related"),
+        body: body_line,
+    };
+    let entry = Entry {
+        id,
+        kind,
+        title,
+        questions,
+        keywords,
+        legal_basis,
+        updated,
+        effective,
+        expires,
+        related,
+        body,
+        source: source.to_string(),
+    };
+    (Some((entry, lines)), problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "+++\nid = \"proc-transit\"\nkind = \"procedure\"\ntitle = \"转关\"\nquestions = [\"转关怎么办\", \"跨关区转关\"]\nkeywords = [\"转关\"]\nlegal_basis = [\"《海关法》第三十五条\"]\nupdated = 2026-11-26\nrelated = [\"proc-x\"]\n+++\n\n**谁办理**：收发货人。\n";
+
+    #[test]
+    fn parses_a_good_entry() {
+        let (entry, problems) = parse("procedure/transit.md", GOOD);
+        assert!(problems.is_empty(), "{problems:?}");
+        let (entry, lines) = entry.unwrap();
+        assert_eq!(entry.id, "proc-transit");
+        assert_eq!(entry.kind, Kind::Procedure);
+        assert_eq!(entry.questions.len(), 2);
+        assert_eq!(entry.updated, NaiveDate::from_ymd_opt(2026, 11, 26).unwrap());
+        assert_eq!(entry.body, "**谁办理**：收发货人。");
+        assert_eq!(lines.body, 12);
+        assert_eq!(lines.id, 2);
+    }
+
+    #[test]
+    fn accepts_a_bom_and_crlf() {
+        let text = format!("\u{feff}{}", GOOD.replace('\n', "\r\n"));
+        let (entry, problems) = parse("x.md", &text);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(entry.unwrap().0.title, "转关");
+    }
+
+    fn messages(text: &str) -> Vec<String> {
+        parse("k/x.md", text).1.iter().map(|p| p.to_string()).collect()
+    }
+
+    #[test]
+    fn reports_every_problem_with_line_and_fix() {
+        let text = "+++\nid = \"Bad_Id\"\nkind = \"story\"\nquestions = \"转关\"\nkeywords = []\nlegal_basis = []\nupdated = \"soon\"\ncolour = 1\n+++\n";
+        let m = messages(text);
+        assert!(m.contains(&"k/x.md:8: unknown field `colour` — remove it or fix its spelling; the fields are id, kind, title, questions, keywords, legal_basis, updated, effective, expires, related".to_string()), "{m:#?}");
+        assert!(m.contains(&"k/x.md:1: missing field `title` — add `title = \"…\"` between the +++ lines".to_string()), "{m:#?}");
+        assert!(m.contains(&"k/x.md:2: id `Bad_Id` may only use a-z, 0-9 and - — use lowercase letters, digits and hyphens, e.g. id = \"proc-transit\"".to_string()), "{m:#?}");
+        assert!(m.contains(&"k/x.md:3: unknown kind `story` — use one of service, policy, procedure, permit, faq".to_string()), "{m:#?}");
+        assert!(m.contains(&"k/x.md:4: `questions` must be a list of strings — write questions = [\"…\", \"…\"] between the +++ lines".to_string()), "{m:#?}");
+        assert!(m.contains(&"k/x.md:7: `updated` is not a date: \"soon\" — write a date without quotes, e.g. updated = 2026-11-26".to_string()), "{m:#?}");
+        assert!(m.contains(&"k/x.md:9: the answer is empty — write the answer below the closing +++ line".to_string()), "{m:#?}");
+        assert_eq!(m.len(), 7, "{m:#?}");
+    }
+
+    #[test]
+    fn missing_and_unclosed_front_matter() {
+        assert_eq!(
+            messages("转关怎么办"),
+            vec!["k/x.md:1: the file does not start with front matter — put a line `+++` first, then the TOML fields (id, kind, title …), then `+++`, then the answer"]
+        );
+        assert_eq!(
+            messages("+++\nid = \"a\"\n"),
+            vec!["k/x.md:1: the front matter is never closed — add a line `+++` after the last TOML field, before the answer"]
+        );
+    }
+
+    #[test]
+    fn malformed_toml_names_the_line() {
+        let m = messages("+++\nid = \"a\"\ntitle = \"unterminated\nkind = \"faq\"\n+++\nbody");
+        assert_eq!(m.len(), 1);
+        assert!(m[0].starts_with("k/x.md:3: the front matter is not valid TOML"), "{m:?}");
+    }
+
+    #[test]
+    fn expires_before_effective() {
+        let text = GOOD.replace("updated = 2026-11-26", "updated = 2026-11-26\neffective = 2026-05-01\nexpires = 2026-01-01");
+        let m = messages(&text);
+        assert_eq!(m, vec!["k/x.md:10: `expires` (2026-01-01) is before `effective` (2026-05-01) — fix one of the two dates, or remove `expires`"]);
+    }
+
+    #[test]
+    fn currency_by_date() {
+        let (entry, _) = parse("x.md", &GOOD.replace("updated = 2026-11-26", "updated = 2026-11-26\nexpires = 2026-06-30"));
+        let entry = entry.unwrap().0;
+        assert!(entry.is_current(NaiveDate::from_ymd_opt(2026, 6, 30).unwrap()));
+        assert!(!entry.is_current(NaiveDate::from_ymd_opt(2026, 7, 1).unwrap()));
+    }
+}

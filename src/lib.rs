@@ -1,0 +1,16 @@
+//! customs-bot: a customs consultation assistant.
+//!
+//! Module map (see ARCHITECTURE.md): `text` (normalisation, segmentation) ← `knowledge` (entries,
+//! lexicon, validation) ← `index` (tantivy, the only user of it) ← `app` (the one answering path),
+//! which also uses `answer` (the pure decision) and `reply` (what is said, rendered). `cli` is the
+//! door. `config` and `markup` depend on nothing inside the crate.
+
+pub mod answer;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod index;
+pub mod knowledge;
+pub mod markup;
+pub mod reply;
+pub mod text;

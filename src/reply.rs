@@ -1,0 +1,212 @@
+//! What the assistant says: the structured reply to one question and its renderings.
+//!
+//! A [`Reply`] is produced once by `app::Assistant::ask` and rendered by each front end: plain text
+//! (CLI, `reply` in the JSON object), Telegram HTML. Every dynamic piece is escaped by the HTML
+//! renderer; local details come from the `[office]` placeholders. No I/O here.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::answer::{Decision, Smalltalk};
+use crate::knowledge::{Entry, Kind};
+use crate::markup;
+
+/// The entry a reply answers with (`entry` in the JSON object).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EntryRef {
+    pub id: String,
+    pub kind: Kind,
+    pub title: String,
+}
+
+/// A ranked distinct entry considered for the question (`candidates` in the JSON object).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    pub id: String,
+    pub title: String,
+    /// The entry's confidence-style score in 0–1 (coverage and normalised score combined).
+    pub score: f32,
+}
+
+/// Why a question was handed to a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandoffReason {
+    /// Nothing in the knowledge base fits well enough.
+    NotSure,
+    /// The person asked for a human.
+    Asked,
+    /// The message was too long to search.
+    TooLong,
+    /// The question had no content words left (only 怎么/请问 …).
+    Vague,
+    /// Something failed inside; the person is never told what.
+    Internal,
+}
+
+/// What the reply says, by decision.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Answer(Box<Entry>),
+    Clarify(Vec<Candidate>),
+    Handoff(HandoffReason),
+    Smalltalk(Smalltalk),
+}
+
+/// The reply to one question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub question: String,
+    pub decision: Decision,
+    pub entry: Option<EntryRef>,
+    pub candidates: Vec<Candidate>,
+    pub confidence: f32,
+    pub body: Body,
+}
+
+/// The JSON object of `ask --json` and the web API.
+#[derive(Debug, Serialize)]
+pub struct ReplyJson<'a> {
+    pub question: &'a str,
+    pub decision: Decision,
+    pub entry: Option<&'a EntryRef>,
+    pub candidates: &'a [Candidate],
+    pub confidence: f32,
+    pub reply: String,
+}
+
+impl Reply {
+    pub fn to_json(&self, office: &BTreeMap<String, String>) -> ReplyJson<'_> {
+        ReplyJson {
+            question: &self.question,
+            decision: self.decision,
+            entry: self.entry.as_ref(),
+            candidates: &self.candidates,
+            confidence: (self.confidence * 1000.0).round() / 1000.0,
+            reply: self.plain(office),
+        }
+    }
+
+    /// The reply as plain text.
+    pub fn plain(&self, office: &BTreeMap<String, String>) -> String {
+        render(self, office, &Plain)
+    }
+
+    /// The reply as Telegram HTML (parse_mode = HTML).
+    pub fn telegram_html(&self, office: &BTreeMap<String, String>) -> String {
+        render(self, office, &Html)
+    }
+}
+
+trait Style {
+    fn bold(&self, s: &str) -> String;
+    fn text(&self, s: &str) -> String;
+    fn body(&self, blocks: &[markup::Block]) -> String;
+}
+struct Plain;
+struct Html;
+impl Style for Plain {
+    fn bold(&self, s: &str) -> String {
+        format!("【{s}】")
+    }
+    fn text(&self, s: &str) -> String {
+        s.to_string()
+    }
+    fn body(&self, blocks: &[markup::Block]) -> String {
+        markup::to_plain(blocks)
+    }
+}
+impl Style for Html {
+    fn bold(&self, s: &str) -> String {
+        format!("<b>{}</b>", markup::escape_html(s))
+    }
+    fn text(&self, s: &str) -> String {
+        markup::escape_html(s)
+    }
+    fn body(&self, blocks: &[markup::Block]) -> String {
+        markup::to_telegram_html(blocks)
+    }
+}
+
+fn office<'a>(o: &'a BTreeMap<String, String>, key: &str) -> &'a str {
+    o.get(key).map(String::as_str).unwrap_or("")
+}
+
+/// The hotline lines every hand-off carries.
+pub fn hotline_lines(o: &BTreeMap<String, String>) -> String {
+    format!(
+        "• 海关服务热线：{}\n• {}业务咨询电话：{}",
+        office(o, "hotline"),
+        office(o, "office_name"),
+        office(o, "consult_phone")
+    )
+}
+
+/// The answer text of an entry: title, body, legal basis, last review date.
+pub fn entry_text(e: &Entry, o: &BTreeMap<String, String>, html: bool) -> String {
+    let style: &dyn Style = if html { &Html } else { &Plain };
+    entry_with(e, o, style)
+}
+
+fn entry_with(e: &Entry, o: &BTreeMap<String, String>, s: &dyn Style) -> String {
+    let blocks = markup::parse(&markup::fill(&e.body, o));
+    let mut out = format!("{}\n\n{}", s.bold(&e.title), s.body(&blocks));
+    if !e.legal_basis.is_empty() {
+        out.push_str(&format!("\n\n{}{}", s.text("法律依据："), s.text(&e.legal_basis.join("；"))));
+    }
+    out.push_str(&format!("\n{}", s.text(&format!("（本条更新于 {}）", e.updated))));
+    out
+}
+
+fn render(r: &Reply, o: &BTreeMap<String, String>, s: &dyn Style) -> String {
+    match &r.body {
+        Body::Answer(e) => entry_with(e, o, s),
+        Body::Clarify(choices) => {
+            let mut out = if choices.len() == 1 {
+                s.text("我不太确定您问的是不是这一项：")
+            } else {
+                s.text("您的问题可能与以下几项有关，请选择：")
+            };
+            for (i, c) in choices.iter().enumerate() {
+                out.push_str(&format!("\n{}. {}", i + 1, s.text(&c.title)));
+            }
+            out.push_str(&s.text(&format!(
+                "\n\n都不是？可以换个说法再问，或拨打海关服务热线 {}。",
+                office(o, "hotline")
+            )));
+            out
+        }
+        Body::Handoff(reason) => {
+            let lead = match reason {
+                HandoffReason::NotSure => "抱歉，这个问题我没有把握准确回答。为免误导您，请咨询人工：",
+                HandoffReason::Asked => "好的，为您转人工。您可以联系：",
+                HandoffReason::TooLong => "您的消息较长，我无法准确理解。请用一两句话说明要办的事（例如「报关单怎么修改」），或咨询人工：",
+                HandoffReason::Vague => "请再具体说说您要办理的业务（例如「滞报金怎么计算」），或咨询人工：",
+                HandoffReason::Internal => "抱歉，系统暂时无法回答。请稍后再试，或咨询人工：",
+            };
+            format!("{}\n{}", s.text(lead), s.text(&hotline_lines(o)))
+        }
+        Body::Smalltalk(kind) => {
+            let name = office(o, "office_name");
+            let text = match kind {
+                Smalltalk::Greeting => format!(
+                    "您好！我是{name}的咨询助手，可以解答通关手续、行政许可、税费、时限、办事渠道等问题。请直接输入您的问题，例如「知识产权海关保护备案怎么办」。"
+                ),
+                Smalltalk::Thanks => "不客气！还有其他问题可以随时问我。".to_string(),
+                Smalltalk::Goodbye => "好的，再见！需要时随时来问。".to_string(),
+                Smalltalk::Identity => format!(
+                    "我是{name}的自动咨询助手，根据海关公开的办事指南和法律法规回答问题。我不确定的问题，会请您联系人工：海关服务热线 {}。",
+                    office(o, "hotline")
+                ),
+                Smalltalk::Human => unreachable_human(o),
+                Smalltalk::NoText => "请用文字描述您的问题，例如「报关单填错了怎么改」。".to_string(),
+            };
+            s.text(&text)
+        }
+    }
+}
+
+/// `Human` small talk is always turned into a hand-off by the assistant; render it as one anyway.
+fn unreachable_human(o: &BTreeMap<String, String>) -> String {
+    format!("好的，为您转人工。您可以联系：\n{}", hotline_lines(o))
+}

@@ -1,0 +1,395 @@
+//! Text handling: the one place where Chinese text becomes search terms.
+//!
+//! Owns normalisation (Unicode NFKC, traditional → simplified folding, lowercase), word
+//! segmentation with jieba plus the customs user dictionary, query stopwords, synonym expansion and
+//! character bigrams. Documents (at index time) and questions (at query time) go through the same
+//! functions here, so both sides always agree on what a term is.
+//!
+//! One [`Analyzer`] holds one jieba dictionary (about 24 MB). Build it once per index generation and
+//! share it behind an `Arc`; nothing here clones the dictionary. This module knows nothing about
+//! tantivy, files or configuration: callers hand it plain strings.
+
+use std::collections::{HashMap, HashSet};
+use std::io::BufReader;
+
+use jieba_rs::{Jieba, TokenizeMode};
+use unicode_normalization::UnicodeNormalization;
+
+/// Folds a text to the form every comparison uses: NFKC (full-width → half-width, compatibility
+/// forms), traditional → simplified Chinese, lowercase, and whitespace runs collapsed to one space.
+pub fn normalize(text: &str) -> String {
+    let nfkc: String = text.nfkc().collect();
+    let simplified = fast2s::convert(&nfkc);
+    let mut out = String::with_capacity(simplified.len());
+    let mut last_space = true;
+    for c in simplified.chars() {
+        if c.is_whitespace() {
+            if !last_space {
+                out.push(' ');
+                last_space = true;
+            }
+        } else {
+            out.extend(c.to_lowercase());
+            last_space = false;
+        }
+    }
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    out
+}
+
+/// True for characters that can belong to a search term: letters (including CJK ideographs) and digits.
+fn is_term_char(c: char) -> bool {
+    c.is_alphanumeric()
+}
+
+/// True when a segment carries something searchable (not punctuation, whitespace or emoji only).
+pub fn is_term(word: &str) -> bool {
+    word.chars().any(is_term_char)
+}
+
+/// True for a CJK ideograph (the ranges jieba segments as Chinese).
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0x20000..=0x2A6DF | 0xF900..=0xFAFF)
+}
+
+/// One term of a normalised text, with its character span (for positions) and byte span.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub text: String,
+    pub char_start: usize,
+    pub char_end: usize,
+    pub byte_start: usize,
+    pub byte_end: usize,
+}
+
+/// A word of a question together with the words that count as the same thing when searching.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TermGroup {
+    /// The word as segmented from the question.
+    pub word: String,
+    /// Synonyms from the lexicon (full matches), not including `word`.
+    pub synonyms: Vec<String>,
+    /// Shorter dictionary words inside `word` (partial matches), e.g. 许可 in 许可证.
+    pub parts: Vec<String>,
+}
+
+impl TermGroup {
+    /// Every form of the word that should be looked up, the word itself first.
+    pub fn forms(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.word.as_str())
+            .chain(self.synonyms.iter().map(String::as_str))
+            .chain(self.parts.iter().map(String::as_str))
+    }
+}
+
+/// What a question becomes before searching.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Query {
+    /// The normalised question.
+    pub normalized: String,
+    /// Content words, stopwords removed, each with its expansions; in question order, no repeats.
+    pub groups: Vec<TermGroup>,
+    /// Character bigrams of the normalised question's content words.
+    pub bigrams: Vec<String>,
+}
+
+/// The segmenter and lexicon shared by indexing and querying. Build once, share behind an `Arc`.
+pub struct Analyzer {
+    jieba: Jieba,
+    stopwords: HashSet<String>,
+    synonyms: HashMap<String, usize>,
+    groups: Vec<Vec<String>>,
+}
+
+impl std::fmt::Debug for Analyzer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Analyzer")
+            .field("stopwords", &self.stopwords.len())
+            .field("synonym_groups", &self.groups.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A line of the user dictionary that jieba could not take.
+#[derive(Debug, thiserror::Error)]
+#[error("the user dictionary could not be loaded: {0}")]
+pub struct DictError(String);
+
+impl Analyzer {
+    /// Builds the analyzer: jieba's default dictionary plus `user_dict` (jieba's `词语 [频率] [词性]`
+    /// lines), the synonym groups and the stopwords. Terms are normalised here, so callers may pass
+    /// them as staff wrote them.
+    pub fn new(
+        user_dict: &str,
+        synonym_groups: &[Vec<String>],
+        stopwords: &[String],
+    ) -> Result<Self, DictError> {
+        let mut jieba = Jieba::new();
+        // jieba matches dictionary words on the normalised text, so load them normalised too.
+        let normalized_dict: String = user_dict
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .map(|l| {
+                let mut parts = l.split_whitespace();
+                let word = normalize(parts.next().unwrap_or_default()).replace(' ', "");
+                let rest: Vec<&str> = parts.collect();
+                if rest.is_empty() { word } else { format!("{word} {}", rest.join(" ")) }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        jieba
+            .load_dict(&mut BufReader::new(normalized_dict.as_bytes()))
+            .map_err(|e| DictError(e.to_string()))?;
+
+        let mut groups: Vec<Vec<String>> = Vec::new();
+        let mut synonyms = HashMap::new();
+        for group in synonym_groups {
+            let terms: Vec<String> = group
+                .iter()
+                .map(|t| normalize(t))
+                .filter(|t| !t.is_empty())
+                .collect();
+            if terms.len() < 2 {
+                continue;
+            }
+            let idx = groups.len();
+            for t in &terms {
+                synonyms.entry(t.clone()).or_insert(idx);
+            }
+            groups.push(terms);
+        }
+        let stopwords = stopwords
+            .iter()
+            .map(|s| normalize(s))
+            .filter(|s| !s.is_empty())
+            .collect();
+        Ok(Self { jieba, stopwords, synonyms, groups })
+    }
+
+    /// An analyzer with jieba's default dictionary only and no lexicon (tests, benchmarks).
+    pub fn plain() -> Self {
+        Self::new("", &[], &[]).expect("an empty user dictionary always loads")
+    }
+
+    /// Segments an already normalised text for indexing: jieba search mode, so compounds and the
+    /// dictionary words inside them are both findable. Punctuation and whitespace are dropped.
+    /// Positions are character offsets, so sub-words share their compound's position.
+    pub fn index_tokens(&self, normalized: &str) -> Vec<Token> {
+        self.tokens(normalized, TokenizeMode::Search)
+    }
+
+    /// Segments an already normalised text the way questions are: jieba precise mode.
+    pub fn query_tokens(&self, normalized: &str) -> Vec<Token> {
+        self.tokens(normalized, TokenizeMode::Default)
+    }
+
+    fn tokens(&self, normalized: &str, mode: TokenizeMode) -> Vec<Token> {
+        self.jieba
+            .tokenize(normalized, mode, true)
+            .into_iter()
+            .filter(|t| is_term(t.word))
+            .map(|t| Token {
+                text: t.word.to_string(),
+                char_start: t.start,
+                char_end: t.end,
+                byte_start: t.byte_start,
+                byte_end: t.byte_end,
+            })
+            .collect()
+    }
+
+    /// True when the word is a query stopword (请问, 怎么, 吗 …).
+    pub fn is_stopword(&self, word: &str) -> bool {
+        self.stopwords.contains(word)
+    }
+
+    /// The synonyms of a normalised word, not including the word itself.
+    pub fn synonyms_of(&self, word: &str) -> Vec<String> {
+        match self.synonyms.get(word) {
+            Some(&g) => self.groups[g].iter().filter(|t| *t != word).cloned().collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// True when jieba's dictionary (default plus user dictionary) knows the word.
+    pub fn knows_word(&self, word: &str) -> bool {
+        self.jieba.has_word(word)
+    }
+
+    /// Turns a question into search terms: normalise, segment (precise mode), drop stopwords,
+    /// expand synonyms and sub-words, and collect bigrams of what is left.
+    pub fn query(&self, question: &str) -> Query {
+        let normalized = normalize(question);
+        let mut groups: Vec<TermGroup> = Vec::new();
+        let mut seen = HashSet::new();
+        let mut content = String::new();
+        for tok in self.query_tokens(&normalized) {
+            if self.is_stopword(&tok.text) {
+                content.push(' ');
+                continue;
+            }
+            content.push_str(&tok.text);
+            if !seen.insert(tok.text.clone()) {
+                continue;
+            }
+            let synonyms = self.synonyms_of(&tok.text);
+            let parts = if tok.text.chars().count() > 2 {
+                self.jieba
+                    .cut_for_search(&tok.text, true)
+                    .into_iter()
+                    .map(|t| t.word.to_string())
+                    .filter(|w| w != &tok.text && w.chars().count() >= 2 && !self.is_stopword(w))
+                    .collect::<Vec<_>>()
+            } else {
+                Vec::new()
+            };
+            groups.push(TermGroup { word: tok.text, synonyms, parts });
+        }
+        let bigrams = bigrams(&content);
+        Query { normalized, groups, bigrams }
+    }
+}
+
+/// Overlapping character bigrams over runs of CJK characters; a lone CJK character is kept as a
+/// unigram and runs of other letters or digits are kept whole. Expects normalised text.
+pub fn bigrams(normalized: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut run: Vec<char> = Vec::new();
+    let mut word = String::new();
+    let flush_run = |run: &mut Vec<char>, out: &mut Vec<String>| {
+        match run.len() {
+            0 => {}
+            1 => out.push(run[0].to_string()),
+            _ => out.extend(run.windows(2).map(|w| w.iter().collect::<String>())),
+        }
+        run.clear();
+    };
+    for c in normalized.chars() {
+        if is_cjk(c) {
+            if !word.is_empty() {
+                out.push(std::mem::take(&mut word));
+            }
+            run.push(c);
+        } else if is_term_char(c) {
+            flush_run(&mut run, &mut out);
+            word.push(c);
+        } else {
+            flush_run(&mut run, &mut out);
+            if !word.is_empty() {
+                out.push(std::mem::take(&mut word));
+            }
+        }
+    }
+    flush_run(&mut run, &mut out);
+    if !word.is_empty() {
+        out.push(word);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::OnceLock;
+
+    fn analyzer() -> &'static Analyzer {
+        static A: OnceLock<Analyzer> = OnceLock::new();
+        A.get_or_init(|| {
+            Analyzer::new(
+                "滞报金 2000 n\n预裁定 2000 n\n单一窗口 2000 n\n综保区 2000 n\n# comment\n",
+                &[
+                    vec!["知识产权".into(), "知产".into()],
+                    vec!["查验".into(), "查货".into()],
+                    vec!["AEO".into(), "高级认证企业".into()],
+                ],
+                &["请问".into(), "怎么".into(), "吗".into(), "的".into(), "我们".into()],
+            )
+            .unwrap()
+        })
+    }
+
+    #[test]
+    fn normalize_table() {
+        let cases = [
+            ("ＡＥＯ１２３？", "aeo123?"),
+            ("報關單怎麼撤銷", "报关单怎么撤销"),
+            ("知識產權海關保護", "知识产权海关保护"),
+            ("  两步   申报\t\n", "两步 申报"),
+            ("HS编码", "hs编码"),
+            ("乾燥劑", "干燥剂"),
+            ("", ""),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(normalize(input), expected, "normalize({input:?})");
+        }
+    }
+
+    #[test]
+    fn query_terms_table() {
+        let cases: [(&str, &[&str]); 6] = [
+            ("请问滞报金怎么算", &["滞报金", "算"]),
+            ("報關單怎麼撤銷？", &["报关单", "撤销"]),
+            ("预裁定", &["预裁定"]),
+            ("🎉🎉🎉", &[]),
+            ("请问吗", &[]),
+            ("我们的ＡＥＯ认证", &["aeo", "认证"]),
+        ];
+        for (input, expected) in cases {
+            let q = analyzer().query(input);
+            let words: Vec<&str> = q.groups.iter().map(|g| g.word.as_str()).collect();
+            assert_eq!(words, expected, "query({input:?})");
+        }
+    }
+
+    #[test]
+    fn user_dictionary_keeps_customs_terms_whole() {
+        for term in ["滞报金", "预裁定", "单一窗口", "综保区"] {
+            let toks = analyzer().query_tokens(term);
+            assert_eq!(toks.len(), 1, "{term} split into {toks:?}");
+        }
+    }
+
+    #[test]
+    fn synonyms_expand_both_ways() {
+        let q = analyzer().query("知产备案");
+        assert_eq!(q.groups[0].word, "知产");
+        assert_eq!(q.groups[0].synonyms, vec!["知识产权".to_string()]);
+        let q = analyzer().query("查验");
+        assert_eq!(q.groups[0].synonyms, vec!["查货".to_string()]);
+        let q = analyzer().query("aeo");
+        assert_eq!(q.groups[0].synonyms, vec!["高级认证企业".to_string()]);
+    }
+
+    #[test]
+    fn long_words_carry_their_parts() {
+        let q = analyzer().query("进境动植物检疫许可证");
+        let all: Vec<&str> = q.groups.iter().flat_map(|g| g.forms()).collect();
+        assert!(all.contains(&"许可证"), "{all:?}");
+        assert!(all.contains(&"检疫"), "{all:?}");
+    }
+
+    #[test]
+    fn index_tokens_drop_punctuation_and_keep_sub_words() {
+        let toks = analyzer().index_tokens(&normalize("如何办理报关单修改和撤销？"));
+        let words: Vec<&str> = toks.iter().map(|t| t.text.as_str()).collect();
+        assert!(words.contains(&"报关"), "{words:?}");
+        assert!(words.contains(&"报关单"), "{words:?}");
+        assert!(!words.contains(&"？") && !words.contains(&"?"), "{words:?}");
+    }
+
+    #[test]
+    fn bigrams_table() {
+        let cases: [(&str, &[&str]); 4] = [
+            ("报关单", &["报关", "关单"]),
+            ("海 aeo 认证", &["海", "aeo", "认证"]),
+            ("hs编码8471", &["hs", "编码", "8471"]),
+            ("!!", &[]),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(bigrams(input), expected, "bigrams({input:?})");
+        }
+    }
+}
