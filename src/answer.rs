@@ -38,6 +38,8 @@ pub struct Scored {
     pub score: f32,
     pub coverage: f32,
     pub norm: f32,
+    /// Absolute weight of the question's words the entry shares (see `index::Hit::matched`).
+    pub matched: f32,
 }
 
 /// The decision with the positions (in the ranked list) it refers to.
@@ -69,7 +71,11 @@ pub fn decide(ranked: &[Scored], t: &AnswerConfig) -> Verdict {
         return Verdict { decision: Decision::Handoff, picks: Vec::new(), confidence: 0.0 };
     };
     let conf = confidence(top);
-    let strong = top.coverage >= t.answer_coverage && top.norm >= t.answer_norm;
+    // Strong: the entry covers most of the question, or — for a long question with context around
+    // it — shares a lot of specific vocabulary with it while still covering a fair part.
+    let strong = top.norm >= t.answer_norm
+        && (top.coverage >= t.answer_coverage
+            || (top.matched >= t.answer_matched && top.coverage >= t.clarify_coverage));
     if strong && margin(ranked) >= t.answer_margin {
         return Verdict { decision: Decision::Answer, picks: vec![0], confidence: conf };
     }
@@ -154,7 +160,7 @@ mod tests {
     use super::*;
 
     fn s(score: f32, coverage: f32, norm: f32) -> Scored {
-        Scored { score, coverage, norm }
+        Scored { score, coverage, norm, matched: coverage * 5.0 }
     }
     fn t() -> AnswerConfig {
         AnswerConfig::default()
@@ -204,6 +210,15 @@ mod tests {
         // Raw BM25 of 40 means nothing on its own: half the question is unknown to the knowledge base.
         let v = decide(&[s(40.0, 0.3, 0.9), s(10.0, 0.1, 0.2)], &t());
         assert_eq!(v.decision, Decision::Handoff);
+    }
+
+    #[test]
+    fn long_question_sharing_much_specific_vocabulary_is_answered() {
+        let long = Scored { score: 90.0, coverage: 0.45, norm: 0.5, matched: 14.0 };
+        let other = Scored { score: 40.0, coverage: 0.2, norm: 0.2, matched: 4.0 };
+        assert_eq!(decide(&[long, other], &t()).decision, Decision::Answer);
+        let thin = Scored { matched: 3.0, ..long };
+        assert_ne!(decide(&[thin, other], &t()).decision, Decision::Answer);
     }
 
     #[test]

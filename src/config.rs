@@ -75,6 +75,9 @@ pub struct AnswerConfig {
     pub answer_norm: f32,
     /// … and it leads the second entry by at least this relative margin.
     pub answer_margin: f32,
+    /// A long question may instead share at least this much specific vocabulary (sum of IDF) with
+    /// the entry, while covering at least `clarify_coverage`.
+    pub answer_matched: f32,
     /// Offer choices when entries cover at least this share; below it, hand off.
     pub clarify_coverage: f32,
     /// … and score at least this share of the question's ideal score.
@@ -91,6 +94,7 @@ impl Default for AnswerConfig {
             answer_coverage: 0.6,
             answer_norm: 0.3,
             answer_margin: 0.15,
+            answer_matched: 10.0,
             clarify_coverage: 0.4,
             clarify_norm: 0.2,
             max_choices: 3,

@@ -19,7 +19,8 @@ use unicode_normalization::UnicodeNormalization;
 /// forms), traditional → simplified Chinese, lowercase, and whitespace runs collapsed to one space.
 pub fn normalize(text: &str) -> String {
     let nfkc: String = text.nfkc().collect();
-    let simplified = fast2s::convert(&nfkc);
+    // fast2s folds 諮 to the variant 谘; everyday simplified text writes 咨.
+    let simplified = fast2s::convert(&nfkc).replace('谘', "咨");
     let mut out = String::with_capacity(simplified.len());
     let mut last_space = true;
     for c in simplified.chars() {
@@ -129,19 +130,20 @@ impl Analyzer {
     ) -> Result<Self, DictError> {
         let mut jieba = Jieba::new();
         // jieba matches dictionary words on the normalised text, so load them normalised too.
-        let normalized_dict: String = user_dict
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-            .map(|l| {
-                let mut parts = l.split_whitespace();
-                let word = normalize(parts.next().unwrap_or_default()).replace(' ', "");
-                let rest: Vec<&str> = parts.collect();
-                if rest.is_empty() { word } else { format!("{word} {}", rest.join(" ")) }
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
+        // A line without a frequency gets the one jieba suggests (jieba would otherwise use 0).
+        let mut with_freq = Vec::new();
+        for line in user_dict.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            let mut parts = line.split_whitespace();
+            let word = normalize(parts.next().unwrap_or_default()).replace(' ', "");
+            let rest: Vec<&str> = parts.collect();
+            if rest.is_empty() {
+                jieba.add_word(&word, None, None);
+            } else {
+                with_freq.push(format!("{word} {}", rest.join(" ")));
+            }
+        }
         jieba
-            .load_dict(&mut BufReader::new(normalized_dict.as_bytes()))
+            .load_dict(&mut BufReader::new(with_freq.join("\n").as_bytes()))
             .map_err(|e| DictError(e.to_string()))?;
 
         let mut groups: Vec<Vec<String>> = Vec::new();
@@ -212,6 +214,11 @@ impl Analyzer {
             Some(&g) => self.groups[g].iter().filter(|t| *t != word).cloned().collect(),
             None => Vec::new(),
         }
+    }
+
+    /// How often the word occurs in general text, per jieba's dictionary (0 when unknown).
+    pub fn word_freq(&self, word: &str) -> usize {
+        if self.jieba.has_word(word) { self.jieba.suggest_freq(word) } else { 0 }
     }
 
     /// True when jieba's dictionary (default plus user dictionary) knows the word.
@@ -320,6 +327,7 @@ mod tests {
             ("  两步   申报\t\n", "两步 申报"),
             ("HS编码", "hs编码"),
             ("乾燥劑", "干燥剂"),
+            ("報關大廳的諮詢窗口", "报关大厅的咨询窗口"),
             ("", ""),
         ];
         for (input, expected) in cases {

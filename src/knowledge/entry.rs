@@ -96,7 +96,7 @@ pub struct Lines {
 /// (problems may still hold warnings), and every problem found.
 pub fn parse(source: &str, text: &str) -> (Option<(Entry, Lines)>, Vec<Problem>) {
     let mut problems = Vec::new();
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text).replace("\r\n", "\n");
     let err = |line: usize, what: String, fix: &str| Problem::error(source, line, what, fix);
 
     let lines: Vec<&str> = text.split('\n').collect();

@@ -1,0 +1,66 @@
+//! Helpers shared by the integration tests: fixture paths, temporary copies, running the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The folder with test fixtures.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The repository root (where the shipped bot.toml and knowledge/ are).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Copies a folder tree (fixtures are small).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for item in std::fs::read_dir(from).unwrap() {
+        let item = item.unwrap();
+        let target = to.join(item.file_name());
+        if item.path().is_dir() {
+            copy_tree(&item.path(), &target);
+        } else {
+            std::fs::copy(item.path(), target).unwrap();
+        }
+    }
+}
+
+/// A temporary copy of the valid fixture (bot.toml + knowledge/), so tests may write an index.
+pub fn valid_site() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&fixtures().join("valid"), dir.path());
+    dir
+}
+
+/// A temporary site with the shipped knowledge base and bot.toml, with its own index folder.
+pub fn shipped_site() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&repo().join("knowledge"), &dir.path().join("knowledge"));
+    std::fs::copy(repo().join("bot.toml"), dir.path().join("bot.toml")).unwrap();
+    dir
+}
+
+/// Runs the customs-bot binary with arguments and optional standard input.
+pub fn run(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_customs-bot"));
+    cmd.args(args).env("RUST_LOG", "customs_bot=info").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("the customs-bot binary runs");
+    {
+        use std::io::Write;
+        let mut pipe = child.stdin.take().unwrap();
+        if let Some(input) = stdin {
+            pipe.write_all(input.as_bytes()).unwrap();
+        }
+    }
+    child.wait_with_output().unwrap()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
