@@ -193,10 +193,13 @@ fn write_generation(knowledge: &Knowledge, generation: &Path) -> anyhow::Result<
         };
         remember(&body_tokens);
         remember(&kw_tokens);
-        let variants: Vec<String> = std::iter::once(&entry.title)
-            .chain(entry.questions.iter())
-            .map(|q| text::normalize(q))
-            .collect();
+        let mut variants: Vec<String> = Vec::with_capacity(entry.questions.len() + 1);
+        for q in std::iter::once(&entry.title).chain(entry.questions.iter()) {
+            let v = text::normalize(q);
+            if !variants.contains(&v) {
+                variants.push(v);
+            }
+        }
         let variant_tokens: Vec<Vec<text::Token>> = variants.iter().map(|v| analyzer.index_tokens(v)).collect();
         for t in &variant_tokens {
             remember(t);
