@@ -24,6 +24,13 @@ pub struct Config {
     pub answer: AnswerConfig,
     /// Local details, each usable in answers as `{{key}}`.
     pub office: BTreeMap<String, String>,
+    /// When people answer the hotline; without it, replies say hours are as published.
+    #[serde(default)]
+    pub duty: Option<DutyConfig>,
+    #[serde(default)]
+    pub telegram: TelegramConfig,
+    #[serde(default)]
+    pub tickets: TicketsConfig,
     /// Where this configuration was read from (not a key in the file).
     #[serde(skip)]
     pub source: PathBuf,
@@ -103,6 +110,89 @@ impl Default for AnswerConfig {
     }
 }
 
+/// The hours people are on duty at the hotline (for "is someone there now?").
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DutyConfig {
+    /// Working weekdays: "mon" … "sun".
+    pub weekdays: Vec<String>,
+    /// Opening periods on a working day, "HH:MM" pairs, e.g. [["08:30", "12:00"], ["14:30", "18:00"]].
+    pub periods: Vec<[String; 2]>,
+    /// Public holidays (no duty), TOML dates.
+    #[serde(default)]
+    pub holidays: Vec<toml::value::Datetime>,
+    /// Make-up working days that fall on a weekend, TOML dates.
+    #[serde(default)]
+    pub extra_workdays: Vec<toml::value::Datetime>,
+    /// The office's offset from UTC in hours (China: 8).
+    #[serde(default = "default_utc_offset")]
+    pub utc_offset_hours: i32,
+}
+
+fn default_utc_offset() -> i32 {
+    8
+}
+
+/// A secret string that never shows in logs or `Debug` output.
+#[derive(Clone, Default, PartialEq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
+/// The Telegram front end.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelegramConfig {
+    /// The bot token. `TELOXIDE_TOKEN` in the environment takes precedence.
+    pub token: Option<Secret>,
+    /// A self-hosted Bot API server (also how the tests run); default: Telegram's.
+    pub api_url: Option<String>,
+    /// Questions one chat may ask per minute before getting a polite notice.
+    pub questions_per_minute: u32,
+    /// Outgoing limits (teloxide Throttle): messages per second and per minute to one chat.
+    pub messages_per_second_per_chat: u32,
+    pub messages_per_minute_per_chat: u32,
+    /// Messages per minute to one group.
+    pub messages_per_minute_per_group: u32,
+    /// Messages per second overall.
+    pub messages_per_second: u32,
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        Self {
+            token: None,
+            api_url: None,
+            questions_per_minute: 10,
+            messages_per_second_per_chat: 1,
+            messages_per_minute_per_chat: 20,
+            messages_per_minute_per_group: 20,
+            messages_per_second: 30,
+        }
+    }
+}
+
+/// The question log and ticket store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TicketsConfig {
+    /// The SQLite database file (created on first use).
+    pub db: PathBuf,
+    /// Questions, tickets and feedback older than this many days are deleted.
+    pub retention_days: u32,
+}
+
+impl Default for TicketsConfig {
+    fn default() -> Self {
+        Self { db: PathBuf::from("data/customs-bot.sqlite"), retention_days: 365 }
+    }
+}
+
 /// Placeholders the handoff reply itself relies on.
 pub const REQUIRED_OFFICE_KEYS: [&str; 3] = ["office_name", "hotline", "consult_phone"];
 
@@ -138,7 +228,10 @@ impl Config {
             }
         }
         let base = source.parent().unwrap_or(Path::new("."));
-        for p in [&mut config.knowledge.dir, &mut config.index.dir] {
+        if let Some(d) = &config.duty {
+            d.validate().map_err(|message| ConfigError::Invalid { path: source.to_path_buf(), message })?;
+        }
+        for p in [&mut config.knowledge.dir, &mut config.index.dir, &mut config.tickets.db] {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -154,9 +247,40 @@ impl Config {
         Self::parse(&text, path)
     }
 
+    /// The bot token: `TELOXIDE_TOKEN` first, then `[telegram] token`.
+    pub fn telegram_token(&self) -> Option<Secret> {
+        std::env::var("TELOXIDE_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+            .map(Secret)
+            .or_else(|| self.telegram.token.clone().filter(|t| !t.0.trim().is_empty()))
+    }
+
     /// The placeholder names entries may use.
     pub fn placeholder_names(&self) -> std::collections::BTreeSet<String> {
         self.office.keys().cloned().collect()
+    }
+}
+
+impl DutyConfig {
+    fn validate(&self) -> Result<(), String> {
+        for d in &self.weekdays {
+            if crate::duty::weekday(d).is_none() {
+                return Err(format!("[duty] weekdays: `{d}` is not one of mon, tue, wed, thu, fri, sat, sun"));
+            }
+        }
+        for [a, b] in &self.periods {
+            match (crate::duty::clock(a), crate::duty::clock(b)) {
+                (Some(x), Some(y)) if x < y => {}
+                _ => return Err(format!("[duty] periods: [\"{a}\", \"{b}\"] must be two times HH:MM, the first before the second")),
+            }
+        }
+        for d in self.holidays.iter().chain(&self.extra_workdays) {
+            if d.date.is_none() || d.time.is_some() {
+                return Err(format!("[duty] `{d}` must be a date like 2026-10-01"));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -188,6 +312,22 @@ mod tests {
     fn office_needs_the_handoff_details() {
         let e = Config::parse("[office]\nhotline = \"12360\"\n", Path::new("b.toml")).unwrap_err().to_string();
         assert_eq!(e, "b.toml: [office] needs `office_name`: the hand-off reply uses it");
+    }
+
+    #[test]
+    fn token_is_never_shown() {
+        let text = format!("{MINIMAL}[telegram]\ntoken = \"123:SECRET\"\n");
+        let c = Config::parse(&text, Path::new("b.toml")).unwrap();
+        assert!(!format!("{c:?}").contains("SECRET"));
+    }
+
+    #[test]
+    fn bad_duty_hours_are_explained() {
+        let text = format!("{MINIMAL}[duty]\nweekdays = [\"mon\", \"funday\"]\nperiods = [[\"08:30\", \"17:30\"]]\n");
+        let e = Config::parse(&text, Path::new("b.toml")).unwrap_err().to_string();
+        assert_eq!(e, "b.toml: [duty] weekdays: `funday` is not one of mon, tue, wed, thu, fri, sat, sun");
+        let text = format!("{MINIMAL}[duty]\nweekdays = [\"mon\"]\nperiods = [[\"18:00\", \"08:30\"]]\n");
+        assert!(Config::parse(&text, Path::new("b.toml")).is_err());
     }
 
     #[test]

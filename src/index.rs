@@ -388,7 +388,7 @@ impl SearchIndex {
                 df_q = df_q.max(searcher.doc_freq(&Term::from_field_text(f.q, w))?);
             }
             let rarity = if df_all == 0 { self.max_idf } else { idf(df_all, n_entries) };
-            group_idf.push(rarity * generality_discount(self.analyzer.word_freq(&g.word)));
+            group_idf.push(rarity * generality_discount(self.analyzer.word_freq(&g.word)) * g.weight);
             ideal += BOOST_Q * if df_q == 0 { idf(0, n_docs) } else { idf(df_q, n_docs) };
             let forms = std::iter::once((g.word.as_str(), 1.0))
                 .chain(g.synonyms.iter().map(|s| (s.as_str(), SYNONYM_WEIGHT)))

@@ -75,6 +75,9 @@ pub struct TermGroup {
     pub synonyms: Vec<String>,
     /// Shorter dictionary words inside `word` (partial matches), e.g. 许可 in 许可证.
     pub parts: Vec<String>,
+    /// How much the word says about the topic, from its part of speech: nouns, names, numbers and
+    /// verbal nouns 1, verbs 0.6, other words (adverbs, pronouns, particles …) 0.3.
+    pub weight: f32,
 }
 
 impl TermGroup {
@@ -233,7 +236,11 @@ impl Analyzer {
         let mut groups: Vec<TermGroup> = Vec::new();
         let mut seen = HashSet::new();
         let mut content = String::new();
-        for tok in self.query_tokens(&normalized) {
+        for tag in self.jieba.tag(&normalized, true) {
+            if !is_term(tag.word) {
+                continue;
+            }
+            let tok = Token { text: tag.word.to_string(), char_start: tag.start, char_end: tag.end, byte_start: tag.byte_start, byte_end: tag.byte_end };
             if self.is_stopword(&tok.text) {
                 content.push(' ');
                 continue;
@@ -242,6 +249,7 @@ impl Analyzer {
             if !seen.insert(tok.text.clone()) {
                 continue;
             }
+            let weight = pos_weight(tag.tag);
             let synonyms = self.synonyms_of(&tok.text);
             let parts = if tok.text.chars().count() > 2 {
                 self.jieba
@@ -253,10 +261,19 @@ impl Analyzer {
             } else {
                 Vec::new()
             };
-            groups.push(TermGroup { word: tok.text, synonyms, parts });
+            groups.push(TermGroup { word: tok.text, synonyms, parts, weight });
         }
         let bigrams = bigrams(&content);
         Query { normalized, groups, bigrams }
+    }
+}
+
+/// The topical weight of a jieba part-of-speech tag (see `TermGroup::weight`).
+fn pos_weight(tag: &str) -> f32 {
+    match tag {
+        "v" | "vd" | "vi" | "vq" => 0.6,
+        t if t.starts_with('n') || matches!(t, "vn" | "an" | "eng" | "m" | "j" | "i" | "l" | "g") => 1.0,
+        _ => 0.3,
     }
 }
 
