@@ -9,6 +9,7 @@ pub mod answer;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod duty;
 pub mod index;
 pub mod knowledge;
 pub mod markup;
