@@ -35,6 +35,7 @@ impl Decision {
 /// The features of one distinct entry found for a question.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scored {
+    /// The ranking score (comparable only within one question).
     pub score: f32,
     pub coverage: f32,
     pub norm: f32,
@@ -71,12 +72,18 @@ pub fn decide(ranked: &[Scored], t: &AnswerConfig) -> Verdict {
         return Verdict { decision: Decision::Handoff, picks: Vec::new(), confidence: 0.0 };
     };
     let conf = confidence(top);
+    let margin = margin(ranked);
     // Strong: the entry covers most of the question, or — for a long question with context around
     // it — shares a lot of specific vocabulary with it while still covering a fair part.
     let strong = top.norm >= t.answer_norm
         && (top.coverage >= t.answer_coverage
-            || (top.matched >= t.answer_matched && top.coverage >= t.clarify_coverage));
-    if strong && margin(ranked) >= t.answer_margin {
+            || (top.matched >= t.answer_matched && top.coverage >= t.matched_coverage));
+    // Dominant: far ahead of every other entry, with a near-ideal score.
+    let dominant =
+        top.coverage >= t.dominant_coverage && margin >= t.dominant_margin && top.norm >= t.dominant_norm;
+    // A rival explains clearly more of the question: the ranking may be wrong, so ask.
+    let rival = ranked.iter().skip(1).take(2).any(|s| s.coverage >= top.coverage + t.rival_gap);
+    if !rival && ((strong && margin >= t.answer_margin) || dominant) {
         return Verdict { decision: Decision::Answer, picks: vec![0], confidence: conf };
     }
     let plausible = |s: &Scored| s.coverage >= t.clarify_coverage && s.norm >= t.clarify_norm;
@@ -88,7 +95,7 @@ pub fn decide(ranked: &[Scored], t: &AnswerConfig) -> Verdict {
         .take(t.max_choices.max(1))
         .collect();
     if strong && picks.len() < 2 && ranked.len() >= 2 {
-        // The best entry is good but another is too close to tell apart: offer both.
+        // The best entry is good but another is too close or explains more: offer both.
         picks = vec![0, 1];
     }
     if picks.is_empty() {
@@ -118,6 +125,8 @@ const GREETINGS: [&str; 16] = [
 const THANKS: [&str; 11] = [
     "谢谢", "谢谢你", "谢谢您", "多谢", "感谢", "非常感谢", "thanks", "thank you", "thx", "好的谢谢", "辛苦了",
 ];
+/// What may follow a thank-you without making it a question: 谢谢你的帮助, 感谢解答.
+const THANKS_TAIL: [&str; 10] = ["你", "您", "的", "帮助", "帮忙", "解答", "回答", "耐心", "啦", "了"];
 const GOODBYES: [&str; 7] = ["再见", "拜拜", "bye", "byebye", "好的", "知道了", "明白了"];
 const IDENTITY: [&str; 8] = [
     "你是谁", "你是机器人吗", "你是人吗", "你能做什么", "你会什么", "你是真人吗", "你叫什么", "你能干什么",
@@ -143,7 +152,7 @@ pub fn smalltalk(normalized: &str) -> Option<Smalltalk> {
     if is(&GREETINGS) {
         return Some(Smalltalk::Greeting);
     }
-    if is(&THANKS) {
+    if is(&THANKS) || thanks_with_tail(&core_nospace) {
         return Some(Smalltalk::Thanks);
     }
     if is(&GOODBYES) {
@@ -155,6 +164,16 @@ pub fn smalltalk(normalized: &str) -> Option<Smalltalk> {
     None
 }
 
+fn thanks_with_tail(text: &str) -> bool {
+    let Some(mut rest) = ["非常感谢", "谢谢", "感谢", "多谢"].iter().find_map(|p| text.strip_prefix(p)) else {
+        return false;
+    };
+    while let Some(r) = THANKS_TAIL.iter().find_map(|t| rest.strip_prefix(t)) {
+        rest = r;
+    }
+    rest.is_empty()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,8 +181,24 @@ mod tests {
     fn s(score: f32, coverage: f32, norm: f32) -> Scored {
         Scored { score, coverage, norm, matched: coverage * 5.0 }
     }
+
+    /// Fixed thresholds, so these tests check the rules rather than the tuned values.
     fn t() -> AnswerConfig {
-        AnswerConfig::default()
+        AnswerConfig {
+            answer_coverage: 0.6,
+            answer_norm: 0.3,
+            answer_margin: 0.15,
+            answer_matched: 10.0,
+            matched_coverage: 0.4,
+            dominant_coverage: 0.35,
+            dominant_margin: 0.5,
+            dominant_norm: 0.8,
+            rival_gap: 0.2,
+            clarify_coverage: 0.4,
+            clarify_norm: 0.2,
+            max_choices: 3,
+            max_question_chars: 300,
+        }
     }
 
     #[test]
@@ -199,6 +234,13 @@ mod tests {
     }
 
     #[test]
+    fn a_rival_that_explains_more_prevents_an_answer() {
+        let v = decide(&[s(20.0, 0.6, 0.8), s(10.0, 0.9, 0.5)], &t());
+        assert_eq!(v.decision, Decision::Clarify);
+        assert_eq!(v.picks, vec![0, 1]);
+    }
+
+    #[test]
     fn partial_coverage_offers_choices() {
         let v = decide(&[s(10.0, 0.5, 0.4), s(9.0, 0.45, 0.35), s(8.0, 0.42, 0.3), s(7.0, 0.41, 0.3)], &t());
         assert_eq!(v.decision, Decision::Clarify);
@@ -207,15 +249,23 @@ mod tests {
 
     #[test]
     fn low_coverage_hands_off_even_with_a_high_raw_score() {
-        // Raw BM25 of 40 means nothing on its own: half the question is unknown to the knowledge base.
-        let v = decide(&[s(40.0, 0.3, 0.9), s(10.0, 0.1, 0.2)], &t());
+        // Raw BM25 of 40 means nothing on its own: most of the question is unknown to the knowledge base.
+        let v = decide(&[s(40.0, 0.3, 0.7), s(30.0, 0.1, 0.2)], &t());
         assert_eq!(v.decision, Decision::Handoff);
+    }
+
+    #[test]
+    fn dominant_entry_is_answered_despite_context_words() {
+        let v = decide(&[s(90.0, 0.38, 1.0), s(12.0, 0.15, 0.2)], &t());
+        assert_eq!(v.decision, Decision::Answer);
+        let not_far_ahead = decide(&[s(90.0, 0.38, 1.0), s(60.0, 0.15, 0.2)], &t());
+        assert_eq!(not_far_ahead.decision, Decision::Handoff);
     }
 
     #[test]
     fn long_question_sharing_much_specific_vocabulary_is_answered() {
         let long = Scored { score: 90.0, coverage: 0.45, norm: 0.5, matched: 14.0 };
-        let other = Scored { score: 40.0, coverage: 0.2, norm: 0.2, matched: 4.0 };
+        let other = Scored { score: 70.0, coverage: 0.2, norm: 0.2, matched: 4.0 };
         assert_eq!(decide(&[long, other], &t()).decision, Decision::Answer);
         let thin = Scored { matched: 3.0, ..long };
         assert_ne!(decide(&[thin, other], &t()).decision, Decision::Answer);
@@ -235,6 +285,9 @@ mod tests {
             ("在吗?", Some(Smalltalk::Greeting)),
             ("hello", Some(Smalltalk::Greeting)),
             ("谢谢啊", Some(Smalltalk::Thanks)),
+            ("谢谢你的帮助", Some(Smalltalk::Thanks)),
+            ("非常感谢您的耐心解答!", Some(Smalltalk::Thanks)),
+            ("谢谢,滞报金怎么算", None),
             ("thank you", Some(Smalltalk::Thanks)),
             ("再见", Some(Smalltalk::Goodbye)),
             ("你是机器人吗", Some(Smalltalk::Identity)),

@@ -157,7 +157,7 @@ impl Assistant {
             return Ok(handoff(question, HandoffReason::Vague, Vec::new(), 0.0));
         }
         let scored: Vec<Scored> =
-            hits.iter().map(|h| Scored { score: h.score, coverage: h.coverage, norm: h.norm, matched: h.matched }).collect();
+            hits.iter().map(|h| Scored { score: h.rank, coverage: h.coverage, norm: h.norm, matched: h.matched }).collect();
         let verdict = answer::decide(&scored, t);
         let mut candidates: Vec<Candidate> = hits
             .iter()

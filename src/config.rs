@@ -72,19 +72,27 @@ fn default_index_dir() -> PathBuf {
     PathBuf::from("index")
 }
 
-/// Thresholds for deciding between answer, clarify and hand-off. See `answer.rs` for the features.
+/// Thresholds for deciding between answer, clarify and hand-off. See `answer.rs` for the features;
+/// the shipped values were tuned on tests/data/dev.tsv.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AnswerConfig {
-    /// Answer only when the top entry covers at least this share of the question (IDF-weighted).
+    /// Answer when the top entry covers at least this share of the question (IDF-weighted) …
     pub answer_coverage: f32,
-    /// … and its score is at least this share of the question's ideal score.
+    /// … and its score is at least this share of the question's ideal score …
     pub answer_norm: f32,
     /// … and it leads the second entry by at least this relative margin.
     pub answer_margin: f32,
     /// A long question may instead share at least this much specific vocabulary (sum of IDF) with
-    /// the entry, while covering at least `clarify_coverage`.
+    /// the entry, while covering at least `matched_coverage`.
     pub answer_matched: f32,
+    pub matched_coverage: f32,
+    /// Or the entry may dominate: coverage, margin and normalised score all at least these.
+    pub dominant_coverage: f32,
+    pub dominant_margin: f32,
+    pub dominant_norm: f32,
+    /// Never answer when one of the next two entries covers this much more of the question.
+    pub rival_gap: f32,
     /// Offer choices when entries cover at least this share; below it, hand off.
     pub clarify_coverage: f32,
     /// … and score at least this share of the question's ideal score.
@@ -98,12 +106,17 @@ pub struct AnswerConfig {
 impl Default for AnswerConfig {
     fn default() -> Self {
         Self {
-            answer_coverage: 0.6,
-            answer_norm: 0.3,
-            answer_margin: 0.15,
-            answer_matched: 10.0,
-            clarify_coverage: 0.4,
-            clarify_norm: 0.2,
+            answer_coverage: 0.55,
+            answer_norm: 0.2,
+            answer_margin: 0.05,
+            answer_matched: 8.0,
+            matched_coverage: 0.3,
+            dominant_coverage: 0.3,
+            dominant_margin: 0.4,
+            dominant_norm: 0.8,
+            rival_gap: 0.2,
+            clarify_coverage: 0.6,
+            clarify_norm: 0.3,
             max_choices: 3,
             max_question_chars: 300,
         }

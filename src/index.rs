@@ -34,13 +34,14 @@ use crate::markup;
 use crate::text::{self, Analyzer, Query};
 
 /// Bumped whenever the layout or tokenisation changes; an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 const CURRENT: &str = "CURRENT";
 const META: &str = "meta.json";
 const ENTRIES: &str = "entries.json";
 const LEXICON: &str = "lexicon.json";
 const TANTIVY: &str = "tantivy";
+const SOUNDS: &str = "sounds.json";
 
 /// Field weights, chosen on tests/data/dev.tsv (top-1 accuracy). Every document of an entry carries
 /// its keywords and body, so they add to the best-matching way of asking.
@@ -51,6 +52,8 @@ const BOOST_BIGRAM: f32 = 1.0;
 /// Weights of a word's synonyms and of its sub-words, relative to the word itself.
 const SYNONYM_WEIGHT: f32 = 0.9;
 const PART_WEIGHT: f32 = 0.3;
+/// Extra factor on the coverage weight of unknown words that are not nouns.
+const UNKNOWN_FILLER: f32 = 0.5;
 /// How many documents to collect before collapsing to entries.
 const DOC_LIMIT: usize = 60;
 
@@ -177,6 +180,8 @@ fn write_generation(knowledge: &Knowledge, generation: &Path) -> anyhow::Result<
     let index = tantivy::Index::create_in_dir(&tantivy_dir, schema)?;
     let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 100_000_000)?;
     let mut documents = 0;
+    // Every word of the knowledge base with the number of entries that use it, for `sounds`.
+    let mut vocabulary: HashMap<String, u32> = HashMap::new();
     for (ord, entry) in knowledge.entries.iter().enumerate() {
         let body = text::normalize(&markup::strip_placeholders(&entry.body));
         let keywords = text::normalize(&entry.keywords.join(" "));
@@ -204,6 +209,9 @@ fn write_generation(knowledge: &Knowledge, generation: &Path) -> anyhow::Result<
         for t in &variant_tokens {
             remember(t);
         }
+        for t in &term_set {
+            *vocabulary.entry(t.clone()).or_default() += 1;
+        }
         let terms_joined = term_set.join(" ");
         for (i, (variant, tokens)) in variants.iter().zip(variant_tokens).enumerate() {
             let mut doc = TantivyDocument::default();
@@ -226,7 +234,26 @@ fn write_generation(knowledge: &Knowledge, generation: &Path) -> anyhow::Result<
     writer.wait_merging_threads()?;
     write_atomically(&generation.join(ENTRIES), &serde_json::to_vec(&knowledge.entries)?)?;
     write_atomically(&generation.join(LEXICON), &serde_json::to_vec(&knowledge.lexicon)?)?;
+    write_atomically(&generation.join(SOUNDS), &serde_json::to_vec(&sounds(&vocabulary))?)?;
     Ok(documents)
+}
+
+/// Maps how each knowledge-base word sounds to the word (the most used one when several words sound
+/// alike), so a homophone typed by mistake can be recognised.
+fn sounds(vocabulary: &HashMap<String, u32>) -> HashMap<String, String> {
+    let mut best: HashMap<String, (u32, String)> = HashMap::new();
+    for (word, &n) in vocabulary {
+        if !word.chars().all(text::is_cjk) {
+            continue;
+        }
+        if let Some(key) = text::sound(word) {
+            let slot = best.entry(key).or_insert((0, String::new()));
+            if n > slot.0 || (n == slot.0 && *word < slot.1) {
+                *slot = (n, word.clone());
+            }
+        }
+    }
+    best.into_iter().map(|(k, (_, w))| (k, w)).collect()
 }
 
 /// Writes a file so that readers see either nothing or all of it: temp file, fsync, rename.
@@ -273,6 +300,9 @@ pub struct Hit {
     pub entry: usize,
     /// Raw BM25 sum (comparable only within one question).
     pub score: f32,
+    /// What results are ordered by: `score` × √`coverage`, so that between two similar scores the
+    /// entry that explains more of the question comes first.
+    pub rank: f32,
     /// IDF-weighted share of the question's content words found in the entry (0–1).
     pub coverage: f32,
     /// `score` as a share of the question's ideal score (roughly 0–1, may exceed 1).
@@ -288,6 +318,8 @@ pub struct SearchIndex {
     entries: Vec<Entry>,
     by_id: HashMap<String, usize>,
     analyzer: Analyzer,
+    /// How knowledge-base words sound (see `text::sound`) → the word.
+    sounds: HashMap<String, String>,
     reader: IndexReader,
     fields: Fields,
     /// Largest IDF possible in the `all` field: what an unknown word weighs.
@@ -332,13 +364,15 @@ impl SearchIndex {
         let lexicon: Lexicon = serde_json::from_slice(&std::fs::read(generation.join(LEXICON))?)
             .with_context(|| format!("reading {}", generation.join(LEXICON).display()))?;
         let analyzer = Analyzer::new(&lexicon.user_dict, &lexicon.synonyms, &lexicon.stopwords)?;
+        let sounds: HashMap<String, String> = serde_json::from_slice(&std::fs::read(generation.join(SOUNDS))?)
+            .with_context(|| format!("reading {}", generation.join(SOUNDS).display()))?;
         let index = tantivy::Index::open_in_dir(generation.join(TANTIVY))
             .with_context(|| format!("opening {}", generation.join(TANTIVY).display()))?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let (_, fields) = schema();
         let by_id = entries.iter().enumerate().map(|(i, e)| (e.id.clone(), i)).collect();
         let max_idf = idf(0, entries.len() as u64);
-        Ok(Self { meta, entries, by_id, analyzer, reader, fields, max_idf, generation })
+        Ok(Self { meta, entries, by_id, analyzer, sounds, reader, fields, max_idf, generation })
     }
 
     pub fn meta(&self) -> &Meta {
@@ -363,11 +397,22 @@ impl SearchIndex {
 
     /// Searches for a question: up to `limit` distinct current entries, best first, with features.
     pub fn search(&self, question: &str, limit: usize, today: NaiveDate) -> anyhow::Result<(Query, Vec<Hit>)> {
-        let query = self.analyzer.query(question);
+        let mut query = self.analyzer.query(question);
         if query.groups.is_empty() {
             return Ok((query, Vec::new()));
         }
         let searcher = self.reader.searcher();
+        // A word the knowledge base has never seen may be a homophone typed by mistake (保关 → 报关):
+        // search for the knowledge-base word that sounds the same as well.
+        for g in &mut query.groups {
+            let known = |w: &str| searcher.doc_freq(&Term::from_field_text(self.fields.all, w)).map(|n| n > 0);
+            if known(&g.word)? || g.synonyms.iter().map(|s| known(s)).collect::<Result<Vec<_>, _>>()?.contains(&true) {
+                continue;
+            }
+            if let Some(alike) = text::sound(&g.word).and_then(|k| self.sounds.get(&k)) {
+                g.synonyms.push(alike.clone());
+            }
+        }
         let f = self.fields;
         let n_docs = searcher.num_docs().max(1);
         let n_entries = self.entries.len().max(1) as u64;
@@ -388,7 +433,10 @@ impl SearchIndex {
                 df_q = df_q.max(searcher.doc_freq(&Term::from_field_text(f.q, w))?);
             }
             let rarity = if df_all == 0 { self.max_idf } else { idf(df_all, n_entries) };
-            group_idf.push(rarity * generality_discount(self.analyzer.word_freq(&g.word)) * g.weight);
+            // A word the knowledge base has never seen weighs fully when it is a noun (护照, 塔尔寺: likely
+            // another topic) but half as much as usual when it is a verb or filler (卡着, 投了).
+            let weight = if df_all == 0 && g.weight < 1.0 { g.weight * UNKNOWN_FILLER } else { g.weight };
+            group_idf.push(rarity * generality_discount(self.analyzer.word_freq(&g.word)) * weight);
             ideal += BOOST_Q * if df_q == 0 { idf(0, n_docs) } else { idf(df_q, n_docs) };
             let forms = std::iter::once((g.word.as_str(), 1.0))
                 .chain(g.synonyms.iter().map(|s| (s.as_str(), SYNONYM_WEIGHT)))
@@ -445,15 +493,17 @@ impl SearchIndex {
                 } else if g.parts.is_empty() {
                     0.0
                 } else {
+                    // Squared: half the parts of 结婚登记 (登记) is much less than half its meaning.
                     let have = g.parts.iter().filter(|t| terms.contains(String::as_str(t))).count();
-                    have as f32 / g.parts.len() as f32
+                    (have as f32 / g.parts.len() as f32).powi(2)
                 };
                 matched += w * share;
             }
             let coverage = if total_weight > 0.0 { matched / total_weight } else { 0.0 };
             let norm = if ideal > 0.0 { score / ideal } else { 0.0 };
-            hits.push(Hit { entry: ord, score, coverage, norm, matched });
+            hits.push(Hit { entry: ord, score, rank: score * coverage.sqrt(), coverage, norm, matched });
         }
+        hits.sort_by(|a, b| b.rank.total_cmp(&a.rank));
         Ok((query, hits))
     }
 }

@@ -268,6 +268,22 @@ impl Analyzer {
     }
 }
 
+/// How a word of CJK characters sounds, as toneless pinyin syllables joined by spaces
+/// ("报关" → "bao guan"). Pinyin input methods make people type a homophone of the word they mean
+/// (保关 for 报关, 两部申报 for 两步申报); the index uses this to recognise such slips. `None` for
+/// words with characters that have no pinyin or that are shorter than two characters.
+pub fn sound(word: &str) -> Option<String> {
+    use pinyin::ToPinyin;
+    if word.chars().count() < 2 {
+        return None;
+    }
+    let mut out = Vec::new();
+    for p in word.to_pinyin() {
+        out.push(p?.plain());
+    }
+    Some(out.join(" "))
+}
+
 /// The topical weight of a jieba part-of-speech tag (see `TermGroup::weight`).
 fn pos_weight(tag: &str) -> f32 {
     match tag {
@@ -403,6 +419,16 @@ mod tests {
         assert!(words.contains(&"报关"), "{words:?}");
         assert!(words.contains(&"报关单"), "{words:?}");
         assert!(!words.contains(&"？") && !words.contains(&"?"), "{words:?}");
+    }
+
+    #[test]
+    fn sound_table() {
+        assert_eq!(sound("报关").as_deref(), Some("bao guan"));
+        assert_eq!(sound("保关"), sound("报关"));
+        assert_eq!(sound("两部"), sound("两步"));
+        assert_eq!(sound("被案"), sound("备案"));
+        assert_eq!(sound("关"), None);
+        assert_eq!(sound("aeo"), None);
     }
 
     #[test]
