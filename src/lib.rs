@@ -14,4 +14,6 @@ pub mod index;
 pub mod knowledge;
 pub mod markup;
 pub mod reply;
+pub mod telegram;
 pub mod text;
+pub mod tickets;

@@ -7,6 +7,7 @@ mod ask;
 mod chat;
 mod check;
 mod reindex;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +42,8 @@ pub enum Command {
     Ask(ask::Args),
     /// Talk to the assistant in the terminal.
     Chat(chat::Args),
+    /// Run the Telegram bot (token from TELOXIDE_TOKEN or [telegram] token) until SIGINT/SIGTERM.
+    Serve(serve::Args),
 }
 
 /// How a command ended.
@@ -89,5 +92,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Reindex(args) => reindex::run(&config, args),
         Command::Ask(args) => ask::run(config, args),
         Command::Chat(args) => chat::run(config, args),
+        Command::Serve(args) => serve::run(config, args),
     }
 }

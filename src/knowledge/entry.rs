@@ -76,6 +76,9 @@ impl Entry {
     }
 }
 
+/// Longest id: ids travel in Telegram callback data, which is limited to 64 bytes.
+pub const MAX_ID_LEN: usize = 48;
+
 /// The fields an entry's front matter may have.
 const FIELDS: [&str; 10] = [
     "id", "kind", "title", "questions", "keywords", "legal_basis", "updated", "effective", "expires",
@@ -194,6 +197,12 @@ pub fn parse(source: &str, text: &str) -> (Option<(Entry, Lines)>, Vec<Problem>)
                 key_line("id"),
                 format!("id `{id}` may only use a-z, 0-9 and -"),
                 "use lowercase letters, digits and hyphens, e.g. id = \"proc-transit\"",
+            ));
+        } else if id.len() > MAX_ID_LEN {
+            problems.push(err(
+                key_line("id"),
+                format!("id `{id}` is longer than {MAX_ID_LEN} characters"),
+                "shorten it (ids travel in chat buttons, which allow 64 bytes)",
             ));
         }
     }

@@ -1,0 +1,98 @@
+//! `customs-bot serve`: run the front ends (Telegram) over the one answering path, with the ticket
+//! store, until SIGINT or SIGTERM. A new index (from `reindex`) is picked up within seconds.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::app::Assistant;
+use crate::config::Config;
+use crate::telegram;
+use crate::tickets::{SqliteStore, TicketStore};
+
+use super::Code;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(config: Config, _args: Args) -> anyhow::Result<Code> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(serve(config))
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (systemd, Docker).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<Code> {
+    let Some(token) = config.telegram_token() else {
+        eprintln!(
+            "No Telegram bot token: set the environment variable TELOXIDE_TOKEN=123456:ABC… (from @BotFather),\n\
+             or `token = \"…\"` under [telegram] in {}. No other front end is enabled, so there is nothing to serve.\n\
+             To try the assistant without Telegram: customs-bot chat",
+            config.source.display()
+        );
+        return Ok(Code::Failure);
+    };
+    let store: Arc<dyn TicketStore> = Arc::new(SqliteStore::open(&config.tickets.db)?);
+    let retention = config.tickets.retention_days;
+    let index_root = config.index.dir.clone();
+    let telegram_config = config.telegram.clone();
+    let assistant = Arc::new(
+        tokio::task::spawn_blocking(move || Assistant::start(config)).await?.context("preparing the index")?,
+    );
+
+    // Pick up new index generations (reindex, promote) without a restart.
+    let watcher = assistant.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let a = watcher.clone();
+            let root = index_root.clone();
+            match tokio::task::spawn_blocking(move || a.reload_if_changed(&root)).await {
+                Ok(Ok(true)) => tracing::info!("switched to the new index"),
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %format!("{e:#}"), "a new index could not be opened; keeping the current one"),
+                Err(e) => tracing::warn!(error = %e, "index watcher failed"),
+            }
+        }
+    });
+    // Enforce retention daily.
+    let purger = store.clone();
+    tokio::spawn(async move {
+        loop {
+            let s = purger.clone();
+            match tokio::task::spawn_blocking(move || s.purge(retention)).await {
+                Ok(Ok(n)) if n > 0 => tracing::info!(rows = n, days = retention, "removed records past retention"),
+                Ok(Err(e)) => tracing::warn!(error = %format!("{e:#}"), "retention purge failed"),
+                _ => {}
+            }
+            tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
+        }
+    });
+
+    let bot = telegram::bot(&token.0, telegram_config.api_url.as_deref())?;
+    let ctx = Arc::new(telegram::Context::new(assistant, store, &telegram_config));
+    tracing::info!("serving Telegram (long polling)");
+    telegram::run(ctx, bot, telegram::limits(&telegram_config), shutdown_signal()).await?;
+    Ok(Code::Ok)
+}

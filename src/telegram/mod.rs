@@ -1,0 +1,647 @@
+//! The Telegram front end: teloxide long polling over the one answering path.
+//!
+//! Only this module imports teloxide. [`schema`] is the handler tree (testable on its own),
+//! [`run`] drives the real dispatcher against any Bot API server (Telegram's, or the tests' fake on
+//! 127.0.0.1 via `[telegram] api_url`) until the shutdown future resolves.
+//!
+//! Behaviour, as a careful officer would in chat: answers rendered as escaped Telegram HTML and
+//! split under 4096 UTF-16 units; clarify choices and feedback as inline buttons (callback data is
+//! short ASCII, well under 64 bytes); hand-offs with the hotline, whether someone is on duty and a
+//! ticket number; commands with Chinese descriptions; in groups only when addressed; a calm reply
+//! to anything else. Every question is logged *before* its reply is sent. A panic inside a handler
+//! is contained to that update (teloxide issue #1435); the dispatcher never sees it.
+
+mod split;
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use teloxide::adaptors::Throttle;
+use teloxide::adaptors::throttle::Limits;
+use teloxide::dispatching::{UpdateHandler, dialogue::GetChatId};
+use teloxide::error_handlers::LoggingErrorHandler;
+use teloxide::prelude::*;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, Me, ParseMode};
+use teloxide::update_listeners::Polling;
+use teloxide::utils::command::BotCommands;
+
+use crate::app::Assistant;
+use crate::config::TelegramConfig;
+use crate::duty;
+use crate::knowledge::Kind;
+use crate::markup::escape_html;
+use crate::reply::{Body, HandoffReason, Reply, hotline_lines};
+use crate::tickets::{Feedback, NewTicket, QuestionRecord, TicketReason, TicketStore};
+
+pub use split::{MESSAGE_LIMIT, split_html, utf16_len};
+
+/// The bot type handlers receive: outgoing messages go through Throttle (429s are waited out).
+pub type TgBot = Throttle<Bot>;
+type HandlerError = Box<dyn std::error::Error + Send + Sync + 'static>;
+type HandlerResult = Result<(), HandlerError>;
+
+const CHANNEL: &str = "telegram";
+
+/// The bot's commands (registered with setMyCommands).
+#[derive(BotCommands, Clone, Debug, PartialEq)]
+#[command(rename_rule = "lowercase", description = "可用命令：")]
+pub enum Command {
+    #[command(description = "开始使用，看看我能做什么")]
+    Start,
+    #[command(description = "使用帮助")]
+    Help,
+    #[command(description = "海关服务热线和人工服务时间")]
+    Hotline,
+    #[command(description = "转人工服务")]
+    Human,
+    #[command(description = "按类别浏览办事指南")]
+    Topics,
+}
+
+/// Everything handlers need, shared.
+pub struct Context {
+    pub assistant: Arc<Assistant>,
+    pub store: Arc<dyn TicketStore>,
+    limiter: RateLimiter,
+}
+
+impl Context {
+    pub fn new(assistant: Arc<Assistant>, store: Arc<dyn TicketStore>, telegram: &TelegramConfig) -> Self {
+        Self { assistant, store, limiter: RateLimiter::new(telegram.questions_per_minute) }
+    }
+
+    fn office(&self) -> &std::collections::BTreeMap<String, String> {
+        &self.assistant.config().office
+    }
+
+    /// "Is someone at the hotline now?" in one line (empty when no hours are configured).
+    fn duty_line(&self) -> String {
+        let config = self.assistant.config().duty.as_ref();
+        let now = chrono::Utc::now();
+        match duty::status(config, now) {
+            duty::DutyStatus::Unknown => {
+                format!("人工服务时间：{}。", self.office().get("office_hours").map_or("以海关公布为准", String::as_str))
+            }
+            status => status.describe(duty::local_time(config, now)),
+        }
+    }
+}
+
+/// Per-chat question rate limit over a sliding minute, with one polite notice per minute.
+struct RateLimiter {
+    per_minute: u32,
+    chats: Mutex<HashMap<ChatId, (VecDeque<Instant>, Option<Instant>)>>,
+}
+
+enum Rate {
+    Allowed,
+    /// Over the limit; `true` when the person should be told (once a minute).
+    Limited(bool),
+}
+
+impl RateLimiter {
+    fn new(per_minute: u32) -> Self {
+        Self { per_minute, chats: Mutex::new(HashMap::new()) }
+    }
+
+    fn check(&self, chat: ChatId) -> Rate {
+        if self.per_minute == 0 {
+            return Rate::Allowed;
+        }
+        let now = Instant::now();
+        let window = Duration::from_secs(60);
+        let mut chats = self.chats.lock().unwrap_or_else(|p| p.into_inner());
+        if chats.len() > 10_000 {
+            chats.retain(|_, (times, _)| times.back().is_some_and(|t| now.duration_since(*t) < window));
+        }
+        let (times, noticed) = chats.entry(chat).or_default();
+        while times.front().is_some_and(|t| now.duration_since(*t) >= window) {
+            times.pop_front();
+        }
+        if times.len() < self.per_minute as usize {
+            times.push_back(now);
+            return Rate::Allowed;
+        }
+        let tell = noticed.is_none_or(|t| now.duration_since(t) >= window);
+        if tell {
+            *noticed = Some(now);
+        }
+        Rate::Limited(tell)
+    }
+}
+
+/// The handler tree.
+pub fn schema() -> UpdateHandler<HandlerError> {
+    let messages = Update::filter_message()
+        .filter(addressed)
+        .branch(dptree::entry().filter_command::<Command>().endpoint(on_command))
+        .branch(dptree::filter(|m: Message| m.text().is_some_and(|t| t.trim_start().starts_with('/'))).endpoint(on_unknown_command))
+        .branch(dptree::filter(|m: Message| m.text().is_some()).endpoint(on_question))
+        .branch(dptree::endpoint(on_other));
+    let edited = Update::filter_edited_message().filter(addressed).endpoint(on_edited);
+    let callbacks = Update::filter_callback_query().endpoint(on_callback);
+    dptree::entry().branch(messages).branch(edited).branch(callbacks)
+}
+
+/// In a private chat, everything; in a group, only commands, replies to the bot and mentions.
+fn addressed(msg: Message, me: Me) -> bool {
+    if msg.chat.is_private() {
+        return true;
+    }
+    let text = msg.text().or(msg.caption()).unwrap_or("");
+    let mention = format!("@{}", me.username());
+    if text.trim_start().starts_with('/') {
+        // A command for another bot (/help@other_bot) is not for us.
+        let first = text.split_whitespace().next().unwrap_or("");
+        return first.split_once('@').is_none_or(|(_, bot)| bot.eq_ignore_ascii_case(me.username()));
+    }
+    text.contains(&mention) || msg.reply_to_message().and_then(|r| r.from.as_ref()).is_some_and(|u| u.id == me.id)
+}
+
+/// Runs a handler body in its own task so that a panic there is contained: the update is logged
+/// as failed, the person gets nothing worse than silence, and the dispatcher keeps going.
+async fn guarded<F>(what: &'static str, fut: F) -> HandlerResult
+where
+    F: Future<Output = HandlerResult> + Send + 'static,
+{
+    match tokio::spawn(fut).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => {
+            tracing::error!(handler = what, "a handler panicked; the bot carries on");
+            Err(format!("{what} panicked").into())
+        }
+        Err(e) => Err(Box::new(e)),
+    }
+}
+
+fn html(text: &str) -> String {
+    escape_html(text)
+}
+
+async fn send_html(bot: &TgBot, chat: ChatId, text: String, keyboard: Option<InlineKeyboardMarkup>) -> HandlerResult {
+    let pieces = split_html(&text, MESSAGE_LIMIT);
+    let last = pieces.len().saturating_sub(1);
+    for (i, piece) in pieces.into_iter().enumerate() {
+        let mut req = bot.send_message(chat, piece).parse_mode(ParseMode::Html);
+        if i == last {
+            if let Some(k) = &keyboard {
+                req = req.reply_markup(k.clone());
+            }
+        }
+        req.await?;
+    }
+    Ok(())
+}
+
+fn welcome(ctx: &Context) -> String {
+    let name = ctx.office().get("office_name").map_or("海关", String::as_str);
+    format!(
+        "您好！我是{}咨询助手。\n\n直接输入您的问题即可，例如「知识产权海关保护备案怎么办」「滞报金怎么算」。我会按海关公开的办事指南和法律规定回答，并注明依据；拿不准的，会告诉您人工热线并记录工单。\n\n/topics 按类别浏览　/hotline 热线电话　/human 转人工",
+        html(name)
+    )
+}
+
+fn help_text() -> String {
+    format!(
+        "怎么问：用一两句话说明要办的事，例如「报关单填错了怎么改」「保税仓库怎么申请」。\n\n{}",
+        html(&Command::descriptions().to_string())
+    )
+}
+
+fn topics_keyboard() -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new(
+        Kind::ALL.iter().map(|k| vec![InlineKeyboardButton::callback(k.label(), format!("kind:{}", k.as_str()))]),
+    )
+}
+
+async fn on_command(bot: TgBot, msg: Message, cmd: Command, ctx: Arc<Context>) -> HandlerResult {
+    guarded("command", async move {
+        let chat = msg.chat.id;
+        tracing::info!(chat_id = chat.0, command = ?cmd, "command");
+        match cmd {
+            Command::Start => send_html(&bot, chat, welcome(&ctx), Some(topics_keyboard())).await,
+            Command::Help => send_html(&bot, chat, help_text(), None).await,
+            Command::Hotline => {
+                let text = format!("{}\n{}", html(&hotline_lines(ctx.office())), html(&ctx.duty_line()));
+                send_html(&bot, chat, text, None).await
+            }
+            Command::Human => hand_off_now(&bot, &ctx, chat, "（用户请求人工服务）").await,
+            Command::Topics => send_html(&bot, chat, "请选择类别：".into(), Some(topics_keyboard())).await,
+        }
+    })
+    .await
+}
+
+async fn on_unknown_command(bot: TgBot, msg: Message) -> HandlerResult {
+    guarded("unknown command", async move {
+        let text = format!("没有这个命令。{}", help_text());
+        send_html(&bot, msg.chat.id, text, None).await
+    })
+    .await
+}
+
+/// Opens a ticket for a person who asked for a human and tells them how it goes on.
+async fn hand_off_now(bot: &TgBot, ctx: &Arc<Context>, chat: ChatId, question: &str) -> HandlerResult {
+    let ticket = open_ticket(ctx, chat, question, TicketReason::Asked, "[]".into(), None).await;
+    let mut text = format!("好的，为您转人工。您可以联系：\n{}\n{}", html(&hotline_lines(ctx.office())), html(&ctx.duty_line()));
+    if let Some(number) = ticket {
+        text.push_str(&format!("\n\n已为您登记工单 <b>{number}</b>。请直接在这里描述您的问题，工作人员答复后会在这里通知您。"));
+    }
+    send_html(bot, chat, text, None).await
+}
+
+async fn open_ticket(
+    ctx: &Arc<Context>,
+    chat: ChatId,
+    question: &str,
+    reason: TicketReason,
+    guesses: String,
+    question_id: Option<i64>,
+) -> Option<String> {
+    let store = ctx.store.clone();
+    let question = question.to_string();
+    let chat_text = chat.0.to_string();
+    let result = tokio::task::spawn_blocking(move || {
+        store.open_ticket(&NewTicket { channel: CHANNEL, chat: &chat_text, question: &question, reason, guesses, question_id })
+    })
+    .await;
+    match result {
+        Ok(Ok(t)) => {
+            tracing::info!(chat_id = chat.0, ticket = %t.number(), reason = reason.as_str(), "ticket opened");
+            Some(t.number())
+        }
+        Ok(Err(e)) => {
+            tracing::error!(chat_id = chat.0, error = %format!("{e:#}"), "could not open a ticket");
+            None
+        }
+        Err(e) => {
+            tracing::error!(chat_id = chat.0, error = %e, "could not open a ticket");
+            None
+        }
+    }
+}
+
+/// Logs a question; a failure is logged and does not stop the reply.
+async fn log_question(ctx: &Arc<Context>, chat: ChatId, question: &str, reply: &Reply, latency: Duration) -> Option<i64> {
+    let record = QuestionRecord {
+        channel: CHANNEL.into(),
+        chat: chat.0.to_string(),
+        question: question.to_string(),
+        decision: reply.decision.as_str().into(),
+        entry: reply.entry.as_ref().map(|e| e.id.clone()),
+        confidence: reply.confidence,
+        latency_ms: latency.as_secs_f32() * 1000.0,
+    };
+    let store = ctx.store.clone();
+    match tokio::task::spawn_blocking(move || store.log_question(&record)).await {
+        Ok(Ok(id)) => Some(id),
+        Ok(Err(e)) => {
+            tracing::error!(chat_id = chat.0, error = %format!("{e:#}"), "could not log the question");
+            None
+        }
+        Err(e) => {
+            tracing::error!(chat_id = chat.0, error = %e, "could not log the question");
+            None
+        }
+    }
+}
+
+fn strip_mention(text: &str, username: &str) -> String {
+    let mention = format!("@{username}");
+    text.replace(&mention, " ").trim().to_string()
+}
+
+async fn on_question(bot: TgBot, msg: Message, me: Me, ctx: Arc<Context>) -> HandlerResult {
+    guarded("question", async move {
+        let chat = msg.chat.id;
+        let question = strip_mention(msg.text().unwrap_or(""), me.username());
+        match ctx.limiter.check(chat) {
+            Rate::Allowed => {}
+            Rate::Limited(tell) => {
+                tracing::info!(chat_id = chat.0, "question rate limit reached");
+                if tell {
+                    let text = "您提问有点快，请稍等一分钟再问；急事可拨打海关服务热线。".to_string();
+                    send_html(&bot, chat, html(&text), None).await?;
+                }
+                return Ok(());
+            }
+        }
+        let started = Instant::now();
+        let assistant = ctx.assistant.clone();
+        let q = question.clone();
+        let reply = tokio::task::spawn_blocking(move || assistant.ask(&q)).await?;
+        let latency = started.elapsed();
+        let qid = log_question(&ctx, chat, &question, &reply, latency).await;
+        tracing::info!(
+            chat_id = chat.0,
+            decision = reply.decision.as_str(),
+            entry = reply.entry.as_ref().map_or("-", |e| e.id.as_str()),
+            latency_ms = latency.as_secs_f64() * 1000.0,
+            "question"
+        );
+        tracing::debug!(chat_id = chat.0, text = %question, "question text");
+        send_reply(&bot, &ctx, chat, &reply, qid).await
+    })
+    .await
+}
+
+fn feedback_keyboard(qid: i64) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new(vec![vec![
+        InlineKeyboardButton::callback("👍 有帮助", format!("fb:y:{qid}")),
+        InlineKeyboardButton::callback("👎 没帮助", format!("fb:n:{qid}")),
+    ]])
+}
+
+/// Button text: Telegram shows about a line; keep titles short.
+fn button_text(title: &str) -> String {
+    let chars: Vec<char> = title.chars().collect();
+    if chars.len() <= 30 { title.to_string() } else { format!("{}…", chars[..29].iter().collect::<String>()) }
+}
+
+async fn send_reply(bot: &TgBot, ctx: &Arc<Context>, chat: ChatId, reply: &Reply, qid: Option<i64>) -> HandlerResult {
+    let office = ctx.office();
+    match &reply.body {
+        Body::Answer(_) => {
+            send_html(bot, chat, reply.telegram_html(office), qid.map(feedback_keyboard)).await
+        }
+        Body::Clarify(choices) => {
+            let mut rows: Vec<Vec<InlineKeyboardButton>> = choices
+                .iter()
+                .map(|c| vec![InlineKeyboardButton::callback(button_text(&c.title), format!("pick:{}", c.id))])
+                .collect();
+            rows.push(vec![InlineKeyboardButton::callback("都不是，转人工", "human")]);
+            let lead = if choices.len() == 1 { "我不太确定您问的是不是这一项，请点选：" } else { "您的问题可能与以下几项有关，请点选：" };
+            send_html(bot, chat, html(lead), Some(InlineKeyboardMarkup::new(rows))).await
+        }
+        Body::Handoff(reason) => {
+            let mut text = reply.telegram_html(office);
+            let ticket_reason = match reason {
+                HandoffReason::NotSure => Some(TicketReason::Handoff),
+                HandoffReason::Asked => Some(TicketReason::Asked),
+                HandoffReason::Internal => Some(TicketReason::Internal),
+                HandoffReason::TooLong | HandoffReason::Vague => None,
+            };
+            text.push('\n');
+            text.push_str(&html(&ctx.duty_line()));
+            if let Some(r) = ticket_reason {
+                let guesses = serde_json::to_string(&reply.candidates).unwrap_or_else(|_| "[]".into());
+                if let Some(number) = open_ticket(ctx, chat, &reply.question, r, guesses, qid).await {
+                    text.push_str(&format!("\n\n您的问题已登记为工单 <b>{number}</b>，工作人员答复后会在这里通知您。"));
+                }
+            }
+            send_html(bot, chat, text, None).await
+        }
+        Body::Smalltalk(_) => send_html(bot, chat, reply.telegram_html(office), None).await,
+    }
+}
+
+async fn on_other(bot: TgBot, msg: Message, ctx: Arc<Context>) -> HandlerResult {
+    guarded("other message", async move {
+        let what = if msg.sticker().is_some() {
+            "贴纸"
+        } else if msg.photo().is_some() {
+            "图片"
+        } else if msg.voice().is_some() || msg.audio().is_some() {
+            "语音"
+        } else if msg.document().is_some() {
+            "文件"
+        } else {
+            "这类消息"
+        };
+        tracing::info!(chat_id = msg.chat.id.0, kind = what, "non-text message");
+        let text = format!(
+            "收到您的{what}。目前我只能阅读文字消息，请用文字描述您的问题，例如「报关单填错了怎么改」；也可以拨打海关服务热线 {}。",
+            ctx.office().get("hotline").map_or("12360", String::as_str)
+        );
+        send_html(&bot, msg.chat.id, html(&text), None).await
+    })
+    .await
+}
+
+async fn on_edited(bot: TgBot, msg: Message) -> HandlerResult {
+    guarded("edited message", async move {
+        let text = "收到您修改后的消息。如需我按新的内容回答，请把问题作为一条新消息发送。";
+        send_html(&bot, msg.chat.id, html(text), None).await
+    })
+    .await
+}
+
+async fn on_callback(bot: TgBot, q: CallbackQuery, ctx: Arc<Context>) -> HandlerResult {
+    guarded("callback", async move {
+        // Always answer the query first: the client shows a spinner until we do.
+        let ack = bot.answer_callback_query(q.id.clone());
+        let data = q.data.clone().unwrap_or_default();
+        let Some(chat) = q.chat_id() else {
+            ack.await?;
+            return Ok(());
+        };
+        tracing::info!(chat_id = chat.0, data = %data, "button");
+        if let Some(id) = data.strip_prefix("pick:") {
+            ack.await?;
+            let assistant = ctx.assistant.clone();
+            let id = id.to_string();
+            let started = Instant::now();
+            let reply = tokio::task::spawn_blocking(move || assistant.answer_entry(&id)).await?;
+            match reply {
+                Some(reply) => {
+                    let qid = log_question(&ctx, chat, &format!("[选择] {}", reply.question), &reply, started.elapsed()).await;
+                    send_reply(&bot, &ctx, chat, &reply, qid).await
+                }
+                None => send_html(&bot, chat, html("这一条已经更新或下线了，请重新提问。"), None).await,
+            }
+        } else if let Some(rest) = data.strip_prefix("fb:") {
+            let (helpful, qid) = match rest.split_once(':') {
+                Some(("y", id)) => (true, id.parse::<i64>().ok()),
+                Some(("n", id)) => (false, id.parse::<i64>().ok()),
+                _ => (true, None),
+            };
+            let Some(qid) = qid else {
+                ack.await?;
+                return Ok(());
+            };
+            let store = ctx.store.clone();
+            let outcome = tokio::task::spawn_blocking(move || store.feedback(qid, helpful)).await?;
+            match outcome {
+                Ok(Feedback::Recorded(Some(question))) => {
+                    ack.text("已记录，我们会改进").await?;
+                    let guesses = serde_json::json!([{ "id": question.entry, "decision": question.decision }]).to_string();
+                    let ticket =
+                        open_ticket(&ctx, chat, &question.question, TicketReason::NotHelpful, guesses, Some(qid)).await;
+                    let mut text = format!(
+                        "抱歉没能帮上忙。您可以联系人工：\n{}\n{}",
+                        html(&hotline_lines(ctx.office())),
+                        html(&ctx.duty_line())
+                    );
+                    if let Some(number) = ticket {
+                        text.push_str(&format!("\n\n已登记工单 <b>{number}</b>，工作人员答复后会在这里通知您。"));
+                    }
+                    send_html(&bot, chat, text, None).await
+                }
+                Ok(Feedback::Recorded(None)) => {
+                    ack.text("感谢您的反馈！").await?;
+                    Ok(())
+                }
+                Ok(Feedback::AlreadyRecorded) => {
+                    ack.text("已经收到您的反馈了，谢谢").await?;
+                    Ok(())
+                }
+                Ok(Feedback::Unknown) => {
+                    ack.await?;
+                    Ok(())
+                }
+                Err(e) => {
+                    tracing::error!(chat_id = chat.0, error = %format!("{e:#}"), "could not record feedback");
+                    ack.text("暂时无法记录，请稍后再试").await?;
+                    Ok(())
+                }
+            }
+        } else if let Some(kind) = data.strip_prefix("kind:").and_then(Kind::parse) {
+            ack.await?;
+            let topics = ctx.assistant.topics(kind);
+            if topics.is_empty() {
+                return send_html(&bot, chat, html("这一类暂时没有条目。"), None).await;
+            }
+            let rows = topics
+                .iter()
+                .map(|(id, title)| vec![InlineKeyboardButton::callback(button_text(title), format!("pick:{id}"))]);
+            let text = format!("{}（{} 条），点选查看：", kind.label(), topics.len());
+            send_html(&bot, chat, html(&text), Some(InlineKeyboardMarkup::new(rows))).await
+        } else if data == "human" {
+            ack.await?;
+            hand_off_now(&bot, &ctx, chat, "（用户在选项中选择了转人工）").await
+        } else {
+            ack.await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// A bot for `token`, talking to `api_url` (a self-hosted Bot API server, or the tests' fake)
+/// or to Telegram.
+pub fn bot(token: &str, api_url: Option<&str>) -> anyhow::Result<Bot> {
+    let bot = Bot::new(token);
+    Ok(match api_url {
+        Some(url) => bot.set_api_url(
+            url.trim_end_matches('/').parse().map_err(|e| anyhow::anyhow!("[telegram] api_url `{url}` is not a URL: {e}"))?,
+        ),
+        None => bot,
+    })
+}
+
+/// Outgoing limits for Throttle, from the configuration.
+pub fn limits(c: &TelegramConfig) -> Limits {
+    Limits {
+        messages_per_sec_chat: c.messages_per_second_per_chat,
+        messages_per_min_chat: c.messages_per_minute_per_chat,
+        messages_per_min_channel_or_supergroup: c.messages_per_minute_per_group,
+        messages_per_sec_overall: c.messages_per_second,
+    }
+}
+
+/// Runs the bot until `shutdown` resolves, then stops gracefully: the update in hand is finished
+/// and acknowledged. Network loss at start-up or later is retried with backoff, never a panic.
+pub async fn run(ctx: Arc<Context>, bot: Bot, limits: Limits, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    let bot: TgBot = bot.throttle(limits);
+    let mut dp = Dispatcher::builder(bot.clone(), schema())
+        .dependencies(dptree::deps![ctx])
+        .default_handler(|upd| async move { tracing::debug!(update = upd.id.0, "update not handled") })
+        .error_handler(LoggingErrorHandler::with_custom_text("a telegram handler failed"))
+        .build();
+    let token = dp.shutdown_token();
+    let stopping = Arc::new(AtomicBool::new(false));
+
+    let stop = stopping.clone();
+    let commands_bot = bot.clone();
+    let task = tokio::spawn(async move {
+        let mut delay = Duration::from_secs(1);
+        let mut commands_set = false;
+        while !stop.load(Ordering::SeqCst) {
+            if !commands_set {
+                match commands_bot.set_my_commands(Command::bot_commands()).await {
+                    Ok(_) => commands_set = true,
+                    Err(e) => tracing::warn!(error = %e, "could not register the commands (will retry)"),
+                }
+            }
+            let listener = Polling::builder(bot.clone()).timeout(Duration::from_secs(10)).build();
+            match dp.try_dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed")).await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_s = delay.as_secs(), "cannot reach the Telegram Bot API");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(60));
+                }
+            }
+        }
+    });
+
+    shutdown.await;
+    tracing::info!("stopping the Telegram bot");
+    stopping.store(true, Ordering::SeqCst);
+    // shutdown() errs while the dispatcher is idle (e.g. still retrying getMe); retry briefly.
+    for _ in 0..50 {
+        if token.shutdown().is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Await the dispatcher task itself (the shutdown future can miss its notification).
+    let abort = task.abort_handle();
+    match tokio::time::timeout(Duration::from_secs(30), task).await {
+        Ok(_) => {}
+        Err(_) => {
+            tracing::warn!("the Telegram bot did not stop within 30 s; aborting");
+            abort.abort();
+        }
+    }
+    Ok(())
+}
+
+/// Relays a message to a chat (used for operators' answers).
+pub async fn send_to_chat(bot: &Bot, chat: i64, html_text: String) -> anyhow::Result<()> {
+    for piece in split_html(&html_text, MESSAGE_LIMIT) {
+        bot.send_message(ChatId(chat), piece).parse_mode(ParseMode::Html).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callback_data_fits_in_64_bytes() {
+        let longest_id = "x".repeat(crate::knowledge::entry::MAX_ID_LEN);
+        assert!(format!("pick:{longest_id}").len() <= 64);
+        assert!(format!("fb:n:{}", i64::MAX).len() <= 64);
+        for k in Kind::ALL {
+            assert!(format!("kind:{}", k.as_str()).len() <= 64);
+        }
+    }
+
+    #[test]
+    fn commands_parse() {
+        assert_eq!(Command::parse("/start", "customs_test_bot").unwrap(), Command::Start);
+        assert_eq!(Command::parse("/topics@customs_test_bot", "customs_test_bot").unwrap(), Command::Topics);
+        assert!(Command::parse("/nonsense", "customs_test_bot").is_err());
+    }
+
+    #[test]
+    fn rate_limit_notices_once() {
+        let l = RateLimiter::new(2);
+        let chat = ChatId(1);
+        assert!(matches!(l.check(chat), Rate::Allowed));
+        assert!(matches!(l.check(chat), Rate::Allowed));
+        assert!(matches!(l.check(chat), Rate::Limited(true)));
+        assert!(matches!(l.check(chat), Rate::Limited(false)));
+        assert!(matches!(l.check(ChatId(2)), Rate::Allowed));
+    }
+
+    #[test]
+    fn mentions_are_stripped() {
+        assert_eq!(strip_mention("@customs_test_bot 滞报金怎么算", "customs_test_bot"), "滞报金怎么算");
+    }
+}
