@@ -310,6 +310,9 @@ pub struct Hit {
     /// Sum of the entry-level IDF of the question's words the entry contains: how much specific
     /// vocabulary the two share, however long the question is.
     pub matched: f32,
+    /// Nouns of the question the whole knowledge base has never seen (护照, 铜精矿, 加拿大): a sign
+    /// the question is about something else, however well the rest matches.
+    pub unknown_nouns: usize,
 }
 
 /// An open index generation, ready to search. Cheap to share behind an `Arc`.
@@ -425,12 +428,16 @@ impl SearchIndex {
         // Per group: its weight for coverage (entry-level IDF) and its ideal score (question field).
         let mut group_idf = Vec::with_capacity(query.groups.len());
         let mut ideal = 0.0f32;
+        let mut unknown_nouns = 0;
         for g in &query.groups {
             let mut df_all = 0;
             let mut df_q = 0;
             for w in std::iter::once(&g.word).chain(g.synonyms.iter()) {
                 df_all = df_all.max(searcher.doc_freq(&Term::from_field_text(f.all, w))?);
                 df_q = df_q.max(searcher.doc_freq(&Term::from_field_text(f.q, w))?);
+            }
+            if df_all == 0 && g.weight >= 1.0 && g.parts.is_empty() {
+                unknown_nouns += 1;
             }
             let rarity = if df_all == 0 { self.max_idf } else { idf(df_all, n_entries) };
             // A word the knowledge base has never seen weighs fully when it is a noun (护照, 塔尔寺: likely
@@ -501,7 +508,7 @@ impl SearchIndex {
             }
             let coverage = if total_weight > 0.0 { matched / total_weight } else { 0.0 };
             let norm = if ideal > 0.0 { score / ideal } else { 0.0 };
-            hits.push(Hit { entry: ord, score, rank: score * coverage.sqrt(), coverage, norm, matched });
+            hits.push(Hit { entry: ord, score, rank: score * coverage.sqrt(), coverage, norm, matched, unknown_nouns });
         }
         hits.sort_by(|a, b| b.rank.total_cmp(&a.rank));
         Ok((query, hits))

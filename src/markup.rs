@@ -21,7 +21,8 @@ pub enum Inline {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Block {
     Paragraph(Vec<Inline>),
-    List { ordered: bool, items: Vec<Vec<Inline>> },
+    /// `start` is the number of the first item of an ordered list, as the author wrote it.
+    List { ordered: bool, start: u32, items: Vec<Vec<Inline>> },
 }
 
 /// A `{{name}}` placeholder found in a text, with its 0-based line within that text.
@@ -102,7 +103,7 @@ pub fn strip_placeholders(text: &str) -> String {
 pub fn parse(text: &str) -> Vec<Block> {
     let mut blocks = Vec::new();
     let mut para: Vec<&str> = Vec::new();
-    let mut list: Option<(bool, Vec<String>)> = None;
+    let mut list: Option<(bool, u32, Vec<String>)> = None;
 
     fn flush_para(para: &mut Vec<&str>, blocks: &mut Vec<Block>) {
         if !para.is_empty() {
@@ -111,10 +112,11 @@ pub fn parse(text: &str) -> Vec<Block> {
             para.clear();
         }
     }
-    fn flush_list(list: &mut Option<(bool, Vec<String>)>, blocks: &mut Vec<Block>) {
-        if let Some((ordered, items)) = list.take() {
+    fn flush_list(list: &mut Option<(bool, u32, Vec<String>)>, blocks: &mut Vec<Block>) {
+        if let Some((ordered, start, items)) = list.take() {
             blocks.push(Block::List {
                 ordered,
+                start,
                 items: items.iter().map(|i| parse_inline(i)).collect(),
             });
         }
@@ -127,16 +129,16 @@ pub fn parse(text: &str) -> Vec<Block> {
             flush_list(&mut list, &mut blocks);
             continue;
         }
-        if let Some((ordered, item)) = list_item(trimmed) {
+        if let Some((ordered, number, item)) = list_item(trimmed) {
             flush_para(&mut para, &mut blocks);
             match &mut list {
-                Some((o, items)) if *o == ordered => items.push(item.to_string()),
+                Some((o, _, items)) if *o == ordered => items.push(item.to_string()),
                 _ => {
                     flush_list(&mut list, &mut blocks);
-                    list = Some((ordered, vec![item.to_string()]));
+                    list = Some((ordered, number, vec![item.to_string()]));
                 }
             }
-        } else if let (Some((_, items)), true) = (&mut list, line.starts_with("  ")) {
+        } else if let (Some((_, _, items)), true) = (&mut list, line.starts_with("  ")) {
             // An indented line continues the previous list item.
             if let Some(last) = items.last_mut() {
                 last.push('\n');
@@ -152,15 +154,16 @@ pub fn parse(text: &str) -> Vec<Block> {
     blocks
 }
 
-fn list_item(line: &str) -> Option<(bool, &str)> {
+/// A list item line: (ordered, its number, its text).
+fn list_item(line: &str) -> Option<(bool, u32, &str)> {
     if let Some(rest) = line.strip_prefix("- ").or_else(|| line.strip_prefix("* ")) {
-        return Some((false, rest.trim()));
+        return Some((false, 1, rest.trim()));
     }
     let digits = line.chars().take_while(|c| c.is_ascii_digit()).count();
     if digits > 0 && digits <= 3 {
         let rest = &line[digits..];
         if let Some(rest) = rest.strip_prefix(". ").or_else(|| rest.strip_prefix("、")) {
-            return Some((true, rest.trim()));
+            return Some((true, line[..digits].parse().unwrap_or(1), rest.trim()));
         }
     }
     None
@@ -254,9 +257,13 @@ pub fn to_web_html(blocks: &[Block]) -> String {
                 out.push_str(&inline_html(inl, "strong").replace('\n', "<br>"));
                 out.push_str("</p>\n");
             }
-            Block::List { ordered, items } => {
+            Block::List { ordered, start, items } => {
                 let tag = if *ordered { "ol" } else { "ul" };
-                out.push_str(&format!("<{tag}>"));
+                if *ordered && *start != 1 {
+                    out.push_str(&format!("<ol start=\"{start}\">"));
+                } else {
+                    out.push_str(&format!("<{tag}>"));
+                }
                 for item in items {
                     out.push_str("<li>");
                     out.push_str(&inline_html(item, "strong").replace('\n', "<br>"));
@@ -311,12 +318,12 @@ fn render(blocks: &[Block], style: &dyn Style) -> String {
     for block in blocks {
         match block {
             Block::Paragraph(inl) => parts.push(style.inline(inl)),
-            Block::List { ordered, items } => parts.push(
+            Block::List { ordered, start, items } => parts.push(
                 items
                     .iter()
                     .enumerate()
                     .map(|(n, item)| {
-                        let mark = if *ordered { format!("{}. ", n + 1) } else { "• ".to_string() };
+                        let mark = if *ordered { format!("{}. ", *start as usize + n) } else { "• ".to_string() };
                         format!("{mark}{}", style.inline(item))
                     })
                     .collect::<Vec<_>>()
@@ -342,8 +349,8 @@ mod tests {
                 Inline::Text("：权利人。".into())
             ])
         );
-        assert!(matches!(&blocks[1], Block::List { ordered: false, items } if items.len() == 2));
-        assert!(matches!(&blocks[2], Block::List { ordered: true, items } if items.len() == 2));
+        assert!(matches!(&blocks[1], Block::List { ordered: false, items, .. } if items.len() == 2));
+        assert!(matches!(&blocks[2], Block::List { ordered: true, start: 1, items } if items.len() == 2));
         assert_eq!(
             blocks[3],
             Block::Paragraph(vec![
@@ -366,6 +373,13 @@ mod tests {
             to_web_html(&blocks),
             "<p><strong>注意</strong> a&lt;b &amp; c</p>\n<ul><li>一</li><li>二</li></ul>\n<p><a href=\"https://example.org/?a=1&amp;b=2\">门户</a></p>\n"
         );
+    }
+
+    #[test]
+    fn ordered_items_keep_the_authors_numbers() {
+        let blocks = parse("1. 甲\n\n2. 乙");
+        assert_eq!(to_plain(&blocks), "1. 甲\n\n2. 乙");
+        assert_eq!(to_web_html(&blocks), "<ol><li>甲</li></ol>\n<ol start=\"2\"><li>乙</li></ol>\n");
     }
 
     #[test]
