@@ -118,20 +118,37 @@ pub enum Smalltalk {
     NoText,
 }
 
-const GREETINGS: [&str; 16] = [
-    "你好", "您好", "你们好", "hi", "hello", "hey", "在吗", "在不在", "有人吗", "早上好", "上午好",
-    "中午好", "下午好", "晚上好", "嗨", "哈喽",
-];
-const THANKS: [&str; 11] = [
-    "谢谢", "谢谢你", "谢谢您", "多谢", "感谢", "非常感谢", "thanks", "thank you", "thx", "好的谢谢", "辛苦了",
-];
-/// What may follow a thank-you without making it a question: 谢谢你的帮助, 感谢解答.
-const THANKS_TAIL: [&str; 10] = ["你", "您", "的", "帮助", "帮忙", "解答", "回答", "耐心", "啦", "了"];
-const GOODBYES: [&str; 7] = ["再见", "拜拜", "bye", "byebye", "好的", "知道了", "明白了"];
-const IDENTITY: [&str; 8] = [
-    "你是谁", "你是机器人吗", "你是人吗", "你能做什么", "你会什么", "你是真人吗", "你叫什么", "你能干什么",
-];
 const HUMAN: [&str; 8] = ["转人工", "人工客服", "人工服务", "找人工", "要人工", "真人客服", "人工坐席", "找客服"];
+
+/// Fragments a small-talk message is made of, by what they say. A message counts as small talk
+/// when it consists of nothing else ("你好", "好的，谢谢", "收到，感谢您的解答", "你是真人还是机器人").
+const FRAGMENTS: &[(&str, Option<Smalltalk>)] = &[
+    ("你好", Some(Smalltalk::Greeting)), ("您好", Some(Smalltalk::Greeting)), ("你们好", Some(Smalltalk::Greeting)),
+    ("大家好", Some(Smalltalk::Greeting)), ("老师好", Some(Smalltalk::Greeting)), ("hello", Some(Smalltalk::Greeting)),
+    ("hi", Some(Smalltalk::Greeting)), ("hey", Some(Smalltalk::Greeting)), ("在吗", Some(Smalltalk::Greeting)),
+    ("在不在", Some(Smalltalk::Greeting)), ("有人在吗", Some(Smalltalk::Greeting)), ("有人吗", Some(Smalltalk::Greeting)),
+    ("早上好", Some(Smalltalk::Greeting)), ("上午好", Some(Smalltalk::Greeting)), ("中午好", Some(Smalltalk::Greeting)),
+    ("下午好", Some(Smalltalk::Greeting)), ("晚上好", Some(Smalltalk::Greeting)), ("早安", Some(Smalltalk::Greeting)),
+    ("嗨", Some(Smalltalk::Greeting)), ("哈喽", Some(Smalltalk::Greeting)),
+    ("非常感谢", Some(Smalltalk::Thanks)), ("太感谢了", Some(Smalltalk::Thanks)), ("谢谢", Some(Smalltalk::Thanks)),
+    ("谢了", Some(Smalltalk::Thanks)), ("多谢", Some(Smalltalk::Thanks)), ("感谢", Some(Smalltalk::Thanks)),
+    ("thankyou", Some(Smalltalk::Thanks)), ("thanks", Some(Smalltalk::Thanks)), ("thx", Some(Smalltalk::Thanks)),
+    ("辛苦了", Some(Smalltalk::Thanks)), ("麻烦了", Some(Smalltalk::Thanks)),
+    ("再见", Some(Smalltalk::Goodbye)), ("拜拜", Some(Smalltalk::Goodbye)), ("byebye", Some(Smalltalk::Goodbye)),
+    ("bye", Some(Smalltalk::Goodbye)), ("好的", Some(Smalltalk::Goodbye)), ("知道了", Some(Smalltalk::Goodbye)),
+    ("明白了", Some(Smalltalk::Goodbye)), ("明白", Some(Smalltalk::Goodbye)), ("收到", Some(Smalltalk::Goodbye)),
+    ("了解", Some(Smalltalk::Goodbye)), ("懂了", Some(Smalltalk::Goodbye)), ("没问题", Some(Smalltalk::Goodbye)),
+    ("okay", Some(Smalltalk::Goodbye)), ("ok", Some(Smalltalk::Goodbye)), ("嗯", Some(Smalltalk::Goodbye)),
+    ("好", Some(Smalltalk::Goodbye)), ("行", Some(Smalltalk::Goodbye)),
+    ("你是谁", Some(Smalltalk::Identity)), ("你叫什么名字", Some(Smalltalk::Identity)), ("你叫什么", Some(Smalltalk::Identity)),
+    ("你能做什么", Some(Smalltalk::Identity)), ("你能干什么", Some(Smalltalk::Identity)), ("你会什么", Some(Smalltalk::Identity)),
+    ("机器人", Some(Smalltalk::Identity)), ("真人", Some(Smalltalk::Identity)), ("人工智能", Some(Smalltalk::Identity)),
+    ("ai", Some(Smalltalk::Identity)),
+    // Words that only carry the ones above.
+    ("帮助", None), ("帮忙", None), ("解答", None), ("回答", None), ("耐心", None), ("还是", None), ("你是", None),
+    ("你", None), ("您", None), ("的", None), ("是", None), ("吗", None), ("啊", None), ("呀", None), ("呢", None),
+    ("哈", None), ("吧", None), ("哦", None), ("噢", None), ("了", None), ("啦", None), ("嘛", None), ("~", None),
+];
 
 /// Recognises small talk in a normalised message (see `text::normalize`). Returns `None` for
 /// anything that should be searched.
@@ -139,39 +156,24 @@ pub fn smalltalk(normalized: &str) -> Option<Smalltalk> {
     if !normalized.chars().any(char::is_alphanumeric) {
         return Some(Smalltalk::NoText);
     }
-    // Compare without punctuation, spaces and trailing particles: "你好！！" → "你好".
-    let core: String = normalized.chars().filter(|c| c.is_alphanumeric() || *c == ' ').collect();
-    let core = core.trim().trim_end_matches(['啊', '呀', '呢', '哈', '吧', '哦', '噢', '~']).trim();
-    let core_nospace: String = core.chars().filter(|c| *c != ' ').collect();
-    let is = |list: &[&str]| list.iter().any(|p| *p == core || p.replace(' ', "") == core_nospace);
-    if core_nospace == "人工"
-        || (HUMAN.iter().any(|p| core_nospace.contains(p)) && core_nospace.chars().count() <= 12)
-    {
+    let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();
+    if core == "人工" || (HUMAN.iter().any(|p| core.contains(p)) && core.chars().count() <= 12) {
         return Some(Smalltalk::Human);
     }
-    if is(&GREETINGS) {
-        return Some(Smalltalk::Greeting);
+    // Consume the message fragment by fragment, longest first; anything else makes it a question.
+    let mut rest = core.as_str();
+    let mut seen: Vec<Smalltalk> = Vec::new();
+    while !rest.is_empty() {
+        let best = FRAGMENTS.iter().filter(|(f, _)| rest.starts_with(f)).max_by_key(|(f, _)| f.len())?;
+        if let Some(kind) = best.1 {
+            seen.push(kind);
+        }
+        rest = &rest[best.0.len()..];
     }
-    if is(&THANKS) || thanks_with_tail(&core_nospace) {
-        return Some(Smalltalk::Thanks);
-    }
-    if is(&GOODBYES) {
-        return Some(Smalltalk::Goodbye);
-    }
-    if is(&IDENTITY) {
-        return Some(Smalltalk::Identity);
-    }
-    None
-}
-
-fn thanks_with_tail(text: &str) -> bool {
-    let Some(mut rest) = ["非常感谢", "谢谢", "感谢", "多谢"].iter().find_map(|p| text.strip_prefix(p)) else {
-        return false;
-    };
-    while let Some(r) = THANKS_TAIL.iter().find_map(|t| rest.strip_prefix(t)) {
-        rest = r;
-    }
-    rest.is_empty()
+    // What the message is mostly about: who we are, then thanks, then goodbye, then hello.
+    [Smalltalk::Identity, Smalltalk::Thanks, Smalltalk::Goodbye, Smalltalk::Greeting]
+        .into_iter()
+        .find(|k| seen.contains(k))
 }
 
 #[cfg(test)]
@@ -287,6 +289,12 @@ mod tests {
             ("谢谢啊", Some(Smalltalk::Thanks)),
             ("谢谢你的帮助", Some(Smalltalk::Thanks)),
             ("非常感谢您的耐心解答!", Some(Smalltalk::Thanks)),
+            ("收到,感谢", Some(Smalltalk::Thanks)),
+            ("嗯嗯好的", Some(Smalltalk::Goodbye)),
+            ("ok", Some(Smalltalk::Goodbye)),
+            ("你是真人还是机器人", Some(Smalltalk::Identity)),
+            ("你好,在吗", Some(Smalltalk::Greeting)),
+            ("好的,报关单怎么改", None),
             ("谢谢,滞报金怎么算", None),
             ("thank you", Some(Smalltalk::Thanks)),
             ("再见", Some(Smalltalk::Goodbye)),

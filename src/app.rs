@@ -152,6 +152,16 @@ impl Assistant {
             });
         }
         let index = self.index();
+        if let Some((term, to)) = index.analyzer().redirect(&normalized) {
+            return Ok(Reply {
+                question: question.to_string(),
+                decision: Decision::Handoff,
+                entry: None,
+                candidates: Vec::new(),
+                confidence: 1.0,
+                body: Body::Redirect { term: term.to_string(), to: to.to_string() },
+            });
+        }
         let (query, hits) = index.search(question, CONSIDERED, today())?;
         if query.groups.is_empty() {
             return Ok(handoff(question, HandoffReason::Vague, Vec::new(), 0.0));

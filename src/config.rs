@@ -73,7 +73,7 @@ fn default_index_dir() -> PathBuf {
 }
 
 /// Thresholds for deciding between answer, clarify and hand-off. See `answer.rs` for the features;
-/// the shipped values were tuned on tests/data/dev.tsv.
+/// the shipped values were tuned on tests/data/dev.tsv and tests/data/tune.tsv.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AnswerConfig {
@@ -106,16 +106,16 @@ pub struct AnswerConfig {
 impl Default for AnswerConfig {
     fn default() -> Self {
         Self {
-            answer_coverage: 0.55,
-            answer_norm: 0.2,
+            answer_coverage: 0.7,
+            answer_norm: 0.3,
             answer_margin: 0.05,
-            answer_matched: 8.0,
+            answer_matched: 10.0,
             matched_coverage: 0.3,
-            dominant_coverage: 0.3,
-            dominant_margin: 0.4,
+            dominant_coverage: 0.4,
+            dominant_margin: 0.3,
             dominant_norm: 0.8,
             rival_gap: 0.2,
-            clarify_coverage: 0.6,
+            clarify_coverage: 0.7,
             clarify_norm: 0.3,
             max_choices: 3,
             max_question_chars: 300,

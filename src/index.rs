@@ -34,7 +34,7 @@ use crate::markup;
 use crate::text::{self, Analyzer, Query};
 
 /// Bumped whenever the layout or tokenisation changes; an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 const CURRENT: &str = "CURRENT";
 const META: &str = "meta.json";
@@ -175,7 +175,8 @@ fn write_generation(knowledge: &Knowledge, generation: &Path) -> anyhow::Result<
     let tantivy_dir = generation.join(TANTIVY);
     std::fs::create_dir_all(&tantivy_dir)
         .with_context(|| format!("creating {}", tantivy_dir.display()))?;
-    let analyzer = Analyzer::new(&knowledge.lexicon.user_dict, &knowledge.lexicon.synonyms, &knowledge.lexicon.stopwords)?;
+    let l = &knowledge.lexicon;
+    let analyzer = Analyzer::new(&l.user_dict, &l.synonyms, &l.stopwords, &l.redirects)?;
     let (schema, f) = schema();
     let index = tantivy::Index::create_in_dir(&tantivy_dir, schema)?;
     let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 100_000_000)?;
@@ -366,7 +367,7 @@ impl SearchIndex {
             .with_context(|| format!("reading {}", generation.join(ENTRIES).display()))?;
         let lexicon: Lexicon = serde_json::from_slice(&std::fs::read(generation.join(LEXICON))?)
             .with_context(|| format!("reading {}", generation.join(LEXICON).display()))?;
-        let analyzer = Analyzer::new(&lexicon.user_dict, &lexicon.synonyms, &lexicon.stopwords)?;
+        let analyzer = Analyzer::new(&lexicon.user_dict, &lexicon.synonyms, &lexicon.stopwords, &lexicon.redirects)?;
         let sounds: HashMap<String, String> = serde_json::from_slice(&std::fs::read(generation.join(SOUNDS))?)
             .with_context(|| format!("reading {}", generation.join(SOUNDS).display()))?;
         let index = tantivy::Index::open_in_dir(generation.join(TANTIVY))

@@ -50,6 +50,8 @@ pub enum Body {
     Answer(Box<Entry>),
     Clarify(Vec<Candidate>),
     Handoff(HandoffReason),
+    /// Another authority's matter: the term that shows it and where to go instead.
+    Redirect { term: String, to: String },
     Smalltalk(Smalltalk),
 }
 
@@ -186,6 +188,10 @@ fn render(r: &Reply, o: &BTreeMap<String, String>, s: &dyn Style) -> String {
             };
             format!("{}\n{}", s.text(lead), s.text(&hotline_lines(o)))
         }
+        Body::Redirect { to, .. } => s.text(&format!(
+            "这个问题看起来属于{to}的职责，不是海关办理的事项，建议向{to}咨询。\n如果您问的是海关手续，可以换个说法再问，或拨打海关服务热线 {}。",
+            office(o, "hotline")
+        )),
         Body::Smalltalk(kind) => {
             let name = office(o, "office_name");
             let text = match kind {

@@ -103,6 +103,8 @@ pub struct Query {
 /// The segmenter and lexicon shared by indexing and querying. Build once, share behind an `Arc`.
 pub struct Analyzer {
     jieba: Jieba,
+    /// Terms of other authorities' matters (normalised) → where to go instead.
+    redirects: Vec<(String, String)>,
     stopwords: HashSet<String>,
     synonyms: HashMap<String, usize>,
     groups: Vec<Vec<String>>,
@@ -130,6 +132,7 @@ impl Analyzer {
         user_dict: &str,
         synonym_groups: &[Vec<String>],
         stopwords: &[String],
+        redirects: &[(Vec<String>, String)],
     ) -> Result<Self, DictError> {
         let mut jieba = Jieba::new();
         // jieba matches dictionary words on the normalised text, so load them normalised too.
@@ -171,12 +174,19 @@ impl Analyzer {
             .map(|s| normalize(s))
             .filter(|s| !s.is_empty())
             .collect();
-        Ok(Self { jieba, stopwords, synonyms, groups })
+        let mut redirects: Vec<(String, String)> = redirects
+            .iter()
+            .flat_map(|(terms, to)| terms.iter().map(move |t| (normalize(t), to.clone())))
+            .filter(|(t, _)| !t.is_empty())
+            .collect();
+        // Longest first, so 出口退税率 wins over 退税率 when both are listed.
+        redirects.sort_by_key(|(t, _)| std::cmp::Reverse(t.chars().count()));
+        Ok(Self { jieba, redirects, stopwords, synonyms, groups })
     }
 
     /// An analyzer with jieba's default dictionary only and no lexicon (tests, benchmarks).
     pub fn plain() -> Self {
-        Self::new("", &[], &[]).expect("an empty user dictionary always loads")
+        Self::new("", &[], &[], &[]).expect("an empty user dictionary always loads")
     }
 
     /// Segments an already normalised text for indexing: jieba search mode, so compounds and the
@@ -204,6 +214,12 @@ impl Analyzer {
                 byte_end: t.byte_end,
             })
             .collect()
+    }
+
+    /// When a normalised question is about another authority's matter (出口退税, 护照 …): the term
+    /// found and where to go instead.
+    pub fn redirect(&self, normalized: &str) -> Option<(&str, &str)> {
+        self.redirects.iter().find(|(t, _)| normalized.contains(t.as_str())).map(|(t, to)| (t.as_str(), to.as_str()))
     }
 
     /// True when the word is a query stopword (请问, 怎么, 吗 …).
@@ -346,6 +362,7 @@ mod tests {
                     vec!["AEO".into(), "高级认证企业".into()],
                 ],
                 &["请问".into(), "怎么".into(), "吗".into(), "的".into(), "我们".into()],
+                &[(vec!["出口退税".into(), "退税率".into()], "税务部门".into())],
             )
             .unwrap()
         })
@@ -391,6 +408,12 @@ mod tests {
             let toks = analyzer().query_tokens(term);
             assert_eq!(toks.len(), 1, "{term} split into {toks:?}");
         }
+    }
+
+    #[test]
+    fn redirects_are_found_in_normalised_text() {
+        assert_eq!(analyzer().redirect(&normalize("出口退稅怎麼辦")), Some(("出口退税", "税务部门")));
+        assert_eq!(analyzer().redirect("滞报金怎么算"), None);
     }
 
     #[test]

@@ -14,7 +14,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 /// The migrations, in order. Each runs once.
-const MIGRATIONS: [&str; 1] = [include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: [&str; 2] =
+    [include_str!("../migrations/0001_init.sql"), include_str!("../migrations/0002_operators.sql")];
 
 /// One question asked on a real channel.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -40,6 +41,8 @@ pub enum TicketReason {
     NotHelpful,
     /// Something failed inside.
     Internal,
+    /// Choices were offered and nobody picked one in time.
+    UnpickedClarify,
 }
 
 impl TicketReason {
@@ -49,6 +52,72 @@ impl TicketReason {
             TicketReason::Asked => "asked",
             TicketReason::NotHelpful => "not_helpful",
             TicketReason::Internal => "internal",
+            TicketReason::UnpickedClarify => "unpicked_clarify",
+        }
+    }
+
+    /// The reason as operators read it.
+    pub fn label(reason: &str) -> &'static str {
+        match reason {
+            "handoff" => "机器人没把握",
+            "asked" => "用户要求转人工",
+            "not_helpful" => "用户反馈没帮助",
+            "internal" => "系统故障",
+            "unpicked_clarify" => "给出选项后用户未选择",
+            _ => "其他",
+        }
+    }
+}
+
+/// Where a ticket stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketState {
+    Open,
+    Answered,
+    Closed,
+}
+
+impl TicketState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketState::Open => "open",
+            TicketState::Answered => "answered",
+            TicketState::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "open" => Some(TicketState::Open),
+            "answered" => Some(TicketState::Answered),
+            "closed" => Some(TicketState::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// Why a ticket was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    /// The operator's answer reached the person.
+    Relayed,
+    /// The question became knowledge.
+    Promoted,
+    /// The same question is handled in another ticket.
+    Duplicate,
+    /// Not a customs matter.
+    OutOfScope,
+}
+
+impl CloseReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::Relayed => "relayed",
+            CloseReason::Promoted => "promoted",
+            CloseReason::Duplicate => "duplicate",
+            CloseReason::OutOfScope => "out_of_scope",
         }
     }
 }
@@ -74,7 +143,18 @@ pub struct Ticket {
     pub chat: String,
     pub question: String,
     pub reason: String,
+    /// The assistant's best guesses (JSON array).
+    pub guesses: String,
     pub state: String,
+    pub answer: Option<String>,
+    pub answered_by: Option<String>,
+    pub answered_at: Option<String>,
+    pub relayed_at: Option<String>,
+    pub closed_at: Option<String>,
+    pub close_reason: Option<String>,
+    pub promoted_to: Option<String>,
+    pub notice_message_id: Option<i64>,
+    pub overdue_announced: bool,
 }
 
 impl Ticket {
@@ -82,6 +162,52 @@ impl Ticket {
     pub fn number(&self) -> String {
         ticket_number(self.id)
     }
+
+    /// The guesses' titles, for people.
+    pub fn guess_titles(&self) -> Vec<String> {
+        serde_json::from_str::<Vec<serde_json::Value>>(&self.guesses)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|g| g["title"].as_str().or(g["id"].as_str()).map(str::to_string))
+            .collect()
+    }
+}
+
+/// Parses "T000042", "t42" or "42" into a ticket id.
+pub fn parse_ticket_number(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let digits = s.strip_prefix(['T', 't']).unwrap_or(s);
+    digits.parse::<i64>().ok().filter(|&n| n > 0)
+}
+
+/// A clarify nobody picked from in time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaleClarify {
+    pub id: i64,
+    pub channel: String,
+    pub chat: String,
+    pub question: String,
+    pub candidates: String,
+    pub question_id: Option<i64>,
+}
+
+/// Figures for `customs-bot stats`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Stats {
+    pub days: u32,
+    pub questions: i64,
+    pub answered: i64,
+    pub clarified: i64,
+    pub handed_off: i64,
+    pub smalltalk: i64,
+    pub tickets_opened: i64,
+    pub tickets_open: i64,
+    /// Median minutes from opening a ticket to an operator's answer.
+    pub median_minutes_to_answer: Option<f64>,
+    pub top_entries: Vec<(String, i64)>,
+    pub top_unanswered: Vec<(String, i64)>,
+    pub helpful: i64,
+    pub not_helpful: i64,
 }
 
 /// Formats a ticket id as people see it.
@@ -100,14 +226,43 @@ pub enum Feedback {
     Unknown,
 }
 
-/// Where questions, tickets and feedback are kept.
+/// Where questions, tickets and feedback are kept. Every method is short and synchronous; async
+/// callers run them on a blocking thread.
 pub trait TicketStore: Send + Sync {
     /// Logs a question (before its reply is sent). Returns its id.
     fn log_question(&self, q: &QuestionRecord) -> anyhow::Result<i64>;
     /// Opens a ticket.
     fn open_ticket(&self, t: &NewTicket<'_>) -> anyhow::Result<Ticket>;
+    /// A ticket by id.
+    fn ticket(&self, id: i64) -> anyhow::Result<Option<Ticket>>;
+    /// Tickets, oldest first, optionally only those in `state`.
+    fn tickets(&self, state: Option<TicketState>) -> anyhow::Result<Vec<Ticket>>;
+    /// Records an operator's answer (state → answered); the running bot relays it.
+    fn answer_ticket(&self, id: i64, answer: &str, by: &str) -> anyhow::Result<Ticket>;
+    /// Answered tickets of `channel` whose answer has not reached the person yet.
+    fn pending_relays(&self, channel: &str) -> anyhow::Result<Vec<Ticket>>;
+    /// The answer reached the person: closed, reason relayed.
+    fn mark_relayed(&self, id: i64) -> anyhow::Result<()>;
+    /// Closes a ticket with a reason (and, when promoted, the entry it went to).
+    fn close_ticket(&self, id: i64, reason: CloseReason, promoted_to: Option<&str>) -> anyhow::Result<Ticket>;
+    /// Remembers the message that announced the ticket to operators.
+    fn set_notice(&self, id: i64, message_id: i64) -> anyhow::Result<()>;
+    /// The ticket announced by that message.
+    fn ticket_by_notice(&self, message_id: i64) -> anyhow::Result<Option<Ticket>>;
+    /// Open tickets opened before `cutoff` (RFC 3339) that were not yet re-announced.
+    fn overdue_unannounced(&self, cutoff: &str) -> anyhow::Result<Vec<Ticket>>;
+    fn mark_overdue_announced(&self, id: i64) -> anyhow::Result<()>;
+    /// Records that choices were offered.
+    fn log_clarify(&self, channel: &str, chat: &str, question: &str, candidates: &str, question_id: Option<i64>) -> anyhow::Result<i64>;
+    /// The person picked one of the choices offered in `chat`.
+    fn clarify_picked(&self, channel: &str, chat: &str) -> anyhow::Result<()>;
+    /// Clarifies offered before `cutoff` that nobody picked and that have no ticket yet.
+    fn stale_clarifies(&self, cutoff: &str) -> anyhow::Result<Vec<StaleClarify>>;
+    fn link_clarify(&self, clarify_id: i64, ticket_id: i64) -> anyhow::Result<()>;
     /// Records whether the answer to a logged question helped (once per question).
     fn feedback(&self, question_id: i64, helpful: bool) -> anyhow::Result<Feedback>;
+    /// Figures for the last `days` days.
+    fn stats(&self, days: u32) -> anyhow::Result<Stats>;
     /// Deletes questions, feedback and closed tickets older than `days`. Returns rows removed.
     fn purge(&self, days: u32) -> anyhow::Result<usize>;
 }
@@ -168,28 +323,6 @@ impl SqliteStore {
         Ok(self.conn().pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
-    /// A ticket by id.
-    pub fn ticket(&self, id: i64) -> anyhow::Result<Option<Ticket>> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT id, opened_at, channel, chat, question, reason, state FROM tickets WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok(Ticket {
-                        id: r.get(0)?,
-                        opened_at: r.get(1)?,
-                        channel: r.get(2)?,
-                        chat: r.get(3)?,
-                        question: r.get(4)?,
-                        reason: r.get(5)?,
-                        state: r.get(6)?,
-                    })
-                },
-            )
-            .optional()?)
-    }
-
     /// How many questions are logged (tests, stats).
     pub fn question_count(&self) -> anyhow::Result<i64> {
         Ok(self.conn().query_row("SELECT COUNT(*) FROM questions", [], |r| r.get(0))?)
@@ -202,6 +335,44 @@ impl SqliteStore {
             [],
             row_question,
         ).optional()?)
+    }
+}
+
+const TICKET_COLUMNS: &str = "id, opened_at, channel, chat, question, reason, guesses, state, answer, answered_by, \
+     answered_at, relayed_at, closed_at, close_reason, promoted_to, notice_message_id, overdue_announced";
+
+fn row_ticket(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
+    Ok(Ticket {
+        id: r.get(0)?,
+        opened_at: r.get(1)?,
+        channel: r.get(2)?,
+        chat: r.get(3)?,
+        question: r.get(4)?,
+        reason: r.get(5)?,
+        guesses: r.get(6)?,
+        state: r.get(7)?,
+        answer: r.get(8)?,
+        answered_by: r.get(9)?,
+        answered_at: r.get(10)?,
+        relayed_at: r.get(11)?,
+        closed_at: r.get(12)?,
+        close_reason: r.get(13)?,
+        promoted_to: r.get(14)?,
+        notice_message_id: r.get(15)?,
+        overdue_announced: r.get(16)?,
+    })
+}
+
+impl SqliteStore {
+    fn tickets_where(&self, clause: &str, params: impl rusqlite::Params) -> anyhow::Result<Vec<Ticket>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("SELECT {TICKET_COLUMNS} FROM tickets {clause}"))?;
+        let rows = stmt.query_map(params, row_ticket)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn get_ticket(&self, id: i64) -> anyhow::Result<Ticket> {
+        self.ticket(id)?.ok_or_else(|| anyhow::anyhow!("there is no ticket {}", ticket_number(id)))
     }
 }
 
@@ -229,25 +400,171 @@ impl TicketStore for SqliteStore {
     }
 
     fn open_ticket(&self, t: &NewTicket<'_>) -> anyhow::Result<Ticket> {
-        let opened_at = now();
-        let question = mask(t.question);
         let id = {
             let conn = self.conn();
             conn.execute(
                 "INSERT INTO tickets (opened_at, channel, chat, question, reason, guesses, question_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![opened_at, t.channel, t.chat, question, t.reason.as_str(), t.guesses, t.question_id],
+                params![now(), t.channel, t.chat, mask(t.question), t.reason.as_str(), t.guesses, t.question_id],
             )?;
             conn.last_insert_rowid()
         };
-        Ok(Ticket {
-            id,
-            opened_at,
-            channel: t.channel.to_string(),
-            chat: t.chat.to_string(),
-            question,
-            reason: t.reason.as_str().to_string(),
-            state: "open".to_string(),
+        self.get_ticket(id)
+    }
+
+    fn ticket(&self, id: i64) -> anyhow::Result<Option<Ticket>> {
+        Ok(self.tickets_where("WHERE id = ?1", [id])?.pop())
+    }
+
+    fn tickets(&self, state: Option<TicketState>) -> anyhow::Result<Vec<Ticket>> {
+        match state {
+            Some(s) => self.tickets_where("WHERE state = ?1 ORDER BY opened_at, id", [s.as_str()]),
+            None => self.tickets_where("ORDER BY opened_at, id", []),
+        }
+    }
+
+    fn answer_ticket(&self, id: i64, answer: &str, by: &str) -> anyhow::Result<Ticket> {
+        let answer = answer.trim();
+        anyhow::ensure!(!answer.is_empty(), "the answer is empty");
+        let ticket = self.get_ticket(id)?;
+        anyhow::ensure!(ticket.state != "closed", "ticket {} is already closed", ticket.number());
+        self.conn().execute(
+            "UPDATE tickets SET state = 'answered', answer = ?2, answered_by = ?3, answered_at = ?4, relayed_at = NULL WHERE id = ?1",
+            params![id, mask(answer), by, now()],
+        )?;
+        self.get_ticket(id)
+    }
+
+    fn pending_relays(&self, channel: &str) -> anyhow::Result<Vec<Ticket>> {
+        self.tickets_where(
+            "WHERE state = 'answered' AND relayed_at IS NULL AND channel = ?1 ORDER BY answered_at, id",
+            [channel],
+        )
+    }
+
+    fn mark_relayed(&self, id: i64) -> anyhow::Result<()> {
+        let at = now();
+        self.conn().execute(
+            "UPDATE tickets SET relayed_at = ?2, state = 'closed', closed_at = ?2, close_reason = 'relayed' WHERE id = ?1",
+            params![id, at],
+        )?;
+        Ok(())
+    }
+
+    fn close_ticket(&self, id: i64, reason: CloseReason, promoted_to: Option<&str>) -> anyhow::Result<Ticket> {
+        self.get_ticket(id)?;
+        self.conn().execute(
+            "UPDATE tickets SET state = 'closed', closed_at = ?2, close_reason = ?3,
+                 promoted_to = COALESCE(?4, promoted_to) WHERE id = ?1",
+            params![id, now(), reason.as_str(), promoted_to],
+        )?;
+        self.get_ticket(id)
+    }
+
+    fn set_notice(&self, id: i64, message_id: i64) -> anyhow::Result<()> {
+        self.conn().execute("UPDATE tickets SET notice_message_id = ?2 WHERE id = ?1", params![id, message_id])?;
+        Ok(())
+    }
+
+    fn ticket_by_notice(&self, message_id: i64) -> anyhow::Result<Option<Ticket>> {
+        Ok(self.tickets_where("WHERE notice_message_id = ?1 ORDER BY id DESC LIMIT 1", [message_id])?.pop())
+    }
+
+    fn overdue_unannounced(&self, cutoff: &str) -> anyhow::Result<Vec<Ticket>> {
+        self.tickets_where("WHERE state = 'open' AND overdue_announced = 0 AND opened_at < ?1 ORDER BY opened_at", [cutoff])
+    }
+
+    fn mark_overdue_announced(&self, id: i64) -> anyhow::Result<()> {
+        self.conn().execute("UPDATE tickets SET overdue_announced = 1 WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    fn log_clarify(&self, channel: &str, chat: &str, question: &str, candidates: &str, question_id: Option<i64>) -> anyhow::Result<i64> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO clarifies (at, channel, chat, question, candidates, question_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![now(), channel, chat, mask(question), candidates, question_id],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    fn clarify_picked(&self, channel: &str, chat: &str) -> anyhow::Result<()> {
+        self.conn().execute(
+            "UPDATE clarifies SET picked = 1 WHERE channel = ?1 AND chat = ?2 AND picked = 0",
+            params![channel, chat],
+        )?;
+        Ok(())
+    }
+
+    fn stale_clarifies(&self, cutoff: &str) -> anyhow::Result<Vec<StaleClarify>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, channel, chat, question, candidates, question_id FROM clarifies
+             WHERE picked = 0 AND ticket_id IS NULL AND at < ?1 ORDER BY at",
+        )?;
+        let rows = stmt.query_map([cutoff], |r| {
+            Ok(StaleClarify {
+                id: r.get(0)?,
+                channel: r.get(1)?,
+                chat: r.get(2)?,
+                question: r.get(3)?,
+                candidates: r.get(4)?,
+                question_id: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn link_clarify(&self, clarify_id: i64, ticket_id: i64) -> anyhow::Result<()> {
+        self.conn().execute("UPDATE clarifies SET ticket_id = ?2 WHERE id = ?1", params![clarify_id, ticket_id])?;
+        Ok(())
+    }
+
+    fn stats(&self, days: u32) -> anyhow::Result<Stats> {
+        let since = (chrono::Utc::now() - chrono::Duration::days(days.into())).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let conn = self.conn();
+        let count = |sql: &str| -> anyhow::Result<i64> { Ok(conn.query_row(sql, [&since], |r| r.get(0))?) };
+        let by_decision = |d: &str| -> anyhow::Result<i64> {
+            Ok(conn.query_row("SELECT COUNT(*) FROM questions WHERE at >= ?1 AND decision = ?2", params![since, d], |r| r.get(0))?)
+        };
+        let mut minutes: Vec<f64> = {
+            let mut stmt = conn.prepare(
+                "SELECT (julianday(answered_at) - julianday(opened_at)) * 1440.0 FROM tickets
+                 WHERE answered_at IS NOT NULL AND opened_at >= ?1",
+            )?;
+            let rows = stmt.query_map([&since], |r| r.get::<_, f64>(0))?;
+            rows.collect::<Result<Vec<_>, _>>()?
+        };
+        minutes.sort_by(f64::total_cmp);
+        let median = (!minutes.is_empty()).then(|| {
+            let n = minutes.len();
+            if n % 2 == 1 { minutes[n / 2] } else { (minutes[n / 2 - 1] + minutes[n / 2]) / 2.0 }
+        });
+        let top = |sql: &str| -> anyhow::Result<Vec<(String, i64)>> {
+            let mut stmt = conn.prepare(sql)?;
+            let rows = stmt.query_map([&since], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        };
+        Ok(Stats {
+            days,
+            questions: count("SELECT COUNT(*) FROM questions WHERE at >= ?1")?,
+            answered: by_decision("answer")?,
+            clarified: by_decision("clarify")?,
+            handed_off: by_decision("handoff")?,
+            smalltalk: by_decision("smalltalk")?,
+            tickets_opened: count("SELECT COUNT(*) FROM tickets WHERE opened_at >= ?1")?,
+            tickets_open: conn.query_row("SELECT COUNT(*) FROM tickets WHERE state = 'open'", [], |r| r.get(0))?,
+            median_minutes_to_answer: median,
+            top_entries: top(
+                "SELECT entry, COUNT(*) AS n FROM questions WHERE at >= ?1 AND decision = 'answer' AND entry IS NOT NULL
+                 GROUP BY entry ORDER BY n DESC, entry LIMIT 10",
+            )?,
+            top_unanswered: top(
+                "SELECT question, COUNT(*) AS n FROM questions WHERE at >= ?1 AND decision = 'handoff'
+                 GROUP BY question ORDER BY n DESC, question LIMIT 10",
+            )?,
+            helpful: count("SELECT COUNT(*) FROM feedback WHERE at >= ?1 AND helpful = 1")?,
+            not_helpful: count("SELECT COUNT(*) FROM feedback WHERE at >= ?1 AND helpful = 0")?,
         })
     }
 
@@ -280,6 +597,10 @@ impl TicketStore for SqliteStore {
         let tx = conn.transaction()?;
         let mut removed = tx.execute(
             "DELETE FROM feedback WHERE question_id IN (SELECT id FROM questions WHERE at < ?1)",
+            [&cutoff],
+        )?;
+        tx.execute(
+            "DELETE FROM clarifies WHERE at < ?1 OR ticket_id IN (SELECT id FROM tickets WHERE state = 'closed' AND opened_at < ?1)",
             [&cutoff],
         )?;
         removed += tx.execute(

@@ -10,6 +10,7 @@ use super::Problem;
 pub const USER_DICT: &str = "lexicon/userdict.txt";
 pub const SYNONYMS: &str = "lexicon/synonyms.txt";
 pub const STOPWORDS: &str = "lexicon/stopwords.txt";
+pub const REDIRECTS: &str = "lexicon/redirects.txt";
 
 /// The parsed lexicon. `user_dict` keeps jieba's line format, cleaned of comments.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -17,6 +18,9 @@ pub struct Lexicon {
     pub user_dict: String,
     pub synonyms: Vec<Vec<String>>,
     pub stopwords: Vec<String>,
+    /// Matters of other authorities: (terms, where to go instead).
+    #[serde(default)]
+    pub redirects: Vec<(Vec<String>, String)>,
 }
 
 fn content_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
@@ -88,6 +92,35 @@ pub fn parse_synonyms(source: &str, text: &str, problems: &mut Vec<Problem>) -> 
     groups
 }
 
+/// Parses redirects: `词语 词语 … = 去处` per line, for matters that belong to other authorities.
+pub fn parse_redirects(source: &str, text: &str, problems: &mut Vec<Problem>) -> Vec<(Vec<String>, String)> {
+    let mut out = Vec::new();
+    for (line, l) in content_lines(text) {
+        let Some((terms, to)) = l.split_once('=') else {
+            problems.push(Problem::error(
+                source,
+                line,
+                format!("`{l}` has no `=`"),
+                "write the terms, then `=`, then where to go instead, e.g. `出口退税 退税率 = 税务部门`",
+            ));
+            continue;
+        };
+        let terms: Vec<String> = terms.split_whitespace().map(str::to_string).collect();
+        let to = to.trim().to_string();
+        if terms.is_empty() || to.is_empty() {
+            problems.push(Problem::error(
+                source,
+                line,
+                format!("`{l}` needs terms before `=` and a destination after it"),
+                "e.g. `护照 签证 = 公安机关出入境管理部门`",
+            ));
+            continue;
+        }
+        out.push((terms, to));
+    }
+    out
+}
+
 /// Parses stopwords: one per line.
 pub fn parse_stopwords(text: &str) -> Vec<String> {
     content_lines(text)
@@ -109,6 +142,14 @@ mod tests {
             p[0].to_string(),
             "u.txt:4: `单一窗口 many` is not a dictionary line — write `词语`, `词语 频率` or `词语 频率 词性`, e.g. `滞报金 2000 n` (the frequency is a whole number)"
         );
+    }
+
+    #[test]
+    fn redirect_lines() {
+        let mut p = Vec::new();
+        let r = parse_redirects("r.txt", "# c\n出口退税 退税率 = 税务部门\n护照\n", &mut p);
+        assert_eq!(r, vec![(vec!["出口退税".to_string(), "退税率".to_string()], "税务部门".to_string())]);
+        assert_eq!(p[0].to_string(), "r.txt:3: `护照` has no `=` — write the terms, then `=`, then where to go instead, e.g. `出口退税 退税率 = 税务部门`");
     }
 
     #[test]

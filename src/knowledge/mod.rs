@@ -183,7 +183,7 @@ pub fn load(dir: &Path, placeholders: &BTreeSet<String>, today: NaiveDate) -> Lo
 
     // The lexicon: optional files.
     let mut lexicon = Lexicon::default();
-    for (name, which) in [(lexicon::USER_DICT, 0), (lexicon::SYNONYMS, 1), (lexicon::STOPWORDS, 2)] {
+    for (name, which) in [(lexicon::USER_DICT, 0), (lexicon::SYNONYMS, 1), (lexicon::STOPWORDS, 2), (lexicon::REDIRECTS, 3)] {
         let path = dir.join(name);
         if !path.exists() {
             continue;
@@ -195,7 +195,8 @@ pub fn load(dir: &Path, placeholders: &BTreeSet<String>, today: NaiveDate) -> Lo
                 match which {
                     0 => lexicon.user_dict = lexicon::parse_user_dict(&shown_path, &text, &mut problems),
                     1 => lexicon.synonyms = lexicon::parse_synonyms(&shown_path, &text, &mut problems),
-                    _ => lexicon.stopwords = lexicon::parse_stopwords(&text),
+                    2 => lexicon.stopwords = lexicon::parse_stopwords(&text),
+                    _ => lexicon.redirects = lexicon::parse_redirects(&shown_path, &text, &mut problems),
                 }
             }
             Err(p) => problems.push(p),
@@ -281,7 +282,7 @@ pub fn fingerprint(dir: &Path) -> std::io::Result<String> {
         let rel = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().replace('\\', "/");
         feed(&mut hasher, &rel, strip_bom(&bytes));
     }
-    for name in [lexicon::USER_DICT, lexicon::SYNONYMS, lexicon::STOPWORDS] {
+    for name in [lexicon::USER_DICT, lexicon::SYNONYMS, lexicon::STOPWORDS, lexicon::REDIRECTS] {
         let path = dir.join(name);
         if path.exists() {
             feed(&mut hasher, name, strip_bom(&std::fs::read(&path)?));

@@ -394,7 +394,7 @@ async fn send_reply(bot: &TgBot, ctx: &Arc<Context>, chat: ChatId, reply: &Reply
             }
             send_html(bot, chat, text, None).await
         }
-        Body::Smalltalk(_) => send_html(bot, chat, reply.telegram_html(office), None).await,
+        Body::Smalltalk(_) | Body::Redirect { .. } => send_html(bot, chat, reply.telegram_html(office), None).await,
     }
 }
 
