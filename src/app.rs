@@ -246,6 +246,86 @@ impl Assistant {
     }
 }
 
+/// Checks every couple of seconds whether a new index generation was put in place (by `reindex`
+/// or a promotion) and switches to it; questions in flight finish on the old one.
+pub fn spawn_index_watcher(assistant: Arc<Assistant>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    let root = assistant.config().index.dir.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            let a = assistant.clone();
+            let root = root.clone();
+            match tokio::task::spawn_blocking(move || a.reload_if_changed(&root)).await {
+                Ok(Ok(true)) => tracing::info!("switched to the new index"),
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %format!("{e:#}"), "a new index could not be opened; keeping the current one"),
+                Err(e) => tracing::warn!(error = %e, "index watcher failed"),
+            }
+        }
+    })
+}
+
+/// Where a promoted ticket goes.
+#[derive(Debug, Clone)]
+pub enum PromoteTarget {
+    /// Add the ticket's question to this entry's alternate questions.
+    To(String),
+    /// Write a new entry from the operator's answer.
+    New { id: String, kind: Kind, title: Option<String> },
+}
+
+/// What a promotion did.
+#[derive(Debug)]
+pub struct Promoted {
+    pub entry: String,
+    pub path: std::path::PathBuf,
+    pub index: index::BuildReport,
+}
+
+/// Turns a ticket into knowledge: a plain edit of `knowledge/` (validated like any other; undone
+/// when validation fails), an atomic reindex that a running bot picks up, and the ticket closed as
+/// promoted.
+pub fn promote(
+    config: &Config,
+    store: &dyn crate::tickets::TicketStore,
+    ticket_id: i64,
+    target: PromoteTarget,
+) -> anyhow::Result<Promoted> {
+    use crate::knowledge::edit;
+    let ticket = store
+        .ticket(ticket_id)?
+        .ok_or_else(|| anyhow::anyhow!("there is no ticket {}", crate::tickets::ticket_number(ticket_id)))?;
+    let (entry, edit) = match &target {
+        PromoteTarget::To(id) => {
+            let loaded = load_knowledge(config);
+            let e = loaded
+                .knowledge
+                .entries
+                .iter()
+                .find(|e| &e.id == id)
+                .ok_or_else(|| anyhow::anyhow!("there is no entry `{id}` in {}", config.knowledge.dir.display()))?;
+            (id.clone(), edit::add_question(std::path::Path::new(&e.source), &ticket.question)?)
+        }
+        PromoteTarget::New { id, kind, title } => {
+            let answer = ticket.answer.as_deref().ok_or_else(|| {
+                anyhow::anyhow!("ticket {} has no answer yet: answer it first (review answer), then promote it", ticket.number())
+            })?;
+            let title = title.clone().unwrap_or_else(|| ticket.question.clone());
+            (id.clone(), edit::new_entry(&config.knowledge.dir, id, *kind, &title, &ticket.question, answer, today())?)
+        }
+    };
+    let loaded = load_knowledge(config);
+    if loaded.has_errors() {
+        let problems: Vec<String> = loaded.errors().map(|p| p.to_string()).collect();
+        let path = edit.path.clone();
+        edit.revert().with_context(|| format!("undoing the edit of {}", path.display()))?;
+        anyhow::bail!("the promotion was undone because the knowledge folder would not validate:\n{}", problems.join("\n"));
+    }
+    let report = index::build(&loaded.knowledge, &config.index.dir)?;
+    store.close_ticket(ticket_id, crate::tickets::CloseReason::Promoted, Some(&entry))?;
+    Ok(Promoted { entry, path: edit.path, index: report })
+}
+
 fn round3(x: f32) -> f32 {
     (x * 1000.0).round() / 1000.0
 }

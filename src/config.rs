@@ -31,6 +31,8 @@ pub struct Config {
     pub telegram: TelegramConfig,
     #[serde(default)]
     pub tickets: TicketsConfig,
+    #[serde(default)]
+    pub operators: OperatorsConfig,
     /// Where this configuration was read from (not a key in the file).
     #[serde(skip)]
     pub source: PathBuf,
@@ -203,6 +205,26 @@ pub struct TicketsConfig {
 impl Default for TicketsConfig {
     fn default() -> Self {
         Self { db: PathBuf::from("data/customs-bot.sqlite"), retention_days: 365 }
+    }
+}
+
+/// The people who answer tickets, and when tickets need their attention.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OperatorsConfig {
+    /// The operators' Telegram group: every new ticket is announced there.
+    pub chat_id: Option<i64>,
+    /// Telegram user ids allowed to use operator commands and see tickets.
+    pub user_ids: Vec<u64>,
+    /// An open ticket older than this many working hours is overdue (flagged, re-announced once).
+    pub overdue_hours: f64,
+    /// Choices offered and not picked within this many minutes become a ticket.
+    pub clarify_timeout_minutes: u32,
+}
+
+impl Default for OperatorsConfig {
+    fn default() -> Self {
+        Self { chat_id: None, user_ids: Vec::new(), overdue_hours: 8.0, clarify_timeout_minutes: 30 }
     }
 }
 

@@ -129,6 +129,32 @@ pub fn status(c: Option<&DutyConfig>, now: DateTime<Utc>) -> DutyStatus {
     DutyStatus::OffDuty { back: None }
 }
 
+/// Working hours between two instants: time inside the opening periods of working days, or plain
+/// hours when no `[duty]` is configured.
+pub fn working_hours_between(c: Option<&DutyConfig>, from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    if to <= from {
+        return 0.0;
+    }
+    let Some(c) = c else { return (to - from).num_seconds() as f64 / 3600.0 };
+    let s = Schedule::new(c);
+    let (a, b) = ((from + s.offset).naive_utc(), (to + s.offset).naive_utc());
+    let mut seconds = 0i64;
+    let mut day = a.date();
+    while day <= b.date() {
+        if s.working(day) {
+            for &(open, close) in &s.periods {
+                let start = day.and_time(open).max(a);
+                let end = day.and_time(close).min(b);
+                if end > start {
+                    seconds += (end - start).num_seconds();
+                }
+            }
+        }
+        day += Duration::days(1);
+    }
+    seconds as f64 / 3600.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +199,16 @@ extra_workdays = [2026-10-10]"#,
             assert_eq!(status(Some(&c), now), expected, "at {now}");
         }
         assert_eq!(status(None, at(2026, 11, 26, 9, 0)), DutyStatus::Unknown);
+    }
+
+    #[test]
+    fn working_hours_count_only_opening_periods() {
+        let c = cfg();
+        // Thursday 11:00 → Friday 09:30: 1 h + 3.5 h on Thursday, 1 h on Friday.
+        assert_eq!(working_hours_between(Some(&c), at(2026, 11, 26, 11, 0), at(2026, 11, 27, 9, 30)), 5.5);
+        // Over a weekend nothing counts.
+        assert_eq!(working_hours_between(Some(&c), at(2026, 11, 28, 9, 0), at(2026, 11, 29, 17, 0)), 0.0);
+        assert_eq!(working_hours_between(None, at(2026, 11, 28, 9, 0), at(2026, 11, 28, 17, 0)), 8.0);
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct Call {
     pub at: Instant,
     /// What the `on_send` hook returned when this call arrived (sendMessage only).
     pub hook: Option<i64>,
+    /// The id of the message a successful sendMessage created.
+    pub message_id: Option<i64>,
 }
 
 type Hook = Box<dyn Fn() -> i64 + Send + Sync>;
@@ -260,12 +262,12 @@ async fn handle(State(fake): State<FakeTelegram>, Path((_token, method)): Path<(
     let body: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
     let injected = fake.inner.lock().unwrap().fail_next.get_mut(&method).and_then(|q| q.pop_front());
     if let Some((status, reply)) = injected {
-        fake.inner.lock().unwrap().calls.push(Call { method, body, at: Instant::now(), hook: Some(-1) });
+        fake.inner.lock().unwrap().calls.push(Call { method, body, at: Instant::now(), hook: Some(-1), message_id: None });
         return (StatusCode::from_u16(status).unwrap(), Json(reply)).into_response();
     }
     let hook = if method == "sendmessage" { fake.hook.lock().unwrap().as_ref().map(|h| h()) } else { None };
-    if method != "getupdates" {
-        fake.inner.lock().unwrap().calls.push(Call { method: method.clone(), body: body.clone(), at: Instant::now(), hook });
+    if method != "getupdates" && method != "sendmessage" {
+        fake.inner.lock().unwrap().calls.push(Call { method: method.clone(), body: body.clone(), at: Instant::now(), hook, message_id: None });
     }
     match method.as_str() {
         "getme" => ok(json!({"id": BOT_ID, "is_bot": true, "first_name": "海关助手", "username": BOT_USERNAME,
@@ -273,7 +275,7 @@ async fn handle(State(fake): State<FakeTelegram>, Path((_token, method)): Path<(
             "can_connect_to_business": false, "has_main_web_app": false})),
         "getwebhookinfo" => ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0})),
         "getupdates" => {
-            fake.inner.lock().unwrap().calls.push(Call { method: method.clone(), body: body.clone(), at: Instant::now(), hook: None });
+            fake.inner.lock().unwrap().calls.push(Call { method: method.clone(), body: body.clone(), at: Instant::now(), hook: None, message_id: None });
             let offset = body["offset"].as_i64().unwrap_or(0);
             let timeout = body["timeout"].as_u64().unwrap_or(0);
             let limit = body["limit"].as_u64().unwrap_or(100) as usize;
@@ -294,32 +296,40 @@ async fn handle(State(fake): State<FakeTelegram>, Path((_token, method)): Path<(
             }
         }
         "sendmessage" | "editmessagetext" => {
-            let text = body["text"].as_str().unwrap_or("");
-            if text.is_empty() {
-                return bad(&fake, "Bad Request: message text is empty");
-            }
-            if text.encode_utf16().count() > 4096 {
-                return bad(&fake, "Bad Request: message is too long");
-            }
-            if body["parse_mode"] == "HTML" {
-                if let Some(p) = html_problem(text) {
-                    return bad(&fake, &format!("Bad Request: can't parse entities: {p}"));
-                }
-            }
-            if let Some(rows) = body["reply_markup"]["inline_keyboard"].as_array() {
-                for b in rows.iter().flat_map(|r| r.as_array().unwrap()) {
+            let text = body["text"].as_str().unwrap_or("").to_string();
+            let problem = if text.is_empty() {
+                Some("Bad Request: message text is empty".to_string())
+            } else if text.encode_utf16().count() > 4096 {
+                Some("Bad Request: message is too long".to_string())
+            } else if body["parse_mode"] == "HTML" && html_problem(&text).is_some() {
+                Some(format!("Bad Request: can't parse entities: {}", html_problem(&text).unwrap()))
+            } else if body["reply_markup"]["inline_keyboard"].as_array().is_some_and(|rows| {
+                rows.iter().flat_map(|r| r.as_array().unwrap()).any(|b| {
                     let data = b["callback_data"].as_str().unwrap_or("");
-                    if data.is_empty() || data.len() > 64 {
-                        return bad(&fake, "Bad Request: BUTTON_DATA_INVALID");
-                    }
-                }
-            }
+                    data.is_empty() || data.len() > 64
+                })
+            }) {
+                Some("Bad Request: BUTTON_DATA_INVALID".to_string())
+            } else {
+                None
+            };
             let id = {
                 let mut inner = fake.inner.lock().unwrap();
-                inner.next_message_id += 1;
-                inner.next_message_id
+                let id = if problem.is_none() {
+                    inner.next_message_id += 1;
+                    Some(inner.next_message_id)
+                } else {
+                    None
+                };
+                if method == "sendmessage" {
+                    inner.calls.push(Call { method: method.clone(), body: body.clone(), at: Instant::now(), hook, message_id: id });
+                }
+                id
             };
-            ok(json!({"message_id": id, "date": 1_700_000_000,
+            if let Some(p) = problem {
+                return bad(&fake, &p);
+            }
+            ok(json!({"message_id": id.unwrap(), "date": 1_700_000_000,
                 "chat": {"id": body["chat_id"], "type": "private", "first_name": "用户"},
                 "from": {"id": BOT_ID, "is_bot": true, "first_name": "海关助手", "username": BOT_USERNAME},
                 "text": text}))

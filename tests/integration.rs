@@ -4,6 +4,8 @@ mod fake_telegram;
 mod support;
 
 mod cli;
+mod operators;
 mod quality;
+mod review;
 mod telegram;
 mod validation;

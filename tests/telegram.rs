@@ -15,9 +15,10 @@ use crate::fake_telegram::{BOT_USERNAME, FakeTelegram, html_problem};
 use crate::support::{copy_tree, fixtures};
 
 /// A running bot over a small knowledge base, with its fake server and ticket store.
-struct Harness {
-    fake: FakeTelegram,
-    store: Arc<SqliteStore>,
+pub struct Harness {
+    pub fake: FakeTelegram,
+    pub store: Arc<SqliteStore>,
+    pub config: Config,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
     _site: tempfile::TempDir,
@@ -46,12 +47,12 @@ fn write_extra_entries(k: &std::path::Path) {
 }
 
 impl Harness {
-    async fn start() -> Self {
+    pub async fn start() -> Self {
         Self::start_with("").await
     }
 
     /// `extra` is appended to the test bot.toml (e.g. a [telegram] override).
-    async fn start_with(extra: &str) -> Self {
+    pub async fn start_with(extra: &str) -> Self {
         let fake = FakeTelegram::start().await;
         Self::start_against(fake, extra).await
     }
@@ -75,21 +76,26 @@ impl Harness {
         let config = Config::load(&site.path().join("bot.toml")).unwrap();
         let limits = telegram::limits(&config.telegram);
         let telegram_config = config.telegram.clone();
+        let operators = config.operators.clone();
+        let kept = config.clone();
         let assistant = Arc::new(tokio::task::spawn_blocking(move || Assistant::start(config)).await.unwrap().unwrap());
+        customs_bot::app::spawn_index_watcher(assistant.clone(), Duration::from_millis(200));
         let store = Arc::new(SqliteStore::in_memory().unwrap());
         let hook_store = store.clone();
         fake.on_send(move || hook_store.question_count().unwrap());
-        let ctx = Arc::new(telegram::Context::new(assistant, store.clone() as Arc<dyn TicketStore>, &telegram_config));
+        let ctx = Arc::new(
+            telegram::Context::new(assistant, store.clone() as Arc<dyn TicketStore>, &telegram_config).with_operators(operators),
+        );
         let bot = telegram::bot("123:TEST", Some(&fake.url)).unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(telegram::run(ctx, bot, limits, async move {
             let _ = stopped.await;
         }));
-        Harness { fake, store, stop: Some(stop), task, _site: site }
+        Harness { fake, store, config: kept, stop: Some(stop), task, _site: site }
     }
 
     /// Stops the bot and checks that it stopped cleanly and that Telegram rejected nothing.
-    async fn finish(mut self) -> FakeTelegram {
+    pub async fn finish(mut self) -> FakeTelegram {
         self.stop.take().unwrap().send(()).unwrap();
         tokio::time::timeout(Duration::from_secs(20), self.task).await.expect("the bot stops").unwrap().unwrap();
         assert!(self.fake.errors().is_empty(), "Telegram would have rejected: {:?}", self.fake.errors());
@@ -97,11 +103,11 @@ impl Harness {
     }
 }
 
-fn text(call: &crate::fake_telegram::Call) -> String {
+pub fn text(call: &crate::fake_telegram::Call) -> String {
     call.body["text"].as_str().unwrap_or("").to_string()
 }
 
-fn buttons(call: &crate::fake_telegram::Call) -> Vec<(String, String)> {
+pub fn buttons(call: &crate::fake_telegram::Call) -> Vec<(String, String)> {
     call.body["reply_markup"]["inline_keyboard"]
         .as_array()
         .map(|rows| {

@@ -7,7 +7,9 @@ mod ask;
 mod chat;
 mod check;
 mod reindex;
+mod review;
 mod serve;
+mod stats;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +46,10 @@ pub enum Command {
     Chat(chat::Args),
     /// Run the Telegram bot (token from TELOXIDE_TOKEN or [telegram] token) until SIGINT/SIGTERM.
     Serve(serve::Args),
+    /// Work the tickets: list, show, answer, close, export, promote to knowledge.
+    Review(review::Args),
+    /// Questions asked, answered, handed off; tickets; top entries and unanswered questions.
+    Stats(stats::Args),
 }
 
 /// How a command ended.
@@ -93,5 +99,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Ask(args) => ask::run(config, args),
         Command::Chat(args) => chat::run(config, args),
         Command::Serve(args) => serve::run(config, args),
+        Command::Review(args) => review::run(&config, args),
+        Command::Stats(args) => stats::run(&config, args),
     }
 }

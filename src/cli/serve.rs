@@ -55,27 +55,14 @@ async fn serve(config: Config) -> anyhow::Result<Code> {
     };
     let store: Arc<dyn TicketStore> = Arc::new(SqliteStore::open(&config.tickets.db)?);
     let retention = config.tickets.retention_days;
-    let index_root = config.index.dir.clone();
     let telegram_config = config.telegram.clone();
+    let operators = config.operators.clone();
     let assistant = Arc::new(
         tokio::task::spawn_blocking(move || Assistant::start(config)).await?.context("preparing the index")?,
     );
 
     // Pick up new index generations (reindex, promote) without a restart.
-    let watcher = assistant.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            let a = watcher.clone();
-            let root = index_root.clone();
-            match tokio::task::spawn_blocking(move || a.reload_if_changed(&root)).await {
-                Ok(Ok(true)) => tracing::info!("switched to the new index"),
-                Ok(Ok(false)) => {}
-                Ok(Err(e)) => tracing::warn!(error = %format!("{e:#}"), "a new index could not be opened; keeping the current one"),
-                Err(e) => tracing::warn!(error = %e, "index watcher failed"),
-            }
-        }
-    });
+    crate::app::spawn_index_watcher(assistant.clone(), Duration::from_secs(2));
     // Enforce retention daily.
     let purger = store.clone();
     tokio::spawn(async move {
@@ -91,7 +78,7 @@ async fn serve(config: Config) -> anyhow::Result<Code> {
     });
 
     let bot = telegram::bot(&token.0, telegram_config.api_url.as_deref())?;
-    let ctx = Arc::new(telegram::Context::new(assistant, store, &telegram_config));
+    let ctx = Arc::new(telegram::Context::new(assistant, store, &telegram_config).with_operators(operators));
     tracing::info!("serving Telegram (long polling)");
     telegram::run(ctx, bot, telegram::limits(&telegram_config), shutdown_signal()).await?;
     Ok(Code::Ok)

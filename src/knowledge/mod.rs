@@ -5,6 +5,7 @@
 //! the index records so that a stale index is noticed. Parsing itself (`entry`, `lexicon`) works
 //! on strings; only the thin wrapper here touches the disk. Nothing here knows about the index.
 
+pub mod edit;
 pub mod entry;
 pub mod lexicon;
 

@@ -29,12 +29,12 @@ use teloxide::update_listeners::Polling;
 use teloxide::utils::command::BotCommands;
 
 use crate::app::Assistant;
-use crate::config::TelegramConfig;
+use crate::config::{OperatorsConfig, TelegramConfig};
 use crate::duty;
 use crate::knowledge::Kind;
 use crate::markup::escape_html;
 use crate::reply::{Body, HandoffReason, Reply, hotline_lines};
-use crate::tickets::{Feedback, NewTicket, QuestionRecord, TicketReason, TicketStore};
+use crate::tickets::{Feedback, NewTicket, QuestionRecord, Ticket, TicketReason, TicketState, TicketStore, parse_ticket_number};
 
 pub use split::{MESSAGE_LIMIT, split_html, utf16_len};
 
@@ -61,16 +61,46 @@ pub enum Command {
     Topics,
 }
 
+/// Commands for operators (not shown to the public).
+#[derive(BotCommands, Clone, Debug, PartialEq)]
+#[command(rename_rule = "lowercase", description = "值班人员命令：")]
+pub enum OperatorCommand {
+    #[command(description = "答复工单：/reply T000001 答复内容")]
+    Reply(String),
+    #[command(description = "列出未处理的工单（最早的在前）")]
+    Tickets,
+}
+
 /// Everything handlers need, shared.
 pub struct Context {
     pub assistant: Arc<Assistant>,
     pub store: Arc<dyn TicketStore>,
     limiter: RateLimiter,
+    operators: OperatorsConfig,
 }
 
 impl Context {
     pub fn new(assistant: Arc<Assistant>, store: Arc<dyn TicketStore>, telegram: &TelegramConfig) -> Self {
-        Self { assistant, store, limiter: RateLimiter::new(telegram.questions_per_minute) }
+        Self {
+            assistant,
+            store,
+            limiter: RateLimiter::new(telegram.questions_per_minute),
+            operators: OperatorsConfig::default(),
+        }
+    }
+
+    /// Who the operators are and where tickets are announced.
+    pub fn with_operators(mut self, operators: OperatorsConfig) -> Self {
+        self.operators = operators;
+        self
+    }
+
+    fn is_operator(&self, user: Option<&teloxide::types::User>) -> bool {
+        user.is_some_and(|u| self.operators.user_ids.contains(&u.id.0))
+    }
+
+    fn is_operators_chat(&self, chat: ChatId) -> bool {
+        self.operators.chat_id == Some(chat.0)
     }
 
     fn office(&self) -> &std::collections::BTreeMap<String, String> {
@@ -135,6 +165,11 @@ impl RateLimiter {
 
 /// The handler tree.
 pub fn schema() -> UpdateHandler<HandlerError> {
+    let operator_commands = Update::filter_message().filter_command::<OperatorCommand>().endpoint(on_operator_command);
+    let operators_chat = Update::filter_message()
+        .filter(|m: Message, ctx: Arc<Context>| ctx.is_operators_chat(m.chat.id))
+        .branch(dptree::filter(|m: Message| m.reply_to_message().is_some()).endpoint(on_operator_reply))
+        .branch(dptree::endpoint(|| async { Ok(()) }));
     let messages = Update::filter_message()
         .filter(addressed)
         .branch(dptree::entry().filter_command::<Command>().endpoint(on_command))
@@ -143,7 +178,7 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .branch(dptree::endpoint(on_other));
     let edited = Update::filter_edited_message().filter(addressed).endpoint(on_edited);
     let callbacks = Update::filter_callback_query().endpoint(on_callback);
-    dptree::entry().branch(messages).branch(edited).branch(callbacks)
+    dptree::entry().branch(operator_commands).branch(operators_chat).branch(messages).branch(edited).branch(callbacks)
 }
 
 /// In a private chat, everything; in a group, only commands, replies to the bot and mentions.
@@ -245,7 +280,7 @@ async fn on_unknown_command(bot: TgBot, msg: Message) -> HandlerResult {
 
 /// Opens a ticket for a person who asked for a human and tells them how it goes on.
 async fn hand_off_now(bot: &TgBot, ctx: &Arc<Context>, chat: ChatId, question: &str) -> HandlerResult {
-    let ticket = open_ticket(ctx, chat, question, TicketReason::Asked, "[]".into(), None).await;
+    let ticket = open_ticket(bot, ctx, chat, question, TicketReason::Asked, "[]".into(), None).await;
     let mut text = format!("好的，为您转人工。您可以联系：\n{}\n{}", html(&hotline_lines(ctx.office())), html(&ctx.duty_line()));
     if let Some(number) = ticket {
         text.push_str(&format!("\n\n已为您登记工单 <b>{number}</b>。请直接在这里描述您的问题，工作人员答复后会在这里通知您。"));
@@ -254,6 +289,7 @@ async fn hand_off_now(bot: &TgBot, ctx: &Arc<Context>, chat: ChatId, question: &
 }
 
 async fn open_ticket(
+    bot: &TgBot,
     ctx: &Arc<Context>,
     chat: ChatId,
     question: &str,
@@ -271,6 +307,7 @@ async fn open_ticket(
     match result {
         Ok(Ok(t)) => {
             tracing::info!(chat_id = chat.0, ticket = %t.number(), reason = reason.as_str(), "ticket opened");
+            announce(bot, ctx, &t).await;
             Some(t.number())
         }
         Ok(Err(e)) => {
@@ -373,6 +410,12 @@ async fn send_reply(bot: &TgBot, ctx: &Arc<Context>, chat: ChatId, reply: &Reply
                 .map(|c| vec![InlineKeyboardButton::callback(button_text(&c.title), format!("pick:{}", c.id))])
                 .collect();
             rows.push(vec![InlineKeyboardButton::callback("都不是，转人工", "human")]);
+            let store = ctx.store.clone();
+            let (question, candidates) = (reply.question.clone(), serde_json::to_string(choices).unwrap_or_default());
+            let chat_text = chat.0.to_string();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.log_clarify(CHANNEL, &chat_text, &question, &candidates, qid)).await {
+                tracing::error!(chat_id = chat.0, error = %format!("{e:#}"), "could not record the choices offered");
+            }
             let lead = if choices.len() == 1 { "我不太确定您问的是不是这一项，请点选：" } else { "您的问题可能与以下几项有关，请点选：" };
             send_html(bot, chat, html(lead), Some(InlineKeyboardMarkup::new(rows))).await
         }
@@ -388,7 +431,7 @@ async fn send_reply(bot: &TgBot, ctx: &Arc<Context>, chat: ChatId, reply: &Reply
             text.push_str(&html(&ctx.duty_line()));
             if let Some(r) = ticket_reason {
                 let guesses = serde_json::to_string(&reply.candidates).unwrap_or_else(|_| "[]".into());
-                if let Some(number) = open_ticket(ctx, chat, &reply.question, r, guesses, qid).await {
+                if let Some(number) = open_ticket(bot, ctx, chat, &reply.question, r, guesses, qid).await {
                     text.push_str(&format!("\n\n您的问题已登记为工单 <b>{number}</b>，工作人员答复后会在这里通知您。"));
                 }
             }
@@ -441,6 +484,9 @@ async fn on_callback(bot: TgBot, q: CallbackQuery, ctx: Arc<Context>) -> Handler
         tracing::info!(chat_id = chat.0, data = %data, "button");
         if let Some(id) = data.strip_prefix("pick:") {
             ack.await?;
+            let store = ctx.store.clone();
+            let chat_text = chat.0.to_string();
+            let _ = tokio::task::spawn_blocking(move || store.clarify_picked(CHANNEL, &chat_text)).await;
             let assistant = ctx.assistant.clone();
             let id = id.to_string();
             let started = Instant::now();
@@ -469,7 +515,7 @@ async fn on_callback(bot: TgBot, q: CallbackQuery, ctx: Arc<Context>) -> Handler
                     ack.text("已记录，我们会改进").await?;
                     let guesses = serde_json::json!([{ "id": question.entry, "decision": question.decision }]).to_string();
                     let ticket =
-                        open_ticket(&ctx, chat, &question.question, TicketReason::NotHelpful, guesses, Some(qid)).await;
+                        open_ticket(&bot, &ctx, chat, &question.question, TicketReason::NotHelpful, guesses, Some(qid)).await;
                     let mut text = format!(
                         "抱歉没能帮上忙。您可以联系人工：\n{}\n{}",
                         html(&hotline_lines(ctx.office())),
@@ -520,6 +566,186 @@ async fn on_callback(bot: TgBot, q: CallbackQuery, ctx: Arc<Context>) -> Handler
     .await
 }
 
+/// Tells the operators' chat about a new ticket and remembers the notice for replies.
+async fn announce(bot: &TgBot, ctx: &Arc<Context>, t: &Ticket) {
+    let Some(chat) = ctx.operators.chat_id else { return };
+    let guesses = t.guess_titles();
+    let text = format!(
+        "🆕 工单 <b>{}</b>（{}）\n问题：{}\n机器人的猜测：{}\n\n直接回复本消息即可答复用户，或发送 /reply {} 答复内容",
+        t.number(),
+        html(TicketReason::label(&t.reason)),
+        html(&t.question),
+        html(&if guesses.is_empty() { "无".to_string() } else { guesses.join(" / ") }),
+        t.number()
+    );
+    match bot.send_message(ChatId(chat), text).parse_mode(ParseMode::Html).await {
+        Ok(m) => {
+            let store = ctx.store.clone();
+            let (id, mid) = (t.id, i64::from(m.id.0));
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.set_notice(id, mid)).await {
+                tracing::error!(error = %format!("{e:#}"), "could not remember the ticket notice");
+            }
+        }
+        Err(e) => tracing::error!(ticket = %t.number(), error = %e, "could not announce the ticket to the operators"),
+    }
+}
+
+fn operator_usage() -> String {
+    html(&OperatorCommand::descriptions().to_string())
+}
+
+async fn answer_ticket(bot: &TgBot, ctx: &Arc<Context>, chat: ChatId, id: i64, text: String, by: String) -> HandlerResult {
+    let store = ctx.store.clone();
+    let result = tokio::task::spawn_blocking(move || store.answer_ticket(id, &text, &by)).await?;
+    let reply = match result {
+        Ok(t) => format!("已记录工单 <b>{}</b> 的答复，正在转达用户。", t.number()),
+        Err(e) => format!("没能记录：{}\n\n{}", html(&format!("{e:#}")), operator_usage()),
+    };
+    send_html(bot, chat, reply, None).await
+}
+
+async fn on_operator_command(bot: TgBot, msg: Message, cmd: OperatorCommand, ctx: Arc<Context>) -> HandlerResult {
+    guarded("operator command", async move {
+        let chat = msg.chat.id;
+        if !ctx.is_operator(msg.from.as_ref()) {
+            tracing::warn!(chat_id = chat.0, user = ?msg.from.as_ref().map(|u| u.id.0), "operator command from a non-operator");
+            return send_html(&bot, chat, html("此命令仅限值班人员使用。"), None).await;
+        }
+        if !(ctx.is_operators_chat(chat) || msg.chat.is_private()) {
+            return send_html(&bot, chat, html("请在值班群或与我的私聊中使用值班命令。"), None).await;
+        }
+        let by = format!("telegram:{}", msg.from.as_ref().map_or(0, |u| u.id.0));
+        match cmd {
+            OperatorCommand::Reply(args) => {
+                let (number, text) = args.trim().split_once(char::is_whitespace).unwrap_or((args.trim(), ""));
+                match parse_ticket_number(number) {
+                    Some(id) if !text.trim().is_empty() => answer_ticket(&bot, &ctx, chat, id, text.trim().to_string(), by).await,
+                    _ => send_html(&bot, chat, format!("用法：/reply T000001 答复内容\n\n{}", operator_usage()), None).await,
+                }
+            }
+            OperatorCommand::Tickets => {
+                let store = ctx.store.clone();
+                let open = tokio::task::spawn_blocking(move || store.tickets(Some(TicketState::Open))).await??;
+                if open.is_empty() {
+                    return send_html(&bot, chat, html("没有未处理的工单。"), None).await;
+                }
+                let now = chrono::Utc::now();
+                let lines: Vec<String> = open
+                    .iter()
+                    .map(|t| {
+                        let overdue = ticket_hours(&ctx, t, now) >= ctx.operators.overdue_hours;
+                        format!(
+                            "<b>{}</b> {}{} {}：{}",
+                            t.number(),
+                            if overdue { "[逾期] " } else { "" },
+                            html(&t.opened_at.get(..16).unwrap_or(&t.opened_at).replace('T', " ")),
+                            html(TicketReason::label(&t.reason)),
+                            html(&t.question)
+                        )
+                    })
+                    .collect();
+                send_html(&bot, chat, format!("未处理的工单（{} 个，最早的在前）：\n{}", open.len(), lines.join("\n")), None).await
+            }
+        }
+    })
+    .await
+}
+
+/// An operator's reply to a ticket notice in the operators' chat answers that ticket.
+async fn on_operator_reply(bot: TgBot, msg: Message, ctx: Arc<Context>) -> HandlerResult {
+    guarded("operator reply", async move {
+        let Some(replied) = msg.reply_to_message().map(|m| i64::from(m.id.0)) else { return Ok(()) };
+        let store = ctx.store.clone();
+        let Some(ticket) = tokio::task::spawn_blocking(move || store.ticket_by_notice(replied)).await?? else {
+            return Ok(());
+        };
+        if !ctx.is_operator(msg.from.as_ref()) {
+            return send_html(&bot, msg.chat.id, html("只有值班人员可以答复工单。"), None).await;
+        }
+        let Some(text) = msg.text().map(str::trim).filter(|t| !t.is_empty()) else {
+            return send_html(&bot, msg.chat.id, html("请用文字答复。"), None).await;
+        };
+        let by = format!("telegram:{}", msg.from.as_ref().map_or(0, |u| u.id.0));
+        answer_ticket(&bot, &ctx, msg.chat.id, ticket.id, text.to_string(), by).await
+    })
+    .await
+}
+
+fn ticket_hours(ctx: &Context, t: &Ticket, now: chrono::DateTime<chrono::Utc>) -> f64 {
+    let opened = chrono::DateTime::parse_from_rfc3339(&t.opened_at).map(|d| d.with_timezone(&chrono::Utc)).unwrap_or(now);
+    duty::working_hours_between(ctx.assistant.config().duty.as_ref(), opened, now)
+}
+
+/// Relays operators' answers, re-announces overdue tickets once, and turns choices nobody picked
+/// into tickets. Runs every second while the bot runs.
+async fn housekeeping(bot: TgBot, ctx: Arc<Context>) {
+    loop {
+        if let Err(e) = housekeeping_once(&bot, &ctx).await {
+            tracing::warn!(error = %format!("{e:#}"), "ticket housekeeping failed; will retry");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn housekeeping_once(bot: &TgBot, ctx: &Arc<Context>) -> anyhow::Result<()> {
+    let store = ctx.store.clone();
+    let relays = tokio::task::spawn_blocking(move || store.pending_relays(CHANNEL)).await??;
+    for t in relays {
+        let Ok(chat) = t.chat.parse::<i64>() else { continue };
+        let text = format!(
+            "关于您咨询的问题「{}」（工单 <b>{}</b>），工作人员答复如下：\n\n{}",
+            html(&t.question),
+            t.number(),
+            html(t.answer.as_deref().unwrap_or(""))
+        );
+        match send_html(bot, ChatId(chat), text, None).await {
+            Ok(()) => {
+                let store = ctx.store.clone();
+                tokio::task::spawn_blocking(move || store.mark_relayed(t.id)).await??;
+                tracing::info!(chat_id = chat, ticket = %t.number(), "answer relayed");
+            }
+            Err(e) => tracing::warn!(chat_id = chat, ticket = %t.number(), error = %e, "could not relay the answer; will retry"),
+        }
+    }
+
+    let now = chrono::Utc::now();
+    if let Some(ops_chat) = ctx.operators.chat_id {
+        let store = ctx.store.clone();
+        let cutoff = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let waiting = tokio::task::spawn_blocking(move || store.overdue_unannounced(&cutoff)).await??;
+        for t in waiting.into_iter().filter(|t| ticket_hours(ctx, t, now) >= ctx.operators.overdue_hours) {
+            let text = format!(
+                "⏰ 工单 <b>{}</b> 已逾期（已过 {:.1} 个工作小时）：{}\n回复原通知或发送 /reply {} 答复内容",
+                t.number(),
+                ticket_hours(ctx, &t, now),
+                html(&t.question),
+                t.number()
+            );
+            send_html(bot, ChatId(ops_chat), text, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let store = ctx.store.clone();
+            tokio::task::spawn_blocking(move || store.mark_overdue_announced(t.id)).await??;
+        }
+    }
+
+    let cutoff = (now - chrono::Duration::minutes(ctx.operators.clarify_timeout_minutes.into()))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let store = ctx.store.clone();
+    let stale = tokio::task::spawn_blocking(move || store.stale_clarifies(&cutoff)).await??;
+    for c in stale.into_iter().filter(|c| c.channel == CHANNEL) {
+        let Ok(chat) = c.chat.parse::<i64>() else { continue };
+        let Some(number) = open_ticket(bot, ctx, ChatId(chat), &c.question, TicketReason::UnpickedClarify, c.candidates.clone(), c.question_id).await
+        else {
+            continue;
+        };
+        let store = ctx.store.clone();
+        let id = parse_ticket_number(&number).unwrap_or(0);
+        tokio::task::spawn_blocking(move || store.link_clarify(c.id, id)).await??;
+        let text = format!("您之前的问题「{}」已登记为工单 <b>{number}</b>，工作人员答复后会在这里通知您。", html(&c.question));
+        send_html(bot, ChatId(chat), text, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    Ok(())
+}
+
 /// A bot for `token`, talking to `api_url` (a self-hosted Bot API server, or the tests' fake)
 /// or to Telegram.
 pub fn bot(token: &str, api_url: Option<&str>) -> anyhow::Result<Bot> {
@@ -546,6 +772,7 @@ pub fn limits(c: &TelegramConfig) -> Limits {
 /// and acknowledged. Network loss at start-up or later is retried with backoff, never a panic.
 pub async fn run(ctx: Arc<Context>, bot: Bot, limits: Limits, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
     let bot: TgBot = bot.throttle(limits);
+    let ctx_for_keeper = ctx.clone();
     let mut dp = Dispatcher::builder(bot.clone(), schema())
         .dependencies(dptree::deps![ctx])
         .default_handler(|upd| async move { tracing::debug!(update = upd.id.0, "update not handled") })
@@ -554,6 +781,7 @@ pub async fn run(ctx: Arc<Context>, bot: Bot, limits: Limits, shutdown: impl Fut
     let token = dp.shutdown_token();
     let stopping = Arc::new(AtomicBool::new(false));
 
+    let keeper = tokio::spawn(housekeeping(bot.clone(), ctx_for_keeper));
     let stop = stopping.clone();
     let commands_bot = bot.clone();
     let task = tokio::spawn(async move {
@@ -588,6 +816,7 @@ pub async fn run(ctx: Arc<Context>, bot: Bot, limits: Limits, shutdown: impl Fut
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    keeper.abort();
     // Await the dispatcher task itself (the shutdown future can miss its notification).
     let abort = task.abort_handle();
     match tokio::time::timeout(Duration::from_secs(30), task).await {

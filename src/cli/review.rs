@@ -1,0 +1,202 @@
+//! `customs-bot review …`: the operators' command line over the ticket store — list, show,
+//! answer (relayed by the running bot), close, export (masked CSV) and promote to knowledge.
+
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+use clap::Subcommand;
+
+use crate::app::{self, PromoteTarget};
+use crate::config::Config;
+use crate::duty;
+use crate::knowledge::Kind;
+use crate::tickets::{CloseReason, SqliteStore, Ticket, TicketReason, TicketState, TicketStore, parse_ticket_number};
+
+use super::Code;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: ReviewCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// List tickets, oldest first (overdue ones flagged).
+    List {
+        /// Only tickets in this state: open, answered, closed.
+        #[arg(long)]
+        state: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one ticket with the bot's guesses and its history.
+    Show { ticket: String },
+    /// Answer a ticket; a running bot relays the answer to the person's chat.
+    Answer {
+        ticket: String,
+        text: String,
+        /// Who answers (recorded with the ticket).
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+    /// Close a ticket with a reason.
+    Close {
+        ticket: String,
+        #[arg(long, value_enum)]
+        reason: CloseReason,
+    },
+    /// Export tickets (personal data masked).
+    Export {
+        #[arg(long, default_value = "csv")]
+        format: String,
+    },
+    /// Turn a ticket into knowledge: add its question to an entry, or write a new entry from its answer.
+    Promote {
+        ticket: String,
+        /// Add the question to this entry's alternate questions.
+        #[arg(long, conflicts_with = "new")]
+        to: Option<String>,
+        /// Write a new entry with this id from the operator's answer.
+        #[arg(long, required_unless_present = "to")]
+        new: Option<String>,
+        /// Kind of the new entry.
+        #[arg(long, default_value = "faq")]
+        kind: String,
+        /// Title of the new entry (default: the question).
+        #[arg(long)]
+        title: Option<String>,
+    },
+}
+
+fn ticket_id(s: &str) -> anyhow::Result<i64> {
+    parse_ticket_number(s).ok_or_else(|| anyhow::anyhow!("`{s}` is not a ticket number (e.g. T000012 or 12)"))
+}
+
+/// Working hours a ticket has been open.
+pub fn open_hours(config: &Config, t: &Ticket, now: DateTime<Utc>) -> f64 {
+    let opened = DateTime::parse_from_rfc3339(&t.opened_at).map(|d| d.with_timezone(&Utc)).unwrap_or(now);
+    duty::working_hours_between(config.duty.as_ref(), opened, now)
+}
+
+pub fn is_overdue(config: &Config, t: &Ticket, now: DateTime<Utc>) -> bool {
+    t.state == "open" && open_hours(config, t, now) >= config.operators.overdue_hours
+}
+
+pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
+    let store = SqliteStore::open(&config.tickets.db)?;
+    let now = Utc::now();
+    let mut out = std::io::stdout().lock();
+    match args.command {
+        ReviewCommand::List { state, json } => {
+            let state = match state.as_deref() {
+                None => None,
+                Some(s) => Some(TicketState::parse(s).ok_or_else(|| anyhow::anyhow!("--state must be open, answered or closed"))?),
+            };
+            let mut tickets = store.tickets(state)?;
+            // Overdue first, then oldest first.
+            tickets.sort_by_key(|t| !is_overdue(config, t, now));
+            for t in &tickets {
+                let overdue = is_overdue(config, t, now);
+                if json {
+                    let mut v = serde_json::to_value(t)?;
+                    v["number"] = t.number().into();
+                    v["overdue"] = overdue.into();
+                    writeln!(out, "{v}")?;
+                } else {
+                    writeln!(
+                        out,
+                        "{} {:8} {}{} {}  {}",
+                        t.number(),
+                        t.state,
+                        if overdue { "[逾期] " } else { "" },
+                        &t.opened_at[..16.min(t.opened_at.len())].replace('T', " "),
+                        TicketReason::label(&t.reason),
+                        t.question
+                    )?;
+                }
+            }
+            if !json {
+                writeln!(out, "{} ticket(s)", tickets.len())?;
+            }
+        }
+        ReviewCommand::Show { ticket } => {
+            let id = ticket_id(&ticket)?;
+            let t = store.ticket(id)?.ok_or_else(|| anyhow::anyhow!("there is no ticket {ticket}"))?;
+            writeln!(out, "工单 {}（{}）", t.number(), t.state)?;
+            writeln!(out, "渠道：{} 会话 {}", t.channel, t.chat)?;
+            writeln!(out, "原因：{}", TicketReason::label(&t.reason))?;
+            writeln!(out, "问题：{}", t.question)?;
+            let guesses = t.guess_titles();
+            writeln!(out, "机器人的猜测：{}", if guesses.is_empty() { "无".to_string() } else { guesses.join(" / ") })?;
+            writeln!(out, "开单：{}{}", t.opened_at, if is_overdue(config, &t, now) { "（逾期）" } else { "" })?;
+            if let Some(a) = &t.answer {
+                writeln!(out, "答复（{}，{}）：{a}", t.answered_by.as_deref().unwrap_or("?"), t.answered_at.as_deref().unwrap_or("?"))?;
+            }
+            if let Some(r) = &t.relayed_at {
+                writeln!(out, "已转达用户：{r}")?;
+            }
+            if let Some(c) = &t.closed_at {
+                writeln!(out, "关闭：{c}（{}）", t.close_reason.as_deref().unwrap_or("?"))?;
+            }
+            if let Some(p) = &t.promoted_to {
+                writeln!(out, "已转为知识条目：{p}")?;
+            }
+        }
+        ReviewCommand::Answer { ticket, text, by } => {
+            let t = store.answer_ticket(ticket_id(&ticket)?, &text, &by)?;
+            writeln!(out, "answered {}; a running bot relays it to the person's chat within seconds", t.number())?;
+        }
+        ReviewCommand::Close { ticket, reason } => {
+            let t = store.close_ticket(ticket_id(&ticket)?, reason, None)?;
+            writeln!(out, "closed {} ({})", t.number(), reason.as_str())?;
+        }
+        ReviewCommand::Export { format } => {
+            anyhow::ensure!(format == "csv", "only --format csv is supported");
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(["number", "opened_at", "channel", "chat", "reason", "state", "question", "answer", "answered_by", "answered_at", "closed_at", "close_reason", "promoted_to"])?;
+            for t in store.tickets(None)? {
+                w.write_record([
+                    t.number(),
+                    t.opened_at.clone(),
+                    t.channel.clone(),
+                    t.chat.clone(),
+                    t.reason.clone(),
+                    t.state.clone(),
+                    t.question.clone(),
+                    t.answer.clone().unwrap_or_default(),
+                    t.answered_by.clone().unwrap_or_default(),
+                    t.answered_at.clone().unwrap_or_default(),
+                    t.closed_at.clone().unwrap_or_default(),
+                    t.close_reason.clone().unwrap_or_default(),
+                    t.promoted_to.clone().unwrap_or_default(),
+                ])?;
+            }
+            w.flush()?;
+            return Ok(Code::Ok);
+        }
+        ReviewCommand::Promote { ticket, to, new, kind, title } => {
+            let target = match (to, new) {
+                (Some(id), _) => PromoteTarget::To(id),
+                (None, Some(id)) => PromoteTarget::New {
+                    id,
+                    kind: Kind::parse(&kind).ok_or_else(|| anyhow::anyhow!("--kind must be one of service, policy, procedure, permit, faq"))?,
+                    title,
+                },
+                (None, None) => anyhow::bail!("say where the ticket goes: --to <entry-id> or --new <id>"),
+            };
+            let done = app::promote(config, &store, ticket_id(&ticket)?, target)?;
+            writeln!(
+                out,
+                "promoted to `{}` ({}); reindexed {} entries in {} ms — a running bot picks it up within seconds.\nReview and commit the change: git diff {}",
+                done.entry,
+                done.path.display(),
+                done.index.entries,
+                done.index.elapsed.as_millis(),
+                done.path.display()
+            )?;
+        }
+    }
+    Ok(Code::Ok)
+}
