@@ -73,12 +73,13 @@ pub fn prepare_index(config: &Config) -> Result<SearchIndex, PrepareError> {
                 return Err(PrepareError::Invalid(problems));
             }
         } else {
-            let report = index::build(&loaded.knowledge, root)?;
+            let (report, index) = index::build_and_open(&loaded.knowledge, root)?;
             tracing::info!(
                 entries = report.entries,
                 ms = report.elapsed.as_millis() as u64,
                 "the index was {why}: rebuilt it"
             );
+            return Ok(index);
         }
     }
     Ok(SearchIndex::open(root)?)

@@ -144,12 +144,29 @@ fn word_tokens(words: &[String]) -> Vec<text::Token> {
 /// Builds a new generation from validated knowledge and makes it current. The caller must have
 /// checked the knowledge (no errors); entries that expired are still indexed but never answered.
 pub fn build(knowledge: &Knowledge, root: &Path) -> anyhow::Result<BuildReport> {
+    build_with(knowledge, root, &analyzer_for(&knowledge.lexicon)?)
+}
+
+/// Builds a generation and opens it, sharing one analyzer (one jieba dictionary) between the two:
+/// what a first start does, so a newcomer's first answer comes sooner.
+pub fn build_and_open(knowledge: &Knowledge, root: &Path) -> anyhow::Result<(BuildReport, SearchIndex)> {
+    let analyzer = analyzer_for(&knowledge.lexicon)?;
+    let report = build_with(knowledge, root, &analyzer)?;
+    let index = SearchIndex::open_at(&report.generation, Some(analyzer))?;
+    Ok((report, index))
+}
+
+fn analyzer_for(l: &Lexicon) -> anyhow::Result<Analyzer> {
+    Ok(Analyzer::new(&l.user_dict, &l.synonyms, &l.stopwords, &l.redirects)?)
+}
+
+fn build_with(knowledge: &Knowledge, root: &Path, analyzer: &Analyzer) -> anyhow::Result<BuildReport> {
     let started = Instant::now();
     std::fs::create_dir_all(root).with_context(|| format!("creating the index folder {}", root.display()))?;
     let stamp = chrono::Utc::now();
     let name = format!("gen-{}-{}", stamp.format("%Y%m%dT%H%M%S%3f"), std::process::id());
     let generation = root.join(&name);
-    let result = write_generation(knowledge, &generation);
+    let result = write_generation(knowledge, &generation, analyzer);
     let documents = match result {
         Ok(d) => d,
         Err(e) => {
@@ -171,12 +188,10 @@ pub fn build(knowledge: &Knowledge, root: &Path) -> anyhow::Result<BuildReport> 
     Ok(BuildReport { generation, entries: knowledge.entries.len(), documents, elapsed: started.elapsed() })
 }
 
-fn write_generation(knowledge: &Knowledge, generation: &Path) -> anyhow::Result<usize> {
+fn write_generation(knowledge: &Knowledge, generation: &Path, analyzer: &Analyzer) -> anyhow::Result<usize> {
     let tantivy_dir = generation.join(TANTIVY);
     std::fs::create_dir_all(&tantivy_dir)
         .with_context(|| format!("creating {}", tantivy_dir.display()))?;
-    let l = &knowledge.lexicon;
-    let analyzer = Analyzer::new(&l.user_dict, &l.synonyms, &l.stopwords, &l.redirects)?;
     let (schema, f) = schema();
     let index = tantivy::Index::create_in_dir(&tantivy_dir, schema)?;
     let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 100_000_000)?;
@@ -356,7 +371,12 @@ impl SearchIndex {
     pub fn open(root: &Path) -> anyhow::Result<Self> {
         let name = std::fs::read_to_string(root.join(CURRENT))
             .with_context(|| format!("no index in {} (run `customs-bot reindex`)", root.display()))?;
-        let generation = root.join(name.trim());
+        Self::open_at(&root.join(name.trim()), None)
+    }
+
+    /// Opens one generation folder; `analyzer`, when given, must be built from its lexicon.
+    fn open_at(generation: &Path, analyzer: Option<Analyzer>) -> anyhow::Result<Self> {
+        let generation = generation.to_path_buf();
         let meta: Meta = serde_json::from_slice(
             &std::fs::read(generation.join(META)).with_context(|| format!("reading {}", generation.join(META).display()))?,
         )?;
@@ -367,7 +387,10 @@ impl SearchIndex {
             .with_context(|| format!("reading {}", generation.join(ENTRIES).display()))?;
         let lexicon: Lexicon = serde_json::from_slice(&std::fs::read(generation.join(LEXICON))?)
             .with_context(|| format!("reading {}", generation.join(LEXICON).display()))?;
-        let analyzer = Analyzer::new(&lexicon.user_dict, &lexicon.synonyms, &lexicon.stopwords, &lexicon.redirects)?;
+        let analyzer = match analyzer {
+            Some(a) => a,
+            None => analyzer_for(&lexicon)?,
+        };
         let sounds: HashMap<String, String> = serde_json::from_slice(&std::fs::read(generation.join(SOUNDS))?)
             .with_context(|| format!("reading {}", generation.join(SOUNDS).display()))?;
         let index = tantivy::Index::open_in_dir(generation.join(TANTIVY))
