@@ -135,7 +135,12 @@ fn shipped() {
     for _ in 0..7 {
         let t = Instant::now();
         let out = Command::new(bin)
-            .args(["--config", &site.path().join("bot.toml").display().to_string(), "ask", "知识产权海关保护备案怎么办"])
+            .args([
+                "--config",
+                &site.path().join("bot.toml").display().to_string(),
+                "ask",
+                "知识产权海关保护备案怎么办",
+            ])
             .output()
             .unwrap();
         starts.push(t.elapsed());
@@ -155,7 +160,12 @@ fn shipped() {
         std::fs::remove_dir_all(&config.index.dir).unwrap();
         let t = Instant::now();
         let out = Command::new(bin)
-            .args(["--config", &site.path().join("bot.toml").display().to_string(), "ask", "知识产权海关保护备案怎么办"])
+            .args([
+                "--config",
+                &site.path().join("bot.toml").display().to_string(),
+                "ask",
+                "知识产权海关保护备案怎么办",
+            ])
             .output()
             .unwrap();
         firsts.push(t.elapsed());
@@ -188,7 +198,12 @@ fn corpus_entries(dir: &Path) -> Vec<Entry> {
     let mut entries = Vec::new();
     for (f, path) in files.iter().enumerate() {
         let text = std::fs::read_to_string(path).unwrap();
-        let law = text.lines().find_map(|l| l.strip_prefix("# ")).unwrap_or("").trim().to_string();
+        let law = text
+            .lines()
+            .find_map(|l| l.strip_prefix("# "))
+            .unwrap_or("")
+            .trim()
+            .to_string();
         let mut current: Option<(String, String)> = None;
         let flush = |cur: Option<(String, String)>, entries: &mut Vec<Entry>| {
             if let Some((article, body)) = cur {
@@ -212,18 +227,20 @@ fn corpus_entries(dir: &Path) -> Vec<Entry> {
         for line in text.lines() {
             let line = line.trim();
             let is_article = line.starts_with('第')
-                && line.find('条').is_some_and(|i| i <= 30 && line[i + '条'.len_utf8()..].starts_with([' ', '　']));
+                && line
+                    .find('条')
+                    .is_some_and(|i| i <= 30 && line[i + '条'.len_utf8()..].starts_with([' ', '　']));
             if is_article {
                 flush(current.take(), &mut entries);
                 let i = line.find('条').unwrap() + '条'.len_utf8();
                 current = Some((line[..i].to_string(), line[i..].trim().to_string()));
             } else if line.starts_with('#') || line.starts_with("<!--") {
                 flush(current.take(), &mut entries);
-            } else if let Some((_, body)) = current.as_mut() {
-                if !line.is_empty() {
-                    body.push('\n');
-                    body.push_str(line);
-                }
+            } else if let Some((_, body)) = current.as_mut()
+                && !line.is_empty()
+            {
+                body.push('\n');
+                body.push_str(line);
             }
         }
         flush(current.take(), &mut entries);
@@ -234,17 +251,25 @@ fn corpus_entries(dir: &Path) -> Vec<Entry> {
 fn scale_child() {
     let corpus = tempfile::tempdir().unwrap();
     let archive = repo().join("../shared/corpus/laws-corpus.tar.xz");
-    let status = Command::new("tar").arg("-xJf").arg(&archive).arg("-C").arg(corpus.path()).status().unwrap();
+    let status = Command::new("tar")
+        .arg("-xJf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(corpus.path())
+        .status()
+        .unwrap();
     assert!(status.success(), "could not unpack {}", archive.display());
     let t = Instant::now();
     let entries = corpus_entries(corpus.path());
     let parse = t.elapsed();
-    let lexicon = customs_bot::app::load_knowledge(
-        &Config::load(&repo().join("bot.toml")).unwrap(),
-    )
-    .knowledge
-    .lexicon;
-    let knowledge = Knowledge { entries, lexicon, fingerprint: "laws-corpus".into() };
+    let lexicon = customs_bot::app::load_knowledge(&Config::load(&repo().join("bot.toml")).unwrap())
+        .knowledge
+        .lexicon;
+    let knowledge = Knowledge {
+        entries,
+        lexicon,
+        fingerprint: "laws-corpus".into(),
+    };
     let root = tempfile::tempdir().unwrap();
     let report = index::build(&knowledge, root.path()).unwrap();
     println!(
@@ -261,7 +286,10 @@ fn scale_child() {
     let assistant = Assistant::new(config, SearchIndex::open(root.path()).unwrap());
     println!("laws corpus: open index {:.0} ms", ms(t.elapsed()));
     latency("laws corpus (65k entries), ask path", &assistant, &questions(), 3);
-    println!("laws corpus: peak RSS of this run (build + queries) {:.0} MiB", own_peak_mib());
+    println!(
+        "laws corpus: peak RSS of this run (build + queries) {:.0} MiB",
+        own_peak_mib()
+    );
 }
 
 fn main() {
@@ -272,7 +300,10 @@ fn main() {
     }
     shipped();
     if !args.iter().any(|a| a == "--no-scale") {
-        let status = Command::new(std::env::current_exe().unwrap()).arg("--scale-child").status().unwrap();
+        let status = Command::new(std::env::current_exe().unwrap())
+            .arg("--scale-child")
+            .status()
+            .unwrap();
         assert!(status.success(), "the scale benchmark failed");
     }
 }

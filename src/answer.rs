@@ -69,7 +69,11 @@ pub fn margin(ranked: &[Scored]) -> f32 {
 /// Decides from the ranked distinct entries (best first).
 pub fn decide(ranked: &[Scored], t: &AnswerConfig) -> Verdict {
     let Some(top) = ranked.first() else {
-        return Verdict { decision: Decision::Handoff, picks: Vec::new(), confidence: 0.0 };
+        return Verdict {
+            decision: Decision::Handoff,
+            picks: Vec::new(),
+            confidence: 0.0,
+        };
     };
     let conf = confidence(top);
     let margin = margin(ranked);
@@ -79,12 +83,19 @@ pub fn decide(ranked: &[Scored], t: &AnswerConfig) -> Verdict {
         && (top.coverage >= t.answer_coverage
             || (top.matched >= t.answer_matched && top.coverage >= t.matched_coverage));
     // Dominant: far ahead of every other entry, with a near-ideal score.
-    let dominant =
-        top.coverage >= t.dominant_coverage && margin >= t.dominant_margin && top.norm >= t.dominant_norm;
+    let dominant = top.coverage >= t.dominant_coverage && margin >= t.dominant_margin && top.norm >= t.dominant_norm;
     // A rival explains clearly more of the question: the ranking may be wrong, so ask.
-    let rival = ranked.iter().skip(1).take(2).any(|s| s.coverage >= top.coverage + t.rival_gap);
+    let rival = ranked
+        .iter()
+        .skip(1)
+        .take(2)
+        .any(|s| s.coverage >= top.coverage + t.rival_gap);
     if !rival && ((strong && margin >= t.answer_margin) || dominant) {
-        return Verdict { decision: Decision::Answer, picks: vec![0], confidence: conf };
+        return Verdict {
+            decision: Decision::Answer,
+            picks: vec![0],
+            confidence: conf,
+        };
     }
     let plausible = |s: &Scored| s.coverage >= t.clarify_coverage && s.norm >= t.clarify_norm;
     let mut picks: Vec<usize> = ranked
@@ -99,9 +110,17 @@ pub fn decide(ranked: &[Scored], t: &AnswerConfig) -> Verdict {
         picks = vec![0, 1];
     }
     if picks.is_empty() {
-        return Verdict { decision: Decision::Handoff, picks, confidence: conf };
+        return Verdict {
+            decision: Decision::Handoff,
+            picks,
+            confidence: conf,
+        };
     }
-    Verdict { decision: Decision::Clarify, picks, confidence: conf }
+    Verdict {
+        decision: Decision::Clarify,
+        picks,
+        confidence: conf,
+    }
 }
 
 /// A message that is not a question for the knowledge base.
@@ -118,36 +137,102 @@ pub enum Smalltalk {
     NoText,
 }
 
-const HUMAN: [&str; 8] = ["转人工", "人工客服", "人工服务", "找人工", "要人工", "真人客服", "人工坐席", "找客服"];
+const HUMAN: [&str; 8] = [
+    "转人工",
+    "人工客服",
+    "人工服务",
+    "找人工",
+    "要人工",
+    "真人客服",
+    "人工坐席",
+    "找客服",
+];
 
 /// Fragments a small-talk message is made of, by what they say. A message counts as small talk
 /// when it consists of nothing else ("你好", "好的，谢谢", "收到，感谢您的解答", "你是真人还是机器人").
 const FRAGMENTS: &[(&str, Option<Smalltalk>)] = &[
-    ("你好", Some(Smalltalk::Greeting)), ("您好", Some(Smalltalk::Greeting)), ("你们好", Some(Smalltalk::Greeting)),
-    ("大家好", Some(Smalltalk::Greeting)), ("老师好", Some(Smalltalk::Greeting)), ("hello", Some(Smalltalk::Greeting)),
-    ("hi", Some(Smalltalk::Greeting)), ("hey", Some(Smalltalk::Greeting)), ("在吗", Some(Smalltalk::Greeting)),
-    ("在不在", Some(Smalltalk::Greeting)), ("有人在吗", Some(Smalltalk::Greeting)), ("有人吗", Some(Smalltalk::Greeting)),
-    ("早上好", Some(Smalltalk::Greeting)), ("上午好", Some(Smalltalk::Greeting)), ("中午好", Some(Smalltalk::Greeting)),
-    ("下午好", Some(Smalltalk::Greeting)), ("晚上好", Some(Smalltalk::Greeting)), ("早安", Some(Smalltalk::Greeting)),
-    ("嗨", Some(Smalltalk::Greeting)), ("哈喽", Some(Smalltalk::Greeting)),
-    ("非常感谢", Some(Smalltalk::Thanks)), ("太感谢了", Some(Smalltalk::Thanks)), ("谢谢", Some(Smalltalk::Thanks)),
-    ("谢了", Some(Smalltalk::Thanks)), ("多谢", Some(Smalltalk::Thanks)), ("感谢", Some(Smalltalk::Thanks)),
-    ("thankyou", Some(Smalltalk::Thanks)), ("thanks", Some(Smalltalk::Thanks)), ("thx", Some(Smalltalk::Thanks)),
-    ("辛苦了", Some(Smalltalk::Thanks)), ("麻烦了", Some(Smalltalk::Thanks)),
-    ("再见", Some(Smalltalk::Goodbye)), ("拜拜", Some(Smalltalk::Goodbye)), ("byebye", Some(Smalltalk::Goodbye)),
-    ("bye", Some(Smalltalk::Goodbye)), ("好的", Some(Smalltalk::Goodbye)), ("知道了", Some(Smalltalk::Goodbye)),
-    ("明白了", Some(Smalltalk::Goodbye)), ("明白", Some(Smalltalk::Goodbye)), ("收到", Some(Smalltalk::Goodbye)),
-    ("了解", Some(Smalltalk::Goodbye)), ("懂了", Some(Smalltalk::Goodbye)), ("没问题", Some(Smalltalk::Goodbye)),
-    ("okay", Some(Smalltalk::Goodbye)), ("ok", Some(Smalltalk::Goodbye)), ("嗯", Some(Smalltalk::Goodbye)),
-    ("好", Some(Smalltalk::Goodbye)), ("行", Some(Smalltalk::Goodbye)),
-    ("你是谁", Some(Smalltalk::Identity)), ("你叫什么名字", Some(Smalltalk::Identity)), ("你叫什么", Some(Smalltalk::Identity)),
-    ("你能做什么", Some(Smalltalk::Identity)), ("你能干什么", Some(Smalltalk::Identity)), ("你会什么", Some(Smalltalk::Identity)),
-    ("机器人", Some(Smalltalk::Identity)), ("真人", Some(Smalltalk::Identity)), ("人工智能", Some(Smalltalk::Identity)),
+    ("你好", Some(Smalltalk::Greeting)),
+    ("您好", Some(Smalltalk::Greeting)),
+    ("你们好", Some(Smalltalk::Greeting)),
+    ("大家好", Some(Smalltalk::Greeting)),
+    ("老师好", Some(Smalltalk::Greeting)),
+    ("hello", Some(Smalltalk::Greeting)),
+    ("hi", Some(Smalltalk::Greeting)),
+    ("hey", Some(Smalltalk::Greeting)),
+    ("在吗", Some(Smalltalk::Greeting)),
+    ("在不在", Some(Smalltalk::Greeting)),
+    ("有人在吗", Some(Smalltalk::Greeting)),
+    ("有人吗", Some(Smalltalk::Greeting)),
+    ("早上好", Some(Smalltalk::Greeting)),
+    ("上午好", Some(Smalltalk::Greeting)),
+    ("中午好", Some(Smalltalk::Greeting)),
+    ("下午好", Some(Smalltalk::Greeting)),
+    ("晚上好", Some(Smalltalk::Greeting)),
+    ("早安", Some(Smalltalk::Greeting)),
+    ("嗨", Some(Smalltalk::Greeting)),
+    ("哈喽", Some(Smalltalk::Greeting)),
+    ("非常感谢", Some(Smalltalk::Thanks)),
+    ("太感谢了", Some(Smalltalk::Thanks)),
+    ("谢谢", Some(Smalltalk::Thanks)),
+    ("谢了", Some(Smalltalk::Thanks)),
+    ("多谢", Some(Smalltalk::Thanks)),
+    ("感谢", Some(Smalltalk::Thanks)),
+    ("thankyou", Some(Smalltalk::Thanks)),
+    ("thanks", Some(Smalltalk::Thanks)),
+    ("thx", Some(Smalltalk::Thanks)),
+    ("辛苦了", Some(Smalltalk::Thanks)),
+    ("麻烦了", Some(Smalltalk::Thanks)),
+    ("再见", Some(Smalltalk::Goodbye)),
+    ("拜拜", Some(Smalltalk::Goodbye)),
+    ("byebye", Some(Smalltalk::Goodbye)),
+    ("bye", Some(Smalltalk::Goodbye)),
+    ("好的", Some(Smalltalk::Goodbye)),
+    ("知道了", Some(Smalltalk::Goodbye)),
+    ("明白了", Some(Smalltalk::Goodbye)),
+    ("明白", Some(Smalltalk::Goodbye)),
+    ("收到", Some(Smalltalk::Goodbye)),
+    ("了解", Some(Smalltalk::Goodbye)),
+    ("懂了", Some(Smalltalk::Goodbye)),
+    ("没问题", Some(Smalltalk::Goodbye)),
+    ("okay", Some(Smalltalk::Goodbye)),
+    ("ok", Some(Smalltalk::Goodbye)),
+    ("嗯", Some(Smalltalk::Goodbye)),
+    ("好", Some(Smalltalk::Goodbye)),
+    ("行", Some(Smalltalk::Goodbye)),
+    ("你是谁", Some(Smalltalk::Identity)),
+    ("你叫什么名字", Some(Smalltalk::Identity)),
+    ("你叫什么", Some(Smalltalk::Identity)),
+    ("你能做什么", Some(Smalltalk::Identity)),
+    ("你能干什么", Some(Smalltalk::Identity)),
+    ("你会什么", Some(Smalltalk::Identity)),
+    ("机器人", Some(Smalltalk::Identity)),
+    ("真人", Some(Smalltalk::Identity)),
+    ("人工智能", Some(Smalltalk::Identity)),
     ("ai", Some(Smalltalk::Identity)),
     // Words that only carry the ones above.
-    ("帮助", None), ("帮忙", None), ("解答", None), ("回答", None), ("耐心", None), ("还是", None), ("你是", None),
-    ("你", None), ("您", None), ("的", None), ("是", None), ("吗", None), ("啊", None), ("呀", None), ("呢", None),
-    ("哈", None), ("吧", None), ("哦", None), ("噢", None), ("了", None), ("啦", None), ("嘛", None), ("~", None),
+    ("帮助", None),
+    ("帮忙", None),
+    ("解答", None),
+    ("回答", None),
+    ("耐心", None),
+    ("还是", None),
+    ("你是", None),
+    ("你", None),
+    ("您", None),
+    ("的", None),
+    ("是", None),
+    ("吗", None),
+    ("啊", None),
+    ("呀", None),
+    ("呢", None),
+    ("哈", None),
+    ("吧", None),
+    ("哦", None),
+    ("噢", None),
+    ("了", None),
+    ("啦", None),
+    ("嘛", None),
+    ("~", None),
 ];
 
 /// Recognises small talk in a normalised message (see `text::normalize`). Returns `None` for
@@ -164,16 +249,24 @@ pub fn smalltalk(normalized: &str) -> Option<Smalltalk> {
     let mut rest = core.as_str();
     let mut seen: Vec<Smalltalk> = Vec::new();
     while !rest.is_empty() {
-        let best = FRAGMENTS.iter().filter(|(f, _)| rest.starts_with(f)).max_by_key(|(f, _)| f.len())?;
+        let best = FRAGMENTS
+            .iter()
+            .filter(|(f, _)| rest.starts_with(f))
+            .max_by_key(|(f, _)| f.len())?;
         if let Some(kind) = best.1 {
             seen.push(kind);
         }
         rest = &rest[best.0.len()..];
     }
     // What the message is mostly about: who we are, then thanks, then goodbye, then hello.
-    [Smalltalk::Identity, Smalltalk::Thanks, Smalltalk::Goodbye, Smalltalk::Greeting]
-        .into_iter()
-        .find(|k| seen.contains(k))
+    [
+        Smalltalk::Identity,
+        Smalltalk::Thanks,
+        Smalltalk::Goodbye,
+        Smalltalk::Greeting,
+    ]
+    .into_iter()
+    .find(|k| seen.contains(k))
 }
 
 #[cfg(test)]
@@ -181,7 +274,12 @@ mod tests {
     use super::*;
 
     fn s(score: f32, coverage: f32, norm: f32) -> Scored {
-        Scored { score, coverage, norm, matched: coverage * 5.0 }
+        Scored {
+            score,
+            coverage,
+            norm,
+            matched: coverage * 5.0,
+        }
     }
 
     /// Fixed thresholds, so these tests check the rules rather than the tuned values.
@@ -244,7 +342,15 @@ mod tests {
 
     #[test]
     fn partial_coverage_offers_choices() {
-        let v = decide(&[s(10.0, 0.5, 0.4), s(9.0, 0.45, 0.35), s(8.0, 0.42, 0.3), s(7.0, 0.41, 0.3)], &t());
+        let v = decide(
+            &[
+                s(10.0, 0.5, 0.4),
+                s(9.0, 0.45, 0.35),
+                s(8.0, 0.42, 0.3),
+                s(7.0, 0.41, 0.3),
+            ],
+            &t(),
+        );
         assert_eq!(v.decision, Decision::Clarify);
         assert_eq!(v.picks, vec![0, 1, 2], "at most max_choices");
     }
@@ -266,8 +372,18 @@ mod tests {
 
     #[test]
     fn long_question_sharing_much_specific_vocabulary_is_answered() {
-        let long = Scored { score: 90.0, coverage: 0.45, norm: 0.5, matched: 14.0 };
-        let other = Scored { score: 70.0, coverage: 0.2, norm: 0.2, matched: 4.0 };
+        let long = Scored {
+            score: 90.0,
+            coverage: 0.45,
+            norm: 0.5,
+            matched: 14.0,
+        };
+        let other = Scored {
+            score: 70.0,
+            coverage: 0.2,
+            norm: 0.2,
+            matched: 4.0,
+        };
         assert_eq!(decide(&[long, other], &t()).decision, Decision::Answer);
         let thin = Scored { matched: 3.0, ..long };
         assert_ne!(decide(&[thin, other], &t()).decision, Decision::Answer);

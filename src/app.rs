@@ -87,7 +87,10 @@ pub fn prepare_index(config: &Config) -> Result<SearchIndex, PrepareError> {
 
 impl Assistant {
     pub fn new(config: Config, index: SearchIndex) -> Self {
-        Self { config, index: RwLock::new(Arc::new(index)) }
+        Self {
+            config,
+            index: RwLock::new(Arc::new(index)),
+        }
     }
 
     /// Prepares the index (rebuilding it if needed) and returns a ready assistant.
@@ -113,7 +116,9 @@ impl Assistant {
     /// Opens the current generation on disk if it differs from the one in service.
     /// Returns true when it switched.
     pub fn reload_if_changed(&self, root: &Path) -> anyhow::Result<bool> {
-        let Some(on_disk) = index::current_meta(root) else { return Ok(false) };
+        let Some(on_disk) = index::current_meta(root) else {
+            return Ok(false);
+        };
         if on_disk.built_at == self.index().meta().built_at {
             return Ok(false);
         }
@@ -160,22 +165,36 @@ impl Assistant {
                 entry: None,
                 candidates: Vec::new(),
                 confidence: 1.0,
-                body: Body::Redirect { term: term.to_string(), to: to.to_string() },
+                body: Body::Redirect {
+                    term: term.to_string(),
+                    to: to.to_string(),
+                },
             });
         }
         let (query, hits) = index.search(question, CONSIDERED, today())?;
         if query.groups.is_empty() {
             return Ok(handoff(question, HandoffReason::Vague, Vec::new(), 0.0));
         }
-        let scored: Vec<Scored> =
-            hits.iter().map(|h| Scored { score: h.rank, coverage: h.coverage, norm: h.norm, matched: h.matched }).collect();
+        let scored: Vec<Scored> = hits
+            .iter()
+            .map(|h| Scored {
+                score: h.rank,
+                coverage: h.coverage,
+                norm: h.norm,
+                matched: h.matched,
+            })
+            .collect();
         let verdict = answer::decide(&scored, t);
         let mut candidates: Vec<Candidate> = hits
             .iter()
             .zip(&scored)
             .map(|(h, s)| {
                 let e = index.entry(h.entry);
-                Candidate { id: e.id.clone(), title: e.title.clone(), score: round3(answer::confidence(s)) }
+                Candidate {
+                    id: e.id.clone(),
+                    title: e.title.clone(),
+                    score: round3(answer::confidence(s)),
+                }
             })
             .collect();
         let reply = match verdict.decision {
@@ -184,7 +203,11 @@ impl Assistant {
                 Reply {
                     question: question.to_string(),
                     decision: Decision::Answer,
-                    entry: Some(EntryRef { id: e.id.clone(), kind: e.kind, title: e.title.clone() }),
+                    entry: Some(EntryRef {
+                        id: e.id.clone(),
+                        kind: e.kind,
+                        title: e.title.clone(),
+                    }),
                     candidates,
                     confidence: verdict.confidence,
                     body: Body::Answer(Box::new(e)),
@@ -225,8 +248,16 @@ impl Assistant {
         Some(Reply {
             question: e.title.clone(),
             decision: Decision::Answer,
-            entry: Some(EntryRef { id: e.id.clone(), kind: e.kind, title: e.title.clone() }),
-            candidates: vec![Candidate { id: e.id.clone(), title: e.title.clone(), score: 1.0 }],
+            entry: Some(EntryRef {
+                id: e.id.clone(),
+                kind: e.kind,
+                title: e.title.clone(),
+            }),
+            candidates: vec![Candidate {
+                id: e.id.clone(),
+                title: e.title.clone(),
+                score: 1.0,
+            }],
             confidence: 1.0,
             body: Body::Answer(Box::new(e)),
         })
@@ -259,7 +290,9 @@ pub fn spawn_index_watcher(assistant: Arc<Assistant>, every: std::time::Duration
             match tokio::task::spawn_blocking(move || a.reload_if_changed(&root)).await {
                 Ok(Ok(true)) => tracing::info!("switched to the new index"),
                 Ok(Ok(false)) => {}
-                Ok(Err(e)) => tracing::warn!(error = %format!("{e:#}"), "a new index could not be opened; keeping the current one"),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %format!("{e:#}"), "a new index could not be opened; keeping the current one")
+                }
                 Err(e) => tracing::warn!(error = %e, "index watcher failed"),
             }
         }
@@ -272,7 +305,11 @@ pub enum PromoteTarget {
     /// Add the ticket's question to this entry's alternate questions.
     To(String),
     /// Write a new entry from the operator's answer.
-    New { id: String, kind: Kind, title: Option<String> },
+    New {
+        id: String,
+        kind: Kind,
+        title: Option<String>,
+    },
 }
 
 /// What a promotion did.
@@ -296,35 +333,59 @@ pub fn promote(
     let ticket = store
         .ticket(ticket_id)?
         .ok_or_else(|| anyhow::anyhow!("there is no ticket {}", crate::tickets::ticket_number(ticket_id)))?;
-    let (entry, edit) = match &target {
-        PromoteTarget::To(id) => {
-            let loaded = load_knowledge(config);
-            let e = loaded
-                .knowledge
-                .entries
-                .iter()
-                .find(|e| &e.id == id)
-                .ok_or_else(|| anyhow::anyhow!("there is no entry `{id}` in {}", config.knowledge.dir.display()))?;
-            (id.clone(), edit::add_question(std::path::Path::new(&e.source), &ticket.question)?)
-        }
-        PromoteTarget::New { id, kind, title } => {
-            let answer = ticket.answer.as_deref().ok_or_else(|| {
-                anyhow::anyhow!("ticket {} has no answer yet: answer it first (review answer), then promote it", ticket.number())
-            })?;
-            let title = title.clone().unwrap_or_else(|| ticket.question.clone());
-            (id.clone(), edit::new_entry(&config.knowledge.dir, id, *kind, &title, &ticket.question, answer, today())?)
-        }
-    };
+    let (entry, edit) =
+        match &target {
+            PromoteTarget::To(id) => {
+                let loaded = load_knowledge(config);
+                let e =
+                    loaded.knowledge.entries.iter().find(|e| &e.id == id).ok_or_else(|| {
+                        anyhow::anyhow!("there is no entry `{id}` in {}", config.knowledge.dir.display())
+                    })?;
+                (
+                    id.clone(),
+                    edit::add_question(std::path::Path::new(&e.source), &ticket.question)?,
+                )
+            }
+            PromoteTarget::New { id, kind, title } => {
+                let answer = ticket.answer.as_deref().ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "ticket {} has no answer yet: answer it first (review answer), then promote it",
+                        ticket.number()
+                    )
+                })?;
+                let title = title.clone().unwrap_or_else(|| ticket.question.clone());
+                (
+                    id.clone(),
+                    edit::new_entry(
+                        &config.knowledge.dir,
+                        id,
+                        *kind,
+                        &title,
+                        &ticket.question,
+                        answer,
+                        today(),
+                    )?,
+                )
+            }
+        };
     let loaded = load_knowledge(config);
     if loaded.has_errors() {
         let problems: Vec<String> = loaded.errors().map(|p| p.to_string()).collect();
         let path = edit.path.clone();
-        edit.revert().with_context(|| format!("undoing the edit of {}", path.display()))?;
-        anyhow::bail!("the promotion was undone because the knowledge folder would not validate:\n{}", problems.join("\n"));
+        edit.revert()
+            .with_context(|| format!("undoing the edit of {}", path.display()))?;
+        anyhow::bail!(
+            "the promotion was undone because the knowledge folder would not validate:\n{}",
+            problems.join("\n")
+        );
     }
     let report = index::build(&loaded.knowledge, &config.index.dir)?;
     store.close_ticket(ticket_id, crate::tickets::CloseReason::Promoted, Some(&entry))?;
-    Ok(Promoted { entry, path: edit.path, index: report })
+    Ok(Promoted {
+        entry,
+        path: edit.path,
+        index: report,
+    })
 }
 
 fn round3(x: f32) -> f32 {

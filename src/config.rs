@@ -48,7 +48,9 @@ pub struct KnowledgeConfig {
 
 impl Default for KnowledgeConfig {
     fn default() -> Self {
-        Self { dir: default_knowledge_dir() }
+        Self {
+            dir: default_knowledge_dir(),
+        }
     }
 }
 
@@ -66,7 +68,9 @@ pub struct IndexConfig {
 
 impl Default for IndexConfig {
     fn default() -> Self {
-        Self { dir: default_index_dir() }
+        Self {
+            dir: default_index_dir(),
+        }
     }
 }
 
@@ -204,7 +208,10 @@ pub struct TicketsConfig {
 
 impl Default for TicketsConfig {
     fn default() -> Self {
-        Self { db: PathBuf::from("data/customs-bot.sqlite"), retention_days: 365 }
+        Self {
+            db: PathBuf::from("data/customs-bot.sqlite"),
+            retention_days: 365,
+        }
     }
 }
 
@@ -224,7 +231,12 @@ pub struct OperatorsConfig {
 
 impl Default for OperatorsConfig {
     fn default() -> Self {
-        Self { chat_id: None, user_ids: Vec::new(), overdue_hours: 8.0, clarify_timeout_minutes: 30 }
+        Self {
+            chat_id: None,
+            user_ids: Vec::new(),
+            overdue_hours: 8.0,
+            clarify_timeout_minutes: 30,
+        }
     }
 }
 
@@ -245,7 +257,9 @@ impl Config {
     pub fn parse(text: &str, source: &Path) -> Result<Self, ConfigError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut config: Config = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
             ConfigError::Invalid {
                 path: source.to_path_buf(),
                 message: match line {
@@ -264,7 +278,10 @@ impl Config {
         }
         let base = source.parent().unwrap_or(Path::new("."));
         if let Some(d) = &config.duty {
-            d.validate().map_err(|message| ConfigError::Invalid { path: source.to_path_buf(), message })?;
+            d.validate().map_err(|message| ConfigError::Invalid {
+                path: source.to_path_buf(),
+                message,
+            })?;
         }
         for p in [&mut config.knowledge.dir, &mut config.index.dir, &mut config.tickets.db] {
             if p.is_relative() {
@@ -277,8 +294,10 @@ impl Config {
 
     /// Reads and parses a configuration file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::parse(&text, path)
     }
 
@@ -301,13 +320,19 @@ impl DutyConfig {
     fn validate(&self) -> Result<(), String> {
         for d in &self.weekdays {
             if crate::duty::weekday(d).is_none() {
-                return Err(format!("[duty] weekdays: `{d}` is not one of mon, tue, wed, thu, fri, sat, sun"));
+                return Err(format!(
+                    "[duty] weekdays: `{d}` is not one of mon, tue, wed, thu, fri, sat, sun"
+                ));
             }
         }
         for [a, b] in &self.periods {
             match (crate::duty::clock(a), crate::duty::clock(b)) {
                 (Some(x), Some(y)) if x < y => {}
-                _ => return Err(format!("[duty] periods: [\"{a}\", \"{b}\"] must be two times HH:MM, the first before the second")),
+                _ => {
+                    return Err(format!(
+                        "[duty] periods: [\"{a}\", \"{b}\"] must be two times HH:MM, the first before the second"
+                    ));
+                }
             }
         }
         for d in self.holidays.iter().chain(&self.extra_workdays) {
@@ -339,13 +364,17 @@ mod tests {
         let e = Config::parse(&text, Path::new("bot.toml")).unwrap_err().to_string();
         assert!(e.contains("answer_coverag"), "{e}");
         assert!(e.starts_with("bot.toml: line 6"), "{e}");
-        let e = Config::parse(&format!("colour = 1\n{MINIMAL}"), Path::new("bot.toml")).unwrap_err().to_string();
+        let e = Config::parse(&format!("colour = 1\n{MINIMAL}"), Path::new("bot.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("colour"), "{e}");
     }
 
     #[test]
     fn office_needs_the_handoff_details() {
-        let e = Config::parse("[office]\nhotline = \"12360\"\n", Path::new("b.toml")).unwrap_err().to_string();
+        let e = Config::parse("[office]\nhotline = \"12360\"\n", Path::new("b.toml"))
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "b.toml: [office] needs `office_name`: the hand-off reply uses it");
     }
 
@@ -360,7 +389,10 @@ mod tests {
     fn bad_duty_hours_are_explained() {
         let text = format!("{MINIMAL}[duty]\nweekdays = [\"mon\", \"funday\"]\nperiods = [[\"08:30\", \"17:30\"]]\n");
         let e = Config::parse(&text, Path::new("b.toml")).unwrap_err().to_string();
-        assert_eq!(e, "b.toml: [duty] weekdays: `funday` is not one of mon, tue, wed, thu, fri, sat, sun");
+        assert_eq!(
+            e,
+            "b.toml: [duty] weekdays: `funday` is not one of mon, tue, wed, thu, fri, sat, sun"
+        );
         let text = format!("{MINIMAL}[duty]\nweekdays = [\"mon\"]\nperiods = [[\"18:00\", \"08:30\"]]\n");
         assert!(Config::parse(&text, Path::new("b.toml")).is_err());
     }

@@ -56,7 +56,10 @@ impl DutyStatus {
                 } else {
                     format!("{}（{}）", back.date().format("%m月%d日"), weekday_zh(back.weekday()))
                 };
-                format!("现在不在工作时间，人工服务将于{day} {} 恢复；您的问题已记录，工作人员上班后处理。", back.format("%H:%M"))
+                format!(
+                    "现在不在工作时间，人工服务将于{day} {} 恢复；您的问题已记录，工作人员上班后处理。",
+                    back.format("%H:%M")
+                )
             }
             DutyStatus::OffDuty { back: None } => "现在不在人工服务时间。".to_string(),
             DutyStatus::Unknown => String::new(),
@@ -78,8 +81,11 @@ struct Schedule {
 
 impl Schedule {
     fn new(c: &DutyConfig) -> Self {
-        let mut periods: Vec<(NaiveTime, NaiveTime)> =
-            c.periods.iter().filter_map(|[a, b]| Some((clock(a)?, clock(b)?))).collect();
+        let mut periods: Vec<(NaiveTime, NaiveTime)> = c
+            .periods
+            .iter()
+            .filter_map(|[a, b]| Some((clock(a)?, clock(b)?)))
+            .collect();
         periods.sort();
         Self {
             weekdays: c.weekdays.iter().filter_map(|d| weekday(d)).collect(),
@@ -135,7 +141,9 @@ pub fn working_hours_between(c: Option<&DutyConfig>, from: DateTime<Utc>, to: Da
     if to <= from {
         return 0.0;
     }
-    let Some(c) = c else { return (to - from).num_seconds() as f64 / 3600.0 };
+    let Some(c) = c else {
+        return (to - from).num_seconds() as f64 / 3600.0;
+    };
     let s = Schedule::new(c);
     let (a, b) = ((from + s.offset).naive_utc(), (to + s.offset).naive_utc());
     let mut seconds = 0i64;
@@ -171,7 +179,10 @@ extra_workdays = [2026-10-10]"#,
 
     /// A UTC instant for a Beijing local time.
     fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-        let local = NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(h, min, 0).unwrap();
+        let local = NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .and_hms_opt(h, min, 0)
+            .unwrap();
         (local - Duration::hours(8)).and_utc()
     }
 
@@ -185,13 +196,33 @@ extra_workdays = [2026-10-10]"#,
         let cases = [
             // Thursday 2026-11-26
             (at(2026, 11, 26, 9, 0), DutyStatus::OnDuty { until: t(12, 0) }),
-            (at(2026, 11, 26, 13, 0), DutyStatus::OffDuty { back: Some(NaiveDate::from_ymd_opt(2026, 11, 26).unwrap().and_time(t(14, 30))) }),
+            (
+                at(2026, 11, 26, 13, 0),
+                DutyStatus::OffDuty {
+                    back: Some(NaiveDate::from_ymd_opt(2026, 11, 26).unwrap().and_time(t(14, 30))),
+                },
+            ),
             (at(2026, 11, 26, 17, 59), DutyStatus::OnDuty { until: t(18, 0) }),
-            (at(2026, 11, 26, 18, 0), DutyStatus::OffDuty { back: Some(NaiveDate::from_ymd_opt(2026, 11, 27).unwrap().and_time(t(8, 30))) }),
+            (
+                at(2026, 11, 26, 18, 0),
+                DutyStatus::OffDuty {
+                    back: Some(NaiveDate::from_ymd_opt(2026, 11, 27).unwrap().and_time(t(8, 30))),
+                },
+            ),
             // Saturday → Monday
-            (at(2026, 11, 28, 10, 0), DutyStatus::OffDuty { back: Some(NaiveDate::from_ymd_opt(2026, 11, 30).unwrap().and_time(t(8, 30))) }),
+            (
+                at(2026, 11, 28, 10, 0),
+                DutyStatus::OffDuty {
+                    back: Some(NaiveDate::from_ymd_opt(2026, 11, 30).unwrap().and_time(t(8, 30))),
+                },
+            ),
             // Holiday Thursday 2026-10-01 → Friday 10-02 is also a holiday → Monday 10-05
-            (at(2026, 10, 1, 10, 0), DutyStatus::OffDuty { back: Some(NaiveDate::from_ymd_opt(2026, 10, 5).unwrap().and_time(t(8, 30))) }),
+            (
+                at(2026, 10, 1, 10, 0),
+                DutyStatus::OffDuty {
+                    back: Some(NaiveDate::from_ymd_opt(2026, 10, 5).unwrap().and_time(t(8, 30))),
+                },
+            ),
             // Make-up working Saturday 2026-10-10
             (at(2026, 10, 10, 10, 0), DutyStatus::OnDuty { until: t(12, 0) }),
         ];
@@ -205,10 +236,19 @@ extra_workdays = [2026-10-10]"#,
     fn working_hours_count_only_opening_periods() {
         let c = cfg();
         // Thursday 11:00 → Friday 09:30: 1 h + 3.5 h on Thursday, 1 h on Friday.
-        assert_eq!(working_hours_between(Some(&c), at(2026, 11, 26, 11, 0), at(2026, 11, 27, 9, 30)), 5.5);
+        assert_eq!(
+            working_hours_between(Some(&c), at(2026, 11, 26, 11, 0), at(2026, 11, 27, 9, 30)),
+            5.5
+        );
         // Over a weekend nothing counts.
-        assert_eq!(working_hours_between(Some(&c), at(2026, 11, 28, 9, 0), at(2026, 11, 29, 17, 0)), 0.0);
-        assert_eq!(working_hours_between(None, at(2026, 11, 28, 9, 0), at(2026, 11, 28, 17, 0)), 8.0);
+        assert_eq!(
+            working_hours_between(Some(&c), at(2026, 11, 28, 9, 0), at(2026, 11, 29, 17, 0)),
+            0.0
+        );
+        assert_eq!(
+            working_hours_between(None, at(2026, 11, 28, 9, 0), at(2026, 11, 28, 17, 0)),
+            8.0
+        );
     }
 
     #[test]
@@ -219,6 +259,9 @@ extra_workdays = [2026-10-10]"#,
             DutyStatus::OffDuty { back: Some(back) }.describe(now),
             "现在不在工作时间，人工服务将于明天 08:30 恢复；您的问题已记录，工作人员上班后处理。"
         );
-        assert_eq!(DutyStatus::OnDuty { until: t(18, 0) }.describe(now), "现在是工作时间，人工服务至 18:00。");
+        assert_eq!(
+            DutyStatus::OnDuty { until: t(18, 0) }.describe(now),
+            "现在是工作时间，人工服务至 18:00。"
+        );
     }
 }

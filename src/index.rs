@@ -23,9 +23,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query as TQuery, TermQuery};
-use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value,
-};
+use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value};
 use tantivy::tokenizer::{PreTokenizedString, Token as TToken};
 use tantivy::{DocAddress, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
@@ -89,12 +87,10 @@ struct Fields {
 
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let freqs = TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default().set_index_option(IndexRecordOption::WithFreqs),
-    );
-    let basic = TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default().set_index_option(IndexRecordOption::Basic),
-    );
+    let freqs = TextOptions::default()
+        .set_indexing_options(TextFieldIndexing::default().set_index_option(IndexRecordOption::WithFreqs));
+    let basic = TextOptions::default()
+        .set_indexing_options(TextFieldIndexing::default().set_index_option(IndexRecordOption::Basic));
     let fields = Fields {
         entry: b.add_u64_field("entry", INDEXED | FAST | STORED),
         q: b.add_text_field("q", freqs.clone()),
@@ -185,13 +181,17 @@ fn build_with(knowledge: &Knowledge, root: &Path, analyzer: &Analyzer) -> anyhow
     // The switch: only now does anyone see the new generation.
     write_atomically(&root.join(CURRENT), name.as_bytes())?;
     remove_old_generations(root, &name);
-    Ok(BuildReport { generation, entries: knowledge.entries.len(), documents, elapsed: started.elapsed() })
+    Ok(BuildReport {
+        generation,
+        entries: knowledge.entries.len(),
+        documents,
+        elapsed: started.elapsed(),
+    })
 }
 
 fn write_generation(knowledge: &Knowledge, generation: &Path, analyzer: &Analyzer) -> anyhow::Result<usize> {
     let tantivy_dir = generation.join(TANTIVY);
-    std::fs::create_dir_all(&tantivy_dir)
-        .with_context(|| format!("creating {}", tantivy_dir.display()))?;
+    std::fs::create_dir_all(&tantivy_dir).with_context(|| format!("creating {}", tantivy_dir.display()))?;
     let (schema, f) = schema();
     let index = tantivy::Index::create_in_dir(&tantivy_dir, schema)?;
     let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 100_000_000)?;
@@ -348,7 +348,10 @@ pub struct SearchIndex {
 
 impl std::fmt::Debug for SearchIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SearchIndex").field("generation", &self.generation).field("meta", &self.meta).finish()
+        f.debug_struct("SearchIndex")
+            .field("generation", &self.generation)
+            .field("meta", &self.meta)
+            .finish()
     }
 }
 
@@ -378,10 +381,16 @@ impl SearchIndex {
     fn open_at(generation: &Path, analyzer: Option<Analyzer>) -> anyhow::Result<Self> {
         let generation = generation.to_path_buf();
         let meta: Meta = serde_json::from_slice(
-            &std::fs::read(generation.join(META)).with_context(|| format!("reading {}", generation.join(META).display()))?,
+            &std::fs::read(generation.join(META))
+                .with_context(|| format!("reading {}", generation.join(META).display()))?,
         )?;
         if meta.schema_version != SCHEMA_VERSION {
-            bail!("the index in {} has schema version {}, this program needs {}", generation.display(), meta.schema_version, SCHEMA_VERSION);
+            bail!(
+                "the index in {} has schema version {}, this program needs {}",
+                generation.display(),
+                meta.schema_version,
+                SCHEMA_VERSION
+            );
         }
         let entries: Vec<Entry> = serde_json::from_slice(&std::fs::read(generation.join(ENTRIES))?)
             .with_context(|| format!("reading {}", generation.join(ENTRIES).display()))?;
@@ -399,7 +408,17 @@ impl SearchIndex {
         let (_, fields) = schema();
         let by_id = entries.iter().enumerate().map(|(i, e)| (e.id.clone(), i)).collect();
         let max_idf = idf(0, entries.len() as u64);
-        Ok(Self { meta, entries, by_id, analyzer, sounds, reader, fields, max_idf, generation })
+        Ok(Self {
+            meta,
+            entries,
+            by_id,
+            analyzer,
+            sounds,
+            reader,
+            fields,
+            max_idf,
+            generation,
+        })
     }
 
     pub fn meta(&self) -> &Meta {
@@ -432,8 +451,18 @@ impl SearchIndex {
         // A word the knowledge base has never seen may be a homophone typed by mistake (保关 → 报关):
         // search for the knowledge-base word that sounds the same as well.
         for g in &mut query.groups {
-            let known = |w: &str| searcher.doc_freq(&Term::from_field_text(self.fields.all, w)).map(|n| n > 0);
-            if known(&g.word)? || g.synonyms.iter().map(|s| known(s)).collect::<Result<Vec<_>, _>>()?.contains(&true) {
+            let known = |w: &str| {
+                searcher
+                    .doc_freq(&Term::from_field_text(self.fields.all, w))
+                    .map(|n| n > 0)
+            };
+            if known(&g.word)?
+                || g.synonyms
+                    .iter()
+                    .map(|s| known(s))
+                    .collect::<Result<Vec<_>, _>>()?
+                    .contains(&true)
+            {
                 continue;
             }
             if let Some(alike) = text::sound(&g.word).and_then(|k| self.sounds.get(&k)) {
@@ -463,10 +492,18 @@ impl SearchIndex {
             if df_all == 0 && g.weight >= 1.0 && g.parts.is_empty() {
                 unknown_nouns += 1;
             }
-            let rarity = if df_all == 0 { self.max_idf } else { idf(df_all, n_entries) };
+            let rarity = if df_all == 0 {
+                self.max_idf
+            } else {
+                idf(df_all, n_entries)
+            };
             // A word the knowledge base has never seen weighs fully when it is a noun (护照, 塔尔寺: likely
             // another topic) but half as much as usual when it is a verb or filler (卡着, 投了).
-            let weight = if df_all == 0 && g.weight < 1.0 { g.weight * UNKNOWN_FILLER } else { g.weight };
+            let weight = if df_all == 0 && g.weight < 1.0 {
+                g.weight * UNKNOWN_FILLER
+            } else {
+                g.weight
+            };
             group_idf.push(rarity * generality_discount(self.analyzer.word_freq(&g.word)) * weight);
             ideal += BOOST_Q * if df_q == 0 { idf(0, n_docs) } else { idf(df_q, n_docs) };
             let forms = std::iter::once((g.word.as_str(), 1.0))
@@ -481,7 +518,10 @@ impl SearchIndex {
         for b in &query.bigrams {
             add(f.q_bi, b, BOOST_BIGRAM);
         }
-        let top = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(DOC_LIMIT).order_by_score())?;
+        let top = searcher.search(
+            &BooleanQuery::new(clauses),
+            &TopDocs::with_limit(DOC_LIMIT).order_by_score(),
+        )?;
 
         // Collapse to distinct entries (max score), skipping entries not in force today.
         let mut best: Vec<(usize, f32, DocAddress)> = Vec::new();
@@ -517,7 +557,9 @@ impl SearchIndex {
                 .unwrap_or_default();
             let mut matched = 0.0;
             for (g, w) in query.groups.iter().zip(&group_idf) {
-                let full = std::iter::once(&g.word).chain(g.synonyms.iter()).any(|t| terms.contains(t.as_str()));
+                let full = std::iter::once(&g.word)
+                    .chain(g.synonyms.iter())
+                    .any(|t| terms.contains(t.as_str()));
                 // A compound the entry does not contain verbatim counts by how many of its parts it has.
                 let share = if full {
                     1.0
@@ -530,9 +572,21 @@ impl SearchIndex {
                 };
                 matched += w * share;
             }
-            let coverage = if total_weight > 0.0 { matched / total_weight } else { 0.0 };
+            let coverage = if total_weight > 0.0 {
+                matched / total_weight
+            } else {
+                0.0
+            };
             let norm = if ideal > 0.0 { score / ideal } else { 0.0 };
-            hits.push(Hit { entry: ord, score, rank: score * coverage.sqrt(), coverage, norm, matched, unknown_nouns });
+            hits.push(Hit {
+                entry: ord,
+                score,
+                rank: score * coverage.sqrt(),
+                coverage,
+                norm,
+                matched,
+                unknown_nouns,
+            });
         }
         hits.sort_by(|a, b| b.rank.total_cmp(&a.rank));
         Ok((query, hits))

@@ -22,7 +22,11 @@ pub enum Inline {
 pub enum Block {
     Paragraph(Vec<Inline>),
     /// `start` is the number of the first item of an ordered list, as the author wrote it.
-    List { ordered: bool, start: u32, items: Vec<Vec<Inline>> },
+    List {
+        ordered: bool,
+        start: u32,
+        items: Vec<Vec<Inline>>,
+    },
 }
 
 /// A `{{name}}` placeholder found in a text, with its 0-based line within that text.
@@ -41,7 +45,10 @@ pub fn placeholders(text: &str) -> Vec<Placeholder> {
             let after = &rest[start + 2..];
             match after.find("}}") {
                 Some(end) => {
-                    out.push(Placeholder { name: after[..end].trim().to_string(), line: line_no });
+                    out.push(Placeholder {
+                        name: after[..end].trim().to_string(),
+                        line: line_no,
+                    });
                     rest = &after[end + 2..];
                 }
                 None => break,
@@ -174,23 +181,25 @@ fn parse_inline(text: &str) -> Vec<Inline> {
     let mut buf = String::new();
     let mut rest = text;
     while !rest.is_empty() {
-        if let Some(after) = rest.strip_prefix("**") {
-            if let Some(end) = after.find("**") {
-                if end > 0 {
-                    push_text(&mut out, &mut buf);
-                    out.push(Inline::Bold(parse_inline(&after[..end])));
-                    rest = &after[end + 2..];
-                    continue;
-                }
-            }
+        if let Some(after) = rest.strip_prefix("**")
+            && let Some(end) = after.find("**")
+            && end > 0
+        {
+            push_text(&mut out, &mut buf);
+            out.push(Inline::Bold(parse_inline(&after[..end])));
+            rest = &after[end + 2..];
+            continue;
         }
-        if rest.starts_with('[') {
-            if let Some((text, url, len)) = link(rest) {
-                push_text(&mut out, &mut buf);
-                out.push(Inline::Link { text: text.to_string(), url: url.to_string() });
-                rest = &rest[len..];
-                continue;
-            }
+        if rest.starts_with('[')
+            && let Some((text, url, len)) = link(rest)
+        {
+            push_text(&mut out, &mut buf);
+            out.push(Inline::Link {
+                text: text.to_string(),
+                url: url.to_string(),
+            });
+            rest = &rest[len..];
+            continue;
         }
         let c = rest.chars().next().expect("rest is not empty");
         buf.push(c);
@@ -211,7 +220,9 @@ fn link(s: &str) -> Option<(&str, &str, usize)> {
     let end = after.find(')')?;
     let url = after[..end].trim();
     let ok = (url.starts_with("https://") || url.starts_with("http://"))
-        && !url.chars().any(|c| c.is_whitespace() || c == '"' || c == '<' || c == '>');
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || c == '"' || c == '<' || c == '>');
     ok.then_some((text, url, close + 2 + end + 1))
 }
 
@@ -323,7 +334,11 @@ fn render(blocks: &[Block], style: &dyn Style) -> String {
                     .iter()
                     .enumerate()
                     .map(|(n, item)| {
-                        let mark = if *ordered { format!("{}. ", *start as usize + n) } else { "• ".to_string() };
+                        let mark = if *ordered {
+                            format!("{}. ", *start as usize + n)
+                        } else {
+                            "• ".to_string()
+                        };
                         format!("{mark}{}", style.inline(item))
                     })
                     .collect::<Vec<_>>()
@@ -340,7 +355,9 @@ mod tests {
 
     #[test]
     fn parses_the_subset() {
-        let blocks = parse("**谁申请**：权利人。\n\n- 材料：申请书\n- 时限：30 个工作日\n\n1. 第一步\n2. 第二步\n\n见[单一窗口](https://www.singlewindow.cn)。");
+        let blocks = parse(
+            "**谁申请**：权利人。\n\n- 材料：申请书\n- 时限：30 个工作日\n\n1. 第一步\n2. 第二步\n\n见[单一窗口](https://www.singlewindow.cn)。",
+        );
         assert_eq!(blocks.len(), 4);
         assert_eq!(
             blocks[0],
@@ -355,7 +372,10 @@ mod tests {
             blocks[3],
             Block::Paragraph(vec![
                 Inline::Text("见".into()),
-                Inline::Link { text: "单一窗口".into(), url: "https://www.singlewindow.cn".into() },
+                Inline::Link {
+                    text: "单一窗口".into(),
+                    url: "https://www.singlewindow.cn".into()
+                },
                 Inline::Text("。".into())
             ])
         );
@@ -364,7 +384,10 @@ mod tests {
     #[test]
     fn renders_plain_and_html() {
         let blocks = parse("**注意** a<b & c\n\n- 一\n- 二\n\n[门户](https://example.org/?a=1&b=2)");
-        assert_eq!(to_plain(&blocks), "注意 a<b & c\n\n• 一\n• 二\n\n门户（https://example.org/?a=1&b=2）");
+        assert_eq!(
+            to_plain(&blocks),
+            "注意 a<b & c\n\n• 一\n• 二\n\n门户（https://example.org/?a=1&b=2）"
+        );
         assert_eq!(
             to_telegram_html(&blocks),
             "<b>注意</b> a&lt;b &amp; c\n\n• 一\n• 二\n\n<a href=\"https://example.org/?a=1&amp;b=2\">门户</a>"
@@ -379,7 +402,10 @@ mod tests {
     fn ordered_items_keep_the_authors_numbers() {
         let blocks = parse("1. 甲\n\n2. 乙");
         assert_eq!(to_plain(&blocks), "1. 甲\n\n2. 乙");
-        assert_eq!(to_web_html(&blocks), "<ol><li>甲</li></ol>\n<ol start=\"2\"><li>乙</li></ol>\n");
+        assert_eq!(
+            to_web_html(&blocks),
+            "<ol><li>甲</li></ol>\n<ol start=\"2\"><li>乙</li></ol>\n"
+        );
     }
 
     #[test]
@@ -398,9 +424,18 @@ mod tests {
         assert_eq!(
             found,
             vec![
-                Placeholder { name: "hotline".into(), line: 0 },
-                Placeholder { name: "address".into(), line: 1 },
-                Placeholder { name: "unknown".into(), line: 1 },
+                Placeholder {
+                    name: "hotline".into(),
+                    line: 0
+                },
+                Placeholder {
+                    name: "address".into(),
+                    line: 1
+                },
+                Placeholder {
+                    name: "unknown".into(),
+                    line: 1
+                },
             ]
         );
         let values = BTreeMap::from([

@@ -51,7 +51,10 @@ pub enum Body {
     Clarify(Vec<Candidate>),
     Handoff(HandoffReason),
     /// Another authority's matter: the term that shows it and where to go instead.
-    Redirect { term: String, to: String },
+    Redirect {
+        term: String,
+        to: String,
+    },
     Smalltalk(Smalltalk),
 }
 
@@ -154,7 +157,11 @@ fn entry_with(e: &Entry, o: &BTreeMap<String, String>, s: &dyn Style) -> String 
     let blocks = markup::parse(&markup::fill(&e.body, o));
     let mut out = format!("{}\n\n{}", s.bold(&e.title), s.body(&blocks));
     if !e.legal_basis.is_empty() {
-        out.push_str(&format!("\n\n{}{}", s.text("法律依据："), s.text(&e.legal_basis.join("；"))));
+        out.push_str(&format!(
+            "\n\n{}{}",
+            s.text("法律依据："),
+            s.text(&e.legal_basis.join("；"))
+        ));
     }
     out.push_str(&format!("\n{}", s.text(&format!("（本条更新于 {}）", e.updated))));
     out

@@ -138,7 +138,11 @@ impl Analyzer {
         // jieba matches dictionary words on the normalised text, so load them normalised too.
         // A line without a frequency gets the one jieba suggests (jieba would otherwise use 0).
         let mut with_freq = Vec::new();
-        for line in user_dict.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        for line in user_dict
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
             let mut parts = line.split_whitespace();
             let word = normalize(parts.next().unwrap_or_default()).replace(' ', "");
             let rest: Vec<&str> = parts.collect();
@@ -155,11 +159,7 @@ impl Analyzer {
         let mut groups: Vec<Vec<String>> = Vec::new();
         let mut synonyms = HashMap::new();
         for group in synonym_groups {
-            let terms: Vec<String> = group
-                .iter()
-                .map(|t| normalize(t))
-                .filter(|t| !t.is_empty())
-                .collect();
+            let terms: Vec<String> = group.iter().map(|t| normalize(t)).filter(|t| !t.is_empty()).collect();
             if terms.len() < 2 {
                 continue;
             }
@@ -181,7 +181,13 @@ impl Analyzer {
             .collect();
         // Longest first, so 出口退税率 wins over 退税率 when both are listed.
         redirects.sort_by_key(|(t, _)| std::cmp::Reverse(t.chars().count()));
-        Ok(Self { jieba, redirects, stopwords, synonyms, groups })
+        Ok(Self {
+            jieba,
+            redirects,
+            stopwords,
+            synonyms,
+            groups,
+        })
     }
 
     /// An analyzer with jieba's default dictionary only and no lexicon (tests, benchmarks).
@@ -219,7 +225,10 @@ impl Analyzer {
     /// When a normalised question is about another authority's matter (出口退税, 护照 …): the term
     /// found and where to go instead.
     pub fn redirect(&self, normalized: &str) -> Option<(&str, &str)> {
-        self.redirects.iter().find(|(t, _)| normalized.contains(t.as_str())).map(|(t, to)| (t.as_str(), to.as_str()))
+        self.redirects
+            .iter()
+            .find(|(t, _)| normalized.contains(t.as_str()))
+            .map(|(t, to)| (t.as_str(), to.as_str()))
     }
 
     /// True when the word is a query stopword (请问, 怎么, 吗 …).
@@ -237,7 +246,11 @@ impl Analyzer {
 
     /// How often the word occurs in general text, per jieba's dictionary (0 when unknown).
     pub fn word_freq(&self, word: &str) -> usize {
-        if self.jieba.has_word(word) { self.jieba.suggest_freq(word) } else { 0 }
+        if self.jieba.has_word(word) {
+            self.jieba.suggest_freq(word)
+        } else {
+            0
+        }
     }
 
     /// True when jieba's dictionary (default plus user dictionary) knows the word.
@@ -256,7 +269,13 @@ impl Analyzer {
             if !is_term(tag.word) {
                 continue;
             }
-            let tok = Token { text: tag.word.to_string(), char_start: tag.start, char_end: tag.end, byte_start: tag.byte_start, byte_end: tag.byte_end };
+            let tok = Token {
+                text: tag.word.to_string(),
+                char_start: tag.start,
+                char_end: tag.end,
+                byte_start: tag.byte_start,
+                byte_end: tag.byte_end,
+            };
             if self.is_stopword(&tok.text) {
                 content.push(' ');
                 continue;
@@ -277,10 +296,19 @@ impl Analyzer {
             } else {
                 Vec::new()
             };
-            groups.push(TermGroup { word: tok.text, synonyms, parts, weight });
+            groups.push(TermGroup {
+                word: tok.text,
+                synonyms,
+                parts,
+                weight,
+            });
         }
         let bigrams = bigrams(&content);
-        Query { normalized, groups, bigrams }
+        Query {
+            normalized,
+            groups,
+            bigrams,
+        }
     }
 }
 
@@ -412,7 +440,10 @@ mod tests {
 
     #[test]
     fn redirects_are_found_in_normalised_text() {
-        assert_eq!(analyzer().redirect(&normalize("出口退稅怎麼辦")), Some(("出口退税", "税务部门")));
+        assert_eq!(
+            analyzer().redirect(&normalize("出口退稅怎麼辦")),
+            Some(("出口退税", "税务部门"))
+        );
         assert_eq!(analyzer().redirect("滞报金怎么算"), None);
     }
 

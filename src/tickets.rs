@@ -14,8 +14,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 /// The migrations, in order. Each runs once.
-const MIGRATIONS: [&str; 2] =
-    [include_str!("../migrations/0001_init.sql"), include_str!("../migrations/0002_operators.sql")];
+const MIGRATIONS: [&str; 2] = [
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_operators.sql"),
+];
 
 /// One question asked on a real channel.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -253,7 +255,14 @@ pub trait TicketStore: Send + Sync {
     fn overdue_unannounced(&self, cutoff: &str) -> anyhow::Result<Vec<Ticket>>;
     fn mark_overdue_announced(&self, id: i64) -> anyhow::Result<()>;
     /// Records that choices were offered.
-    fn log_clarify(&self, channel: &str, chat: &str, question: &str, candidates: &str, question_id: Option<i64>) -> anyhow::Result<i64>;
+    fn log_clarify(
+        &self,
+        channel: &str,
+        chat: &str,
+        question: &str,
+        candidates: &str,
+        question_id: Option<i64>,
+    ) -> anyhow::Result<i64>;
     /// The person picked one of the choices offered in `chat`.
     fn clarify_picked(&self, channel: &str, chat: &str) -> anyhow::Result<()>;
     /// Clarifies offered before `cutoff` that nobody picked and that have no ticket yet.
@@ -303,11 +312,15 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > MIGRATIONS.len() {
-            anyhow::bail!("the database is from a newer customs-bot (schema {version}, this one knows {})", MIGRATIONS.len());
+            anyhow::bail!(
+                "the database is from a newer customs-bot (schema {version}, this one knows {})",
+                MIGRATIONS.len()
+            );
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
             let tx = conn.transaction()?;
-            tx.execute_batch(sql).with_context(|| format!("applying migration {}", i + 1))?;
+            tx.execute_batch(sql)
+                .with_context(|| format!("applying migration {}", i + 1))?;
             tx.pragma_update(None, "user_version", i + 1)?;
             tx.commit()?;
         }
@@ -325,7 +338,9 @@ impl SqliteStore {
 
     /// How many questions are logged (tests, stats).
     pub fn question_count(&self) -> anyhow::Result<i64> {
-        Ok(self.conn().query_row("SELECT COUNT(*) FROM questions", [], |r| r.get(0))?)
+        Ok(self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM questions", [], |r| r.get(0))?)
     }
 
     /// The last logged question (tests).
@@ -372,7 +387,8 @@ impl SqliteStore {
     }
 
     fn get_ticket(&self, id: i64) -> anyhow::Result<Ticket> {
-        self.ticket(id)?.ok_or_else(|| anyhow::anyhow!("there is no ticket {}", ticket_number(id)))
+        self.ticket(id)?
+            .ok_or_else(|| anyhow::anyhow!("there is no ticket {}", ticket_number(id)))
     }
 }
 
@@ -394,7 +410,16 @@ impl TicketStore for SqliteStore {
         conn.execute(
             "INSERT INTO questions (at, channel, chat, question, decision, entry, confidence, latency_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![now(), q.channel, q.chat, mask(&q.question), q.decision, q.entry, q.confidence, q.latency_ms],
+            params![
+                now(),
+                q.channel,
+                q.chat,
+                mask(&q.question),
+                q.decision,
+                q.entry,
+                q.confidence,
+                q.latency_ms
+            ],
         )?;
         Ok(conn.last_insert_rowid())
     }
@@ -405,7 +430,15 @@ impl TicketStore for SqliteStore {
             conn.execute(
                 "INSERT INTO tickets (opened_at, channel, chat, question, reason, guesses, question_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![now(), t.channel, t.chat, mask(t.question), t.reason.as_str(), t.guesses, t.question_id],
+                params![
+                    now(),
+                    t.channel,
+                    t.chat,
+                    mask(t.question),
+                    t.reason.as_str(),
+                    t.guesses,
+                    t.question_id
+                ],
             )?;
             conn.last_insert_rowid()
         };
@@ -462,24 +495,40 @@ impl TicketStore for SqliteStore {
     }
 
     fn set_notice(&self, id: i64, message_id: i64) -> anyhow::Result<()> {
-        self.conn().execute("UPDATE tickets SET notice_message_id = ?2 WHERE id = ?1", params![id, message_id])?;
+        self.conn().execute(
+            "UPDATE tickets SET notice_message_id = ?2 WHERE id = ?1",
+            params![id, message_id],
+        )?;
         Ok(())
     }
 
     fn ticket_by_notice(&self, message_id: i64) -> anyhow::Result<Option<Ticket>> {
-        Ok(self.tickets_where("WHERE notice_message_id = ?1 ORDER BY id DESC LIMIT 1", [message_id])?.pop())
+        Ok(self
+            .tickets_where("WHERE notice_message_id = ?1 ORDER BY id DESC LIMIT 1", [message_id])?
+            .pop())
     }
 
     fn overdue_unannounced(&self, cutoff: &str) -> anyhow::Result<Vec<Ticket>> {
-        self.tickets_where("WHERE state = 'open' AND overdue_announced = 0 AND opened_at < ?1 ORDER BY opened_at", [cutoff])
+        self.tickets_where(
+            "WHERE state = 'open' AND overdue_announced = 0 AND opened_at < ?1 ORDER BY opened_at",
+            [cutoff],
+        )
     }
 
     fn mark_overdue_announced(&self, id: i64) -> anyhow::Result<()> {
-        self.conn().execute("UPDATE tickets SET overdue_announced = 1 WHERE id = ?1", [id])?;
+        self.conn()
+            .execute("UPDATE tickets SET overdue_announced = 1 WHERE id = ?1", [id])?;
         Ok(())
     }
 
-    fn log_clarify(&self, channel: &str, chat: &str, question: &str, candidates: &str, question_id: Option<i64>) -> anyhow::Result<i64> {
+    fn log_clarify(
+        &self,
+        channel: &str,
+        chat: &str,
+        question: &str,
+        candidates: &str,
+        question_id: Option<i64>,
+    ) -> anyhow::Result<i64> {
         let conn = self.conn();
         conn.execute(
             "INSERT INTO clarifies (at, channel, chat, question, candidates, question_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -516,16 +565,24 @@ impl TicketStore for SqliteStore {
     }
 
     fn link_clarify(&self, clarify_id: i64, ticket_id: i64) -> anyhow::Result<()> {
-        self.conn().execute("UPDATE clarifies SET ticket_id = ?2 WHERE id = ?1", params![clarify_id, ticket_id])?;
+        self.conn().execute(
+            "UPDATE clarifies SET ticket_id = ?2 WHERE id = ?1",
+            params![clarify_id, ticket_id],
+        )?;
         Ok(())
     }
 
     fn stats(&self, days: u32) -> anyhow::Result<Stats> {
-        let since = (chrono::Utc::now() - chrono::Duration::days(days.into())).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let since = (chrono::Utc::now() - chrono::Duration::days(days.into()))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let conn = self.conn();
         let count = |sql: &str| -> anyhow::Result<i64> { Ok(conn.query_row(sql, [&since], |r| r.get(0))?) };
         let by_decision = |d: &str| -> anyhow::Result<i64> {
-            Ok(conn.query_row("SELECT COUNT(*) FROM questions WHERE at >= ?1 AND decision = ?2", params![since, d], |r| r.get(0))?)
+            Ok(conn.query_row(
+                "SELECT COUNT(*) FROM questions WHERE at >= ?1 AND decision = ?2",
+                params![since, d],
+                |r| r.get(0),
+            )?)
         };
         let mut minutes: Vec<f64> = {
             let mut stmt = conn.prepare(
@@ -538,7 +595,11 @@ impl TicketStore for SqliteStore {
         minutes.sort_by(f64::total_cmp);
         let median = (!minutes.is_empty()).then(|| {
             let n = minutes.len();
-            if n % 2 == 1 { minutes[n / 2] } else { (minutes[n / 2 - 1] + minutes[n / 2]) / 2.0 }
+            if n % 2 == 1 {
+                minutes[n / 2]
+            } else {
+                (minutes[n / 2 - 1] + minutes[n / 2]) / 2.0
+            }
         });
         let top = |sql: &str| -> anyhow::Result<Vec<(String, i64)>> {
             let mut stmt = conn.prepare(sql)?;
@@ -578,7 +639,9 @@ impl TicketStore for SqliteStore {
                 row_question,
             )
             .optional()?;
-        let Some(question) = question else { return Ok(Feedback::Unknown) };
+        let Some(question) = question else {
+            return Ok(Feedback::Unknown);
+        };
         let inserted = tx.execute(
             "INSERT OR IGNORE INTO feedback (at, question_id, helpful) VALUES (?1, ?2, ?3)",
             params![now(), question_id, helpful],
@@ -644,7 +707,12 @@ fn mask_run(run: &str) -> String {
     let b = run.as_bytes();
     let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
     let keep = |head: usize, tail: usize| {
-        format!("{}{}{}", &run[..head], "*".repeat(run.len() - head - tail), &run[run.len() - tail..])
+        format!(
+            "{}{}{}",
+            &run[..head],
+            "*".repeat(run.len() - head - tail),
+            &run[run.len() - tail..]
+        )
     };
     let is_mobile = b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) && digits(b);
     let num = |s: &str| s.parse::<u32>().unwrap_or(0);
@@ -678,7 +746,10 @@ mod tests {
             ("身份证 11010519491231002X", "身份证 1101**********002X"),
             ("信用代码91630100MA752XXX1B号", "信用代码9163**********XX1B号"),
             ("HS编码 84713000 不变", "HS编码 84713000 不变"),
-            ("报关单号 630120261000012345 不是身份证", "报关单号 630120261000012345 不是身份证"),
+            (
+                "报关单号 630120261000012345 不是身份证",
+                "报关单号 630120261000012345 不是身份证",
+            ),
             ("座机0971-1234567", "座机0971-1234567"),
         ];
         for (input, expected) in cases {
@@ -709,7 +780,10 @@ mod tests {
         let again = SqliteStore::open(&path).unwrap();
         assert_eq!(again.schema_version().unwrap(), MIGRATIONS.len());
         assert_eq!(again.question_count().unwrap(), 1);
-        let mode: String = again.conn().pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        let mode: String = again
+            .conn()
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
     }
 
@@ -717,7 +791,10 @@ mod tests {
     fn questions_are_logged_masked_and_tickets_numbered() {
         let store = SqliteStore::in_memory().unwrap();
         let qid = store.log_question(&record("手机13812345678，转关怎么办")).unwrap();
-        assert_eq!(store.last_question().unwrap().unwrap().question, "手机138****5678，转关怎么办");
+        assert_eq!(
+            store.last_question().unwrap().unwrap().question,
+            "手机138****5678，转关怎么办"
+        );
         let t = store
             .open_ticket(&NewTicket {
                 channel: "telegram",

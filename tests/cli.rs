@@ -11,7 +11,11 @@ fn check_passes_on_the_valid_fixture() {
     let site = valid_site();
     let out = run(&["check", "--config", &cfg(&site)], None);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert!(stdout(&out).ends_with("3 entries, 0 error(s), 0 warning(s)\n"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).ends_with("3 entries, 0 error(s), 0 warning(s)\n"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -19,11 +23,18 @@ fn check_reports_every_problem_and_fails() {
     let site = valid_site();
     let k = site.path().join("knowledge");
     std::fs::write(k.join("procedure/transit.md"), "no front matter here").unwrap();
-    std::fs::write(k.join("faq/ipr-bom.md"), "+++\nid = \"faq-ipr\"\nkind = \"nope\"\n+++\n").unwrap();
+    std::fs::write(
+        k.join("faq/ipr-bom.md"),
+        "+++\nid = \"faq-ipr\"\nkind = \"nope\"\n+++\n",
+    )
+    .unwrap();
     let out = run(&["--config", &cfg(&site), "check"], None);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(text.contains("transit.md:1: the file does not start with front matter"), "{text}");
+    assert!(
+        text.contains("transit.md:1: the file does not start with front matter"),
+        "{text}"
+    );
     assert!(text.contains("ipr-bom.md:3: unknown kind `nope`"), "{text}");
     assert!(text.contains("ipr-bom.md:1: missing field `title`"), "{text}");
     assert!(text.contains("1 entries, "), "{text}");
@@ -37,7 +48,10 @@ fn ask_builds_a_missing_index_then_answers_with_json() {
     assert_eq!(stderr(&out).matches("rebuilt it").count(), 1, "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["candidates", "confidence", "decision", "entry", "question", "reply"]);
+    assert_eq!(
+        keys,
+        ["candidates", "confidence", "decision", "entry", "question", "reply"]
+    );
     assert_eq!(v["decision"], "answer");
     assert_eq!(v["entry"]["id"], "proc-transit");
     assert_eq!(v["entry"]["kind"], "procedure");
@@ -57,10 +71,12 @@ fn ask_builds_a_missing_index_then_answers_with_json() {
 #[test]
 fn ask_batch_reads_lines_in_order_and_skips_blank_ones() {
     let site = valid_site();
-    let out = run(&["--config", &cfg(&site), "ask", "--json"], Some("滞报金怎么算\n\n   \n你好\n今天西宁天气怎么样\n"));
+    let out = run(
+        &["--config", &cfg(&site), "ask", "--json"],
+        Some("滞报金怎么算\n\n   \n你好\n今天西宁天气怎么样\n"),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let lines: Vec<serde_json::Value> =
-        stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0]["question"], "滞报金怎么算");
     assert_eq!(lines[0]["decision"], "answer");
@@ -89,7 +105,9 @@ fn a_stale_index_is_rebuilt_and_a_broken_edit_keeps_the_old_one_serving() {
     assert_eq!(run(&["--config", &cfg(&site), "reindex"], None).status.code(), Some(0));
 
     // A valid edit: the next ask notices and rebuilds.
-    let text = std::fs::read_to_string(&k).unwrap().replace("晚报关要交钱吗", "晚报关要交钱吗\", \"超期申报罚款");
+    let text = std::fs::read_to_string(&k)
+        .unwrap()
+        .replace("晚报关要交钱吗", "晚报关要交钱吗\", \"超期申报罚款");
     std::fs::write(&k, text).unwrap();
     let out = run(&["--config", &cfg(&site), "ask", "--json", "超期申报罚款"], None);
     assert!(stderr(&out).contains("stale"), "{}", stderr(&out));
@@ -113,14 +131,20 @@ fn broken_knowledge_without_any_index_is_a_clear_error() {
     std::fs::write(site.path().join("knowledge/procedure/late-fee.md"), "broken").unwrap();
     let out = run(&["--config", &cfg(&site), "ask", "滞报金"], None);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("late-fee.md:1: the file does not start with front matter"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("late-fee.md:1: the file does not start with front matter"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn unknown_config_key_is_named() {
     let site = valid_site();
     let path = site.path().join("bot.toml");
-    let text = std::fs::read_to_string(&path).unwrap().replace("[knowledge]", "[knowledge]\nfolder = \"x\"");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("[knowledge]", "[knowledge]\nfolder = \"x\"");
     std::fs::write(&path, text).unwrap();
     let out = run(&["--config", &cfg(&site), "check"], None);
     assert_eq!(out.status.code(), Some(2));
@@ -130,7 +154,10 @@ fn unknown_config_key_is_named() {
 #[test]
 fn chat_answers_and_a_number_picks_a_choice() {
     let site = shipped_site();
-    let out = run(&["--config", &cfg(&site), "chat"], Some("你好\n知识产权海关保护备案怎么办\n退出\n"));
+    let out = run(
+        &["--config", &cfg(&site), "chat"],
+        Some("你好\n知识产权海关保护备案怎么办\n退出\n"),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("咨询助手"), "{text}");

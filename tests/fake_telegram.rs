@@ -61,12 +61,18 @@ impl FakeTelegram {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let fake = FakeTelegram {
-            inner: Arc::new(Mutex::new(Inner { next_update_id: 1, next_message_id: 1, ..Inner::default() })),
+            inner: Arc::new(Mutex::new(Inner {
+                next_update_id: 1,
+                next_message_id: 1,
+                ..Inner::default()
+            })),
             updates_ready: Arc::new(Notify::new()),
             hook: Arc::new(Mutex::new(None)),
             url,
         };
-        let app = Router::new().route("/{token}/{method}", any(handle)).with_state(fake.clone());
+        let app = Router::new()
+            .route("/{token}/{method}", any(handle))
+            .with_state(fake.clone());
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
@@ -167,7 +173,13 @@ impl FakeTelegram {
 
     /// The next call of `method` fails with this HTTP status and body (once).
     pub fn fail_next(&self, method: &str, status: u16, body: Value) {
-        self.inner.lock().unwrap().fail_next.entry(method.to_ascii_lowercase()).or_default().push_back((status, body));
+        self.inner
+            .lock()
+            .unwrap()
+            .fail_next
+            .entry(method.to_ascii_lowercase())
+            .or_default()
+            .push_back((status, body));
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -206,7 +218,11 @@ impl FakeTelegram {
     /// Waits until `chat` has received at least `n` messages; returns them.
     pub async fn wait_sent(&self, chat: i64, n: usize) -> Vec<Call> {
         self.wait_for(20, &format!("{n} message(s) to chat {chat}"), |calls| {
-            calls.iter().filter(|c| c.method == "sendmessage" && c.body["chat_id"] == json!(chat) && c.hook != Some(-1)).count() >= n
+            calls
+                .iter()
+                .filter(|c| c.method == "sendmessage" && c.body["chat_id"] == json!(chat) && c.hook != Some(-1))
+                .count()
+                >= n
         })
         .await;
         self.sent_to(chat)
@@ -219,13 +235,32 @@ fn ok(result: Value) -> Response {
 
 fn bad(fake: &FakeTelegram, description: &str) -> Response {
     fake.inner.lock().unwrap().errors.push(description.to_string());
-    (StatusCode::BAD_REQUEST, Json(json!({"ok": false, "error_code": 400, "description": description}))).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"ok": false, "error_code": 400, "description": description})),
+    )
+        .into_response()
 }
 
 /// A cheap check that Telegram's HTML parser would accept the text: only its tags, balanced,
 /// no stray `<` or `&`.
 pub fn html_problem(text: &str) -> Option<String> {
-    let allowed = ["b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "tg-spoiler", "blockquote"];
+    let allowed = [
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "a",
+        "code",
+        "pre",
+        "tg-spoiler",
+        "blockquote",
+    ];
     let mut stack: Vec<String> = Vec::new();
     let mut rest = text;
     while let Some(i) = rest.find(['<', '&']) {
@@ -239,7 +274,9 @@ pub fn html_problem(text: &str) -> Option<String> {
             rest = &tail[end + 1..];
             continue;
         }
-        let Some(end) = tail.find('>') else { return Some("unclosed <".into()) };
+        let Some(end) = tail.find('>') else {
+            return Some("unclosed <".into());
+        };
         let tag = &tail[1..end];
         if let Some(name) = tag.strip_prefix('/') {
             if stack.pop().as_deref() != Some(name) {
@@ -254,28 +291,66 @@ pub fn html_problem(text: &str) -> Option<String> {
         }
         rest = &tail[end + 1..];
     }
-    if stack.is_empty() { None } else { Some(format!("unclosed <{}>", stack.join(","))) }
+    if stack.is_empty() {
+        None
+    } else {
+        Some(format!("unclosed <{}>", stack.join(",")))
+    }
 }
 
-async fn handle(State(fake): State<FakeTelegram>, Path((_token, method)): Path<(String, String)>, body: Bytes) -> Response {
+async fn handle(
+    State(fake): State<FakeTelegram>,
+    Path((_token, method)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     let method = method.to_ascii_lowercase();
     let body: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
-    let injected = fake.inner.lock().unwrap().fail_next.get_mut(&method).and_then(|q| q.pop_front());
+    let injected = fake
+        .inner
+        .lock()
+        .unwrap()
+        .fail_next
+        .get_mut(&method)
+        .and_then(|q| q.pop_front());
     if let Some((status, reply)) = injected {
-        fake.inner.lock().unwrap().calls.push(Call { method, body, at: Instant::now(), hook: Some(-1), message_id: None });
+        fake.inner.lock().unwrap().calls.push(Call {
+            method,
+            body,
+            at: Instant::now(),
+            hook: Some(-1),
+            message_id: None,
+        });
         return (StatusCode::from_u16(status).unwrap(), Json(reply)).into_response();
     }
-    let hook = if method == "sendmessage" { fake.hook.lock().unwrap().as_ref().map(|h| h()) } else { None };
+    let hook = if method == "sendmessage" {
+        fake.hook.lock().unwrap().as_ref().map(|h| h())
+    } else {
+        None
+    };
     if method != "getupdates" && method != "sendmessage" {
-        fake.inner.lock().unwrap().calls.push(Call { method: method.clone(), body: body.clone(), at: Instant::now(), hook, message_id: None });
+        fake.inner.lock().unwrap().calls.push(Call {
+            method: method.clone(),
+            body: body.clone(),
+            at: Instant::now(),
+            hook,
+            message_id: None,
+        });
     }
     match method.as_str() {
-        "getme" => ok(json!({"id": BOT_ID, "is_bot": true, "first_name": "海关助手", "username": BOT_USERNAME,
+        "getme" => ok(
+            json!({"id": BOT_ID, "is_bot": true, "first_name": "海关助手", "username": BOT_USERNAME,
             "can_join_groups": true, "can_read_all_group_messages": false, "supports_inline_queries": false,
-            "can_connect_to_business": false, "has_main_web_app": false})),
+            "can_connect_to_business": false, "has_main_web_app": false}),
+        ),
         "getwebhookinfo" => ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0})),
         "getupdates" => {
-            fake.inner.lock().unwrap().calls.push(Call { method: method.clone(), body: body.clone(), at: Instant::now(), hook: None, message_id: None });
+            fake.inner.lock().unwrap().calls.push(Call {
+                method: method.clone(),
+                body: body.clone(),
+                at: Instant::now(),
+                hook: None,
+                message_id: None,
+            });
             let offset = body["offset"].as_i64().unwrap_or(0);
             let timeout = body["timeout"].as_u64().unwrap_or(0);
             let limit = body["limit"].as_u64().unwrap_or(100) as usize;
@@ -284,7 +359,11 @@ async fn handle(State(fake): State<FakeTelegram>, Path((_token, method)): Path<(
                 let notified = fake.updates_ready.notified();
                 {
                     let mut inner = fake.inner.lock().unwrap();
-                    while inner.updates.front().is_some_and(|u| u["update_id"].as_i64().unwrap() < offset) {
+                    while inner
+                        .updates
+                        .front()
+                        .is_some_and(|u| u["update_id"].as_i64().unwrap() < offset)
+                    {
                         inner.updates.pop_front();
                     }
                     if !inner.updates.is_empty() || timeout == 0 || Instant::now() >= deadline {
@@ -302,7 +381,10 @@ async fn handle(State(fake): State<FakeTelegram>, Path((_token, method)): Path<(
             } else if text.encode_utf16().count() > 4096 {
                 Some("Bad Request: message is too long".to_string())
             } else if body["parse_mode"] == "HTML" && html_problem(&text).is_some() {
-                Some(format!("Bad Request: can't parse entities: {}", html_problem(&text).unwrap()))
+                Some(format!(
+                    "Bad Request: can't parse entities: {}",
+                    html_problem(&text).unwrap()
+                ))
             } else if body["reply_markup"]["inline_keyboard"].as_array().is_some_and(|rows| {
                 rows.iter().flat_map(|r| r.as_array().unwrap()).any(|b| {
                     let data = b["callback_data"].as_str().unwrap_or("");
@@ -322,7 +404,13 @@ async fn handle(State(fake): State<FakeTelegram>, Path((_token, method)): Path<(
                     None
                 };
                 if method == "sendmessage" {
-                    inner.calls.push(Call { method: method.clone(), body: body.clone(), at: Instant::now(), hook, message_id: id });
+                    inner.calls.push(Call {
+                        method: method.clone(),
+                        body: body.clone(),
+                        at: Instant::now(),
+                        hook,
+                        message_id: id,
+                    });
                 }
                 id
             };
@@ -337,7 +425,10 @@ async fn handle(State(fake): State<FakeTelegram>, Path((_token, method)): Path<(
         "answercallbackquery" => {
             let id = body["callback_query_id"].as_str().unwrap_or("").to_string();
             if !fake.inner.lock().unwrap().answered_queries.insert(id) {
-                return bad(&fake, "Bad Request: query is too old and response timeout expired or query id is invalid");
+                return bad(
+                    &fake,
+                    "Bad Request: query is too old and response timeout expired or query id is invalid",
+                );
             }
             ok(json!(true))
         }

@@ -31,35 +31,55 @@ async fn the_whole_loop_from_hand_off_to_new_knowledge() {
     // The operators' chat hears about it.
     let notices = h.fake.wait_sent(OPS, 1).await;
     let notice = &notices[0];
-    assert!(text(notice).contains("T000001") && text(notice).contains(question), "{}", text(notice));
+    assert!(
+        text(notice).contains("T000001") && text(notice).contains(question),
+        "{}",
+        text(notice)
+    );
     let notice_id = notice.message_id.expect("the notice was sent");
 
     // An operator answers by replying to the notice; the bot confirms and relays to the person.
     let answer = "超过十四日未申报的，自第十五日起按日征收滞报金。";
-    h.fake.send_text_in(OPS, OPERATOR, "supergroup", answer, Some(notice_id));
+    h.fake
+        .send_text_in(OPS, OPERATOR, "supergroup", answer, Some(notice_id));
     let ops = h.fake.wait_sent(OPS, 2).await;
     assert!(text(&ops[1]).contains("已记录工单 <b>T000001</b>"), "{}", text(&ops[1]));
     let user = h.fake.wait_sent(42, 2).await;
     let relayed = text(&user[1]);
-    assert!(relayed.contains("工作人员答复") && relayed.contains(answer) && relayed.contains(question), "{relayed}");
+    assert!(
+        relayed.contains("工作人员答复") && relayed.contains(answer) && relayed.contains(question),
+        "{relayed}"
+    );
     let ticket = h.store.ticket(1).unwrap().unwrap();
-    assert_eq!((ticket.state.as_str(), ticket.close_reason.as_deref()), ("closed", Some("relayed")));
+    assert_eq!(
+        (ticket.state.as_str(), ticket.close_reason.as_deref()),
+        ("closed", Some("relayed"))
+    );
     assert_eq!(ticket.answered_by.as_deref(), Some("telegram:900"));
 
     // Promote: the question joins the entry, the index is rebuilt, the running bot picks it up.
     let config = h.config.clone();
     let store = h.store.clone();
-    let promoted = tokio::task::spawn_blocking(move || app::promote(&config, store.as_ref(), 1, PromoteTarget::To("proc-late-fee".into())))
-        .await
-        .unwrap()
-        .unwrap();
+    let promoted = tokio::task::spawn_blocking(move || {
+        app::promote(&config, store.as_ref(), 1, PromoteTarget::To("proc-late-fee".into()))
+    })
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(promoted.entry, "proc-late-fee");
     assert!(std::fs::read_to_string(&promoted.path).unwrap().contains(question));
-    assert_eq!(h.store.ticket(1).unwrap().unwrap().close_reason.as_deref(), Some("promoted"));
+    assert_eq!(
+        h.store.ticket(1).unwrap().unwrap().close_reason.as_deref(),
+        Some("promoted")
+    );
     tokio::time::sleep(Duration::from_millis(800)).await;
     h.fake.send_text(42, question);
     let user = h.fake.wait_sent(42, 3).await;
-    assert!(text(&user[2]).starts_with("<b>滞报金</b>"), "now answered: {}", text(&user[2]));
+    assert!(
+        text(&user[2]).starts_with("<b>滞报金</b>"),
+        "now answered: {}",
+        text(&user[2])
+    );
     h.finish().await;
 }
 
@@ -79,15 +99,26 @@ async fn only_operators_may_use_operator_commands() {
     assert_eq!(h.store.ticket(1).unwrap().unwrap().state, "open");
     // A stranger in the operators' chat cannot answer by replying to a notice either.
     let notice_id = h.fake.wait_sent(OPS, 1).await[0].message_id.unwrap();
-    h.fake.send_text_in(OPS, 12345, "supergroup", "随便答一个", Some(notice_id));
+    h.fake
+        .send_text_in(OPS, 12345, "supergroup", "随便答一个", Some(notice_id));
     let ops = h.fake.wait_sent(OPS, 2).await;
     assert!(text(&ops[1]).contains("只有值班人员"), "{}", text(&ops[1]));
     assert_eq!(h.store.ticket(1).unwrap().unwrap().state, "open");
     // The operator lists open tickets, oldest first, and answers with /reply.
     h.fake.send_text_in(OPS, OPERATOR, "supergroup", "/tickets", None);
     let ops = h.fake.wait_sent(OPS, 3).await;
-    assert!(text(&ops[2]).contains("T000001") && text(&ops[2]).contains("西宁明天天气怎么样"), "{}", text(&ops[2]));
-    h.fake.send_text_in(OPS, OPERATOR, "supergroup", "/reply T000001 天气请看气象部门发布。", None);
+    assert!(
+        text(&ops[2]).contains("T000001") && text(&ops[2]).contains("西宁明天天气怎么样"),
+        "{}",
+        text(&ops[2])
+    );
+    h.fake.send_text_in(
+        OPS,
+        OPERATOR,
+        "supergroup",
+        "/reply T000001 天气请看气象部门发布。",
+        None,
+    );
     let user = h.fake.wait_sent(42, 4).await;
     assert!(text(&user[3]).contains("天气请看气象部门发布。"), "{}", text(&user[3]));
     h.finish().await;
@@ -95,21 +126,35 @@ async fn only_operators_may_use_operator_commands() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overdue_tickets_are_announced_once_and_unpicked_choices_become_tickets() {
-    let h = Harness::start_with("[operators]\nchat_id = -500\nuser_ids = [900]\noverdue_hours = 0\nclarify_timeout_minutes = 0\n").await;
+    let h = Harness::start_with(
+        "[operators]\nchat_id = -500\nuser_ids = [900]\noverdue_hours = 0\nclarify_timeout_minutes = 0\n",
+    )
+    .await;
     h.fake.send_text(42, "ATA单证册手续");
     let sent = h.fake.wait_sent(42, 1).await;
-    assert!(buttons(&sent[0]).iter().any(|(_, d)| d.starts_with("pick:")), "choices offered");
+    assert!(
+        buttons(&sent[0]).iter().any(|(_, d)| d.starts_with("pick:")),
+        "choices offered"
+    );
     // Nobody picks: the choices become ticket T000001, the person is told, operators hear of it.
     let user = h.fake.wait_sent(42, 2).await;
     assert!(text(&user[1]).contains("T000001"), "{}", text(&user[1]));
     assert_eq!(h.store.ticket(1).unwrap().unwrap().reason, "unpicked_clarify");
     // With overdue_hours = 0 the open ticket is overdue at once: re-announced exactly once.
-    h.fake.wait_for(10, "overdue notice", |calls| {
-        calls.iter().any(|c| c.method == "sendmessage" && c.body["chat_id"] == OPS && text(c).contains("已逾期"))
-    })
-    .await;
+    h.fake
+        .wait_for(10, "overdue notice", |calls| {
+            calls
+                .iter()
+                .any(|c| c.method == "sendmessage" && c.body["chat_id"] == OPS && text(c).contains("已逾期"))
+        })
+        .await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let overdue = h.fake.sent_to(OPS).iter().filter(|c| text(c).contains("已逾期")).count();
+    let overdue = h
+        .fake
+        .sent_to(OPS)
+        .iter()
+        .filter(|c| text(c).contains("已逾期"))
+        .count();
     assert_eq!(overdue, 1);
     h.finish().await;
 }

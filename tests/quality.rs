@@ -27,8 +27,15 @@ fn cases() -> Vec<Case> {
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| {
             let (expected, question) = l.split_once('\t').expect("expected<TAB>question");
-            let expected = if expected == "OUT" { Vec::new() } else { expected.split('|').map(str::to_string).collect() };
-            Case { expected, question: question.to_string() }
+            let expected = if expected == "OUT" {
+                Vec::new()
+            } else {
+                expected.split('|').map(str::to_string).collect()
+            };
+            Case {
+                expected,
+                question: question.to_string(),
+            }
         })
         .collect()
 }
@@ -39,15 +46,17 @@ fn heldout_questions_meet_the_floors() {
     let config = Config::load(&site.path().join("bot.toml")).unwrap();
     let assistant = Assistant::start(config).unwrap();
     let cases = cases();
-    let ids: std::collections::HashSet<String> =
-        assistant.index().entries().iter().map(|e| e.id.clone()).collect();
+    let ids: std::collections::HashSet<String> = assistant.index().entries().iter().map(|e| e.id.clone()).collect();
 
     let (mut in_scope, mut correct, mut wrong, mut clarified, mut handed_off) = (0, 0, 0, 0, 0);
     let (mut out_scope, mut out_handled) = (0, 0);
     let mut failures = Vec::new();
     for case in &cases {
         for id in &case.expected {
-            assert!(ids.contains(id), "heldout.tsv names `{id}`, which is not in the knowledge base");
+            assert!(
+                ids.contains(id),
+                "heldout.tsv names `{id}`, which is not in the knowledge base"
+            );
         }
         let reply = assistant.ask(&case.question);
         let got = reply.entry.as_ref().map(|e| e.id.clone());
@@ -59,7 +68,12 @@ fn heldout_questions_meet_the_floors() {
                 if reply.decision == Decision::Answer {
                     wrong += 1;
                 }
-                failures.push(format!("OUT {:?} → {} {:?}", case.question, reply.decision.as_str(), got));
+                failures.push(format!(
+                    "OUT {:?} → {} {:?}",
+                    case.question,
+                    reply.decision.as_str(),
+                    got
+                ));
             }
             continue;
         }
@@ -68,7 +82,10 @@ fn heldout_questions_meet_the_floors() {
             Decision::Answer if case.expected.contains(got.as_ref().unwrap()) => correct += 1,
             Decision::Answer => {
                 wrong += 1;
-                failures.push(format!("WRONG {:?} → {:?}, expected {:?}", case.question, got, case.expected));
+                failures.push(format!(
+                    "WRONG {:?} → {:?}, expected {:?}",
+                    case.question, got, case.expected
+                ));
             }
             Decision::Clarify => {
                 clarified += 1;
@@ -85,17 +102,47 @@ fn heldout_questions_meet_the_floors() {
     let wrong_rate = wrong as f64 / total;
     let out_rate = out_handled as f64 / out_scope as f64;
     println!("held-out questions: {in_scope} in scope, {out_scope} out of scope");
-    println!("in scope answered with the right entry (top-1): {correct} = {:.1}%", 100.0 * correct_rate);
-    println!("in scope clarified: {clarified} = {:.1}%", 100.0 * clarified as f64 / in_scope as f64);
-    println!("in scope handed off: {handed_off} = {:.1}%", 100.0 * handed_off as f64 / in_scope as f64);
-    println!("answered with a wrong entry (all questions): {wrong} = {:.1}%", 100.0 * wrong_rate);
-    println!("out of scope handed off or small talk: {out_handled} = {:.1}%", 100.0 * out_rate);
+    println!(
+        "in scope answered with the right entry (top-1): {correct} = {:.1}%",
+        100.0 * correct_rate
+    );
+    println!(
+        "in scope clarified: {clarified} = {:.1}%",
+        100.0 * clarified as f64 / in_scope as f64
+    );
+    println!(
+        "in scope handed off: {handed_off} = {:.1}%",
+        100.0 * handed_off as f64 / in_scope as f64
+    );
+    println!(
+        "answered with a wrong entry (all questions): {wrong} = {:.1}%",
+        100.0 * wrong_rate
+    );
+    println!(
+        "out of scope handed off or small talk: {out_handled} = {:.1}%",
+        100.0 * out_rate
+    );
     for f in &failures {
         println!("  {f}");
     }
-    assert!(correct_rate >= MIN_CORRECT, "right answers {:.1}% < {:.0}%", 100.0 * correct_rate, 100.0 * MIN_CORRECT);
-    assert!(wrong_rate <= MAX_WRONG, "wrong answers {:.1}% > {:.0}%", 100.0 * wrong_rate, 100.0 * MAX_WRONG);
-    assert!(out_rate >= MIN_OUT_HANDLED, "out of scope handled {:.1}% < {:.0}%", 100.0 * out_rate, 100.0 * MIN_OUT_HANDLED);
+    assert!(
+        correct_rate >= MIN_CORRECT,
+        "right answers {:.1}% < {:.0}%",
+        100.0 * correct_rate,
+        100.0 * MIN_CORRECT
+    );
+    assert!(
+        wrong_rate <= MAX_WRONG,
+        "wrong answers {:.1}% > {:.0}%",
+        100.0 * wrong_rate,
+        100.0 * MAX_WRONG
+    );
+    assert!(
+        out_rate >= MIN_OUT_HANDLED,
+        "out of scope handled {:.1}% < {:.0}%",
+        100.0 * out_rate,
+        100.0 * MIN_OUT_HANDLED
+    );
 }
 
 #[test]
@@ -108,12 +155,25 @@ fn every_listed_topic_has_an_entry_with_its_kind() {
     let site = shipped_site();
     let config = Config::load(&site.path().join("bot.toml")).unwrap();
     let loaded = customs_bot::app::load_knowledge(&config);
-    assert!(loaded.problems.is_empty(), "the shipped knowledge base has problems: {:#?}", loaded.problems);
+    assert!(
+        loaded.problems.is_empty(),
+        "the shipped knowledge base has problems: {:#?}",
+        loaded.problems
+    );
     for t in topics["topic"].as_array().unwrap() {
         let id = t["id"].as_str().unwrap();
         let kind = t["kind"].as_str().unwrap();
-        let e = loaded.knowledge.entries.iter().find(|e| e.id == id).unwrap_or_else(|| panic!("no entry `{id}`"));
+        let e = loaded
+            .knowledge
+            .entries
+            .iter()
+            .find(|e| e.id == id)
+            .unwrap_or_else(|| panic!("no entry `{id}`"));
         assert_eq!(e.kind.as_str(), kind, "kind of {id}");
-        assert!(e.questions.len() >= 6, "{id} has only {} alternate questions", e.questions.len());
+        assert!(
+            e.questions.len() >= 6,
+            "{id} has only {} alternate questions",
+            e.questions.len()
+        );
     }
 }

@@ -2,11 +2,15 @@
 
 use customs_bot::tickets::{NewTicket, QuestionRecord, SqliteStore, TicketReason, TicketStore};
 
-use crate::support::{run, stdout, stderr, valid_site};
+use crate::support::{run, stderr, stdout, valid_site};
 
 fn seed(site: &tempfile::TempDir) -> SqliteStore {
     let store = SqliteStore::open(&site.path().join("data/customs-bot.sqlite")).unwrap();
-    for (q, decision, entry) in [("转关怎么办", "answer", Some("proc-transit")), ("货物超期申报罚多少", "handoff", None), ("电话13812345678能打吗", "handoff", None)] {
+    for (q, decision, entry) in [
+        ("转关怎么办", "answer", Some("proc-transit")),
+        ("货物超期申报罚多少", "handoff", None),
+        ("电话13812345678能打吗", "handoff", None),
+    ] {
         let qid = store
             .log_question(&QuestionRecord {
                 channel: "telegram".into(),
@@ -54,17 +58,45 @@ fn list_show_answer_close_and_export() {
 
     let out = run(&["--config", &c, "review", "show", "T000001"], None);
     let show = stdout(&out);
-    assert!(show.contains("问题：货物超期申报罚多少") && show.contains("机器人的猜测：滞报金"), "{show}");
+    assert!(
+        show.contains("问题：货物超期申报罚多少") && show.contains("机器人的猜测：滞报金"),
+        "{show}"
+    );
 
-    let out = run(&["--config", &c, "review", "answer", "T000001", "按日征收滞报金。", "--by", "王科长"], None);
+    let out = run(
+        &[
+            "--config",
+            &c,
+            "review",
+            "answer",
+            "T000001",
+            "按日征收滞报金。",
+            "--by",
+            "王科长",
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let t = store.ticket(1).unwrap().unwrap();
-    assert_eq!((t.state.as_str(), t.answer.as_deref(), t.answered_by.as_deref()), ("answered", Some("按日征收滞报金。"), Some("王科长")));
-    assert_eq!(store.pending_relays("telegram").unwrap().len(), 1, "waiting for the running bot to relay it");
+    assert_eq!(
+        (t.state.as_str(), t.answer.as_deref(), t.answered_by.as_deref()),
+        ("answered", Some("按日征收滞报金。"), Some("王科长"))
+    );
+    assert_eq!(
+        store.pending_relays("telegram").unwrap().len(),
+        1,
+        "waiting for the running bot to relay it"
+    );
 
-    let out = run(&["--config", &c, "review", "close", "2", "--reason", "out-of-scope"], None);
+    let out = run(
+        &["--config", &c, "review", "close", "2", "--reason", "out-of-scope"],
+        None,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(store.ticket(2).unwrap().unwrap().close_reason.as_deref(), Some("out_of_scope"));
+    assert_eq!(
+        store.ticket(2).unwrap().unwrap().close_reason.as_deref(),
+        Some("out_of_scope")
+    );
 
     let out = run(&["--config", &c, "review", "list", "--json"], None);
     let rows: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -73,8 +105,14 @@ fn list_show_answer_close_and_export() {
 
     let out = run(&["--config", &c, "review", "export", "--format", "csv"], None);
     let csv = stdout(&out);
-    assert!(csv.starts_with("number,opened_at,channel,chat,reason,state,question,answer"), "{csv}");
-    assert!(csv.contains("138****5678") && !csv.contains("13812345678"), "masked export: {csv}");
+    assert!(
+        csv.starts_with("number,opened_at,channel,chat,reason,state,question,answer"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("138****5678") && !csv.contains("13812345678"),
+        "masked export: {csv}"
+    );
 
     let out = run(&["--config", &c, "review", "show", "T000999"], None);
     assert_eq!(out.status.code(), Some(2));
@@ -86,7 +124,10 @@ fn promote_to_an_entry_and_to_a_new_entry() {
     let site = valid_site();
     let store = seed(&site);
     let c = cfg(&site);
-    let out = run(&["--config", &c, "review", "promote", "T000001", "--to", "proc-late-fee"], None);
+    let out = run(
+        &["--config", &c, "review", "promote", "T000001", "--to", "proc-late-fee"],
+        None,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let late = std::fs::read_to_string(site.path().join("knowledge/procedure/late-fee.md")).unwrap();
     assert!(late.contains("货物超期申报罚多少"), "{late}");
@@ -95,14 +136,35 @@ fn promote_to_an_entry_and_to_a_new_entry() {
     assert_eq!(v["entry"]["id"], "proc-late-fee", "{v}");
 
     // A new entry needs an answer first.
-    let out = run(&["--config", &c, "review", "promote", "T000002", "--new", "faq-phone"], None);
+    let out = run(
+        &["--config", &c, "review", "promote", "T000002", "--new", "faq-phone"],
+        None,
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("has no answer yet"), "{}", stderr(&out));
-    store.answer_ticket(2, "请拨打海关服务热线 {{hotline}}。", "cli").unwrap();
-    let out = run(&["--config", &c, "review", "promote", "T000002", "--new", "faq-phone", "--title", "能不能打电话咨询"], None);
+    store
+        .answer_ticket(2, "请拨打海关服务热线 {{hotline}}。", "cli")
+        .unwrap();
+    let out = run(
+        &[
+            "--config",
+            &c,
+            "review",
+            "promote",
+            "T000002",
+            "--new",
+            "faq-phone",
+            "--title",
+            "能不能打电话咨询",
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(site.path().join("knowledge/faq/faq-phone.md").exists());
-    assert_eq!(store.ticket(2).unwrap().unwrap().promoted_to.as_deref(), Some("faq-phone"));
+    assert_eq!(
+        store.ticket(2).unwrap().unwrap().promoted_to.as_deref(),
+        Some("faq-phone")
+    );
     let out = run(&["--config", &c, "check"], None);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
@@ -116,12 +178,30 @@ fn a_promotion_that_would_break_validation_is_undone() {
     let t = store.ticket(1).unwrap().unwrap();
     let transit = site.path().join("knowledge/procedure/transit.md");
     let before = std::fs::read_to_string(&transit).unwrap();
-    std::fs::write(&transit, before.replace("\"轉關運輸\"", &format!("\"轉關運輸\", \"{}\"", t.question))).unwrap();
+    std::fs::write(
+        &transit,
+        before.replace("\"轉關運輸\"", &format!("\"轉關運輸\", \"{}\"", t.question)),
+    )
+    .unwrap();
     let before_late = std::fs::read_to_string(site.path().join("knowledge/procedure/late-fee.md")).unwrap();
-    let out = run(&["--config", &cfg(&site), "review", "promote", "1", "--to", "proc-late-fee"], None);
+    let out = run(
+        &[
+            "--config",
+            &cfg(&site),
+            "review",
+            "promote",
+            "1",
+            "--to",
+            "proc-late-fee",
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("undone"), "{}", stderr(&out));
-    assert_eq!(std::fs::read_to_string(site.path().join("knowledge/procedure/late-fee.md")).unwrap(), before_late);
+    assert_eq!(
+        std::fs::read_to_string(site.path().join("knowledge/procedure/late-fee.md")).unwrap(),
+        before_late
+    );
     assert_eq!(store.ticket(1).unwrap().unwrap().state, "open");
 }
 
@@ -133,8 +213,18 @@ fn stats_summarise_questions_and_tickets() {
     let out = run(&["--config", &cfg(&site), "stats", "--days", "7", "--json"], None);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let s: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
-    assert_eq!((s["questions"].as_i64(), s["answered"].as_i64(), s["handed_off"].as_i64()), (Some(3), Some(1), Some(2)));
-    assert_eq!((s["tickets_opened"].as_i64(), s["tickets_open"].as_i64()), (Some(2), Some(1)));
+    assert_eq!(
+        (
+            s["questions"].as_i64(),
+            s["answered"].as_i64(),
+            s["handed_off"].as_i64()
+        ),
+        (Some(3), Some(1), Some(2))
+    );
+    assert_eq!(
+        (s["tickets_opened"].as_i64(), s["tickets_open"].as_i64()),
+        (Some(2), Some(1))
+    );
     assert!(s["median_minutes_to_answer"].as_f64().is_some());
     assert_eq!(s["top_entries"][0][0], "proc-transit");
     let out = run(&["--config", &cfg(&site), "stats"], None);

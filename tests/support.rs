@@ -45,7 +45,11 @@ pub fn shipped_site() -> tempfile::TempDir {
 /// Runs the customs-bot binary with arguments and optional standard input.
 pub fn run(args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_customs-bot"));
-    cmd.args(args).env("RUST_LOG", "customs_bot=info").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(args)
+        .env("RUST_LOG", "customs_bot=info")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("the customs-bot binary runs");
     {
         use std::io::Write;

@@ -24,11 +24,15 @@ pub struct Harness {
     _site: tempfile::TempDir,
 }
 
-const LONG_PARAGRAPH: &str = "保税仓库经营企业应当如实记录货物的进、出、转、存情况，按照海关要求提交报表，并接受海关的监管和核查。";
+const LONG_PARAGRAPH: &str =
+    "保税仓库经营企业应当如实记录货物的进、出、转、存情况，按照海关要求提交报表，并接受海关的监管和核查。";
 
 fn write_extra_entries(k: &std::path::Path) {
     // A long answer (well over 4096 UTF-16 units) and two entries one short question cannot tell apart.
-    let long_body = (0..60).map(|i| format!("{i}. {LONG_PARAGRAPH} <注意> & **要点**")).collect::<Vec<_>>().join("\n\n");
+    let long_body = (0..60)
+        .map(|i| format!("{i}. {LONG_PARAGRAPH} <注意> & **要点**"))
+        .collect::<Vec<_>>()
+        .join("\n\n");
     std::fs::write(
         k.join("faq/long.md"),
         format!("+++\nid = \"faq-warehouse-duties\"\nkind = \"faq\"\ntitle = \"保税仓库经营企业的义务\"\nquestions = [\"保税仓库经营企业有哪些义务\"]\nkeywords = [\"保税仓库\", \"义务\"]\nlegal_basis = []\nupdated = 2026-11-26\n+++\n{long_body}\n"),
@@ -78,27 +82,48 @@ impl Harness {
         let telegram_config = config.telegram.clone();
         let operators = config.operators.clone();
         let kept = config.clone();
-        let assistant = Arc::new(tokio::task::spawn_blocking(move || Assistant::start(config)).await.unwrap().unwrap());
+        let assistant = Arc::new(
+            tokio::task::spawn_blocking(move || Assistant::start(config))
+                .await
+                .unwrap()
+                .unwrap(),
+        );
         customs_bot::app::spawn_index_watcher(assistant.clone(), Duration::from_millis(200));
         let store = Arc::new(SqliteStore::in_memory().unwrap());
         let hook_store = store.clone();
         fake.on_send(move || hook_store.question_count().unwrap());
         let ctx = Arc::new(
-            telegram::Context::new(assistant, store.clone() as Arc<dyn TicketStore>, &telegram_config).with_operators(operators),
+            telegram::Context::new(assistant, store.clone() as Arc<dyn TicketStore>, &telegram_config)
+                .with_operators(operators),
         );
         let bot = telegram::bot("123:TEST", Some(&fake.url)).unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(telegram::run(ctx, bot, limits, async move {
             let _ = stopped.await;
         }));
-        Harness { fake, store, config: kept, stop: Some(stop), task, _site: site }
+        Harness {
+            fake,
+            store,
+            config: kept,
+            stop: Some(stop),
+            task,
+            _site: site,
+        }
     }
 
     /// Stops the bot and checks that it stopped cleanly and that Telegram rejected nothing.
     pub async fn finish(mut self) -> FakeTelegram {
         self.stop.take().unwrap().send(()).unwrap();
-        tokio::time::timeout(Duration::from_secs(20), self.task).await.expect("the bot stops").unwrap().unwrap();
-        assert!(self.fake.errors().is_empty(), "Telegram would have rejected: {:?}", self.fake.errors());
+        tokio::time::timeout(Duration::from_secs(20), self.task)
+            .await
+            .expect("the bot stops")
+            .unwrap()
+            .unwrap();
+        assert!(
+            self.fake.errors().is_empty(),
+            "Telegram would have rejected: {:?}",
+            self.fake.errors()
+        );
         self.fake
     }
 }
@@ -113,7 +138,12 @@ pub fn buttons(call: &crate::fake_telegram::Call) -> Vec<(String, String)> {
         .map(|rows| {
             rows.iter()
                 .flat_map(|r| r.as_array().unwrap().iter())
-                .map(|b| (b["text"].as_str().unwrap().to_string(), b["callback_data"].as_str().unwrap().to_string()))
+                .map(|b| {
+                    (
+                        b["text"].as_str().unwrap().to_string(),
+                        b["callback_data"].as_str().unwrap().to_string(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -128,9 +158,17 @@ async fn start_registers_commands_and_welcomes() {
     assert_eq!(welcome.body["parse_mode"], "HTML");
     assert!(text(welcome).contains("测试海关咨询助手"), "{}", text(welcome));
     assert!(buttons(welcome).iter().any(|(_, d)| d == "kind:procedure"));
-    let calls = h.fake.wait_for(10, "setMyCommands", |c| c.iter().any(|c| c.method == "setmycommands")).await;
+    let calls = h
+        .fake
+        .wait_for(10, "setMyCommands", |c| c.iter().any(|c| c.method == "setmycommands"))
+        .await;
     let commands = &calls.iter().find(|c| c.method == "setmycommands").unwrap().body["commands"];
-    let names: Vec<&str> = commands.as_array().unwrap().iter().map(|c| c["command"].as_str().unwrap().trim_start_matches('/')).collect();
+    let names: Vec<&str> = commands
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["command"].as_str().unwrap().trim_start_matches('/'))
+        .collect();
     assert_eq!(names, ["start", "help", "hotline", "human", "topics"]);
     assert!(commands[3]["description"].as_str().unwrap().contains("人工"));
     h.finish().await;
@@ -152,9 +190,16 @@ async fn an_answer_is_valid_html_with_feedback_buttons_and_logged_before_it_is_s
     let b = buttons(answer);
     assert_eq!(b.len(), 2);
     assert!(b[0].1.starts_with("fb:y:") && b[1].1.starts_with("fb:n:"), "{b:?}");
-    assert_eq!(answer.hook, Some(1), "the question was logged before the reply was sent");
+    assert_eq!(
+        answer.hook,
+        Some(1),
+        "the question was logged before the reply was sent"
+    );
     let logged = h.store.last_question().unwrap().unwrap();
-    assert_eq!((logged.channel.as_str(), logged.chat.as_str(), logged.decision.as_str()), ("telegram", "42", "answer"));
+    assert_eq!(
+        (logged.channel.as_str(), logged.chat.as_str(), logged.decision.as_str()),
+        ("telegram", "42", "answer")
+    );
     assert_eq!(logged.entry.as_deref(), Some("proc-transit"));
     h.finish().await;
 }
@@ -164,14 +209,24 @@ async fn a_long_answer_is_split_into_valid_pieces() {
     let h = Harness::start().await;
     h.fake.send_text(42, "保税仓库经营企业有哪些义务");
     // The pieces arrive one by one; wait until the one with the feedback buttons (the last) is there.
-    h.fake.wait_for(20, "the last piece", |calls| calls.iter().any(|c| c.method == "sendmessage" && !buttons(c).is_empty())).await;
+    h.fake
+        .wait_for(20, "the last piece", |calls| {
+            calls
+                .iter()
+                .any(|c| c.method == "sendmessage" && !buttons(c).is_empty())
+        })
+        .await;
     let sent = h.fake.sent_to(42);
     assert!(sent.len() >= 2, "{} pieces", sent.len());
     for (i, piece) in sent.iter().enumerate() {
         let t = text(piece);
         assert!(t.encode_utf16().count() <= 4096);
         assert_eq!(html_problem(&t), None, "piece {i}");
-        assert_eq!(buttons(piece).is_empty(), i + 1 < sent.len(), "only the last piece has buttons");
+        assert_eq!(
+            buttons(piece).is_empty(),
+            i + 1 < sent.len(),
+            "only the last piece has buttons"
+        );
     }
     let all: String = sent.iter().map(text).collect::<Vec<_>>().join("\n\n");
     assert!(all.contains("59. "), "nothing is lost");
@@ -195,7 +250,12 @@ async fn clarify_offers_buttons_and_a_choice_answers_twice() {
     let sent = h.fake.wait_sent(42, 3).await;
     assert!(text(&sent[1]).starts_with("<b>ATA单证册"), "{}", text(&sent[1]));
     assert_eq!(text(&sent[1]), text(&sent[2]));
-    let acks = h.fake.calls().into_iter().filter(|c| c.method == "answercallbackquery").count();
+    let acks = h
+        .fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "answercallbackquery")
+        .count();
     assert_eq!(acks, 2, "every press is answered once");
     h.finish().await;
 }
@@ -205,16 +265,27 @@ async fn not_helpful_opens_a_ticket_and_offers_the_hotline() {
     let h = Harness::start().await;
     h.fake.send_text(42, "滞报金怎么算");
     let sent = h.fake.wait_sent(42, 1).await;
-    let no = buttons(&sent[0]).into_iter().find(|(_, d)| d.starts_with("fb:n:")).unwrap().1;
+    let no = buttons(&sent[0])
+        .into_iter()
+        .find(|(_, d)| d.starts_with("fb:n:"))
+        .unwrap()
+        .1;
     h.fake.press(42, 2, &no);
     let sent = h.fake.wait_sent(42, 2).await;
     let reply = text(&sent[1]);
     assert!(reply.contains("12360") && reply.contains("工单"), "{reply}");
     let ticket = h.store.ticket(1).unwrap().expect("a ticket");
-    assert_eq!((ticket.reason.as_str(), ticket.question.as_str()), ("not_helpful", "滞报金怎么算"));
+    assert_eq!(
+        (ticket.reason.as_str(), ticket.question.as_str()),
+        ("not_helpful", "滞报金怎么算")
+    );
     // A second tap is acknowledged without a second ticket.
     h.fake.press(42, 2, &no);
-    h.fake.wait_for(10, "second ack", |c| c.iter().filter(|c| c.method == "answercallbackquery").count() >= 2).await;
+    h.fake
+        .wait_for(10, "second ack", |c| {
+            c.iter().filter(|c| c.method == "answercallbackquery").count() >= 2
+        })
+        .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(h.store.ticket(2).unwrap().is_none());
     h.finish().await;
@@ -227,8 +298,14 @@ async fn a_hand_off_gives_the_hotline_duty_status_and_a_ticket() {
     let sent = h.fake.wait_sent(42, 1).await;
     let reply = text(&sent[0]);
     assert!(reply.contains("没有把握"), "{reply}");
-    assert!(reply.contains("海关服务热线：12360") && reply.contains("测试咨询电话"), "{reply}");
-    assert!(reply.contains("工作时间") || reply.contains("恢复"), "duty status: {reply}");
+    assert!(
+        reply.contains("海关服务热线：12360") && reply.contains("测试咨询电话"),
+        "{reply}"
+    );
+    assert!(
+        reply.contains("工作时间") || reply.contains("恢复"),
+        "duty status: {reply}"
+    );
     assert!(reply.contains("工单 <b>T000001</b>"), "{reply}");
     assert_eq!(h.store.ticket(1).unwrap().unwrap().reason, "handoff");
     h.finish().await;
@@ -245,7 +322,11 @@ async fn stickers_empty_and_huge_messages_get_calm_replies() {
     h.fake.wait_sent(42, 3).await;
     h.fake.edit_text(42, "改过的问题");
     let sent = h.fake.wait_sent(42, 4).await;
-    assert!(text(&sent[0]).contains("贴纸") && text(&sent[0]).contains("文字"), "{}", text(&sent[0]));
+    assert!(
+        text(&sent[0]).contains("贴纸") && text(&sent[0]).contains("文字"),
+        "{}",
+        text(&sent[0])
+    );
     assert!(text(&sent[1]).contains("请用文字描述"), "{}", text(&sent[1]));
     assert!(text(&sent[2]).contains("消息较长"), "{}", text(&sent[2]));
     assert!(text(&sent[3]).contains("修改"), "{}", text(&sent[3]));
@@ -256,15 +337,22 @@ async fn stickers_empty_and_huge_messages_get_calm_replies() {
 async fn in_groups_only_addressed_messages_are_answered() {
     let h = Harness::start().await;
     let group = -100_123;
-    h.fake.send_text_in(group, 42, "supergroup", "大家好，滞报金怎么算", None);
-    h.fake.send_text_in(group, 42, "supergroup", &format!("@{BOT_USERNAME} 滞报金怎么算"), None);
+    h.fake
+        .send_text_in(group, 42, "supergroup", "大家好，滞报金怎么算", None);
+    h.fake
+        .send_text_in(group, 42, "supergroup", &format!("@{BOT_USERNAME} 滞报金怎么算"), None);
     let sent = h.fake.wait_sent(group, 1).await;
     assert!(text(&sent[0]).starts_with("<b>滞报金</b>"), "{}", text(&sent[0]));
     h.fake.send_text_in(group, 43, "supergroup", "转关怎么办理", Some(5));
     h.fake.wait_sent(group, 2).await;
-    h.fake.send_text_in(group, 44, "supergroup", "/help@some_other_bot", None);
+    h.fake
+        .send_text_in(group, 44, "supergroup", "/help@some_other_bot", None);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(h.fake.sent_to(group).len(), 2, "the unaddressed message and the other bot's command are ignored");
+    assert_eq!(
+        h.fake.sent_to(group).len(),
+        2,
+        "the unaddressed message and the other bot's command are ignored"
+    );
     h.finish().await;
 }
 
@@ -278,10 +366,18 @@ async fn a_429_is_waited_out_and_the_message_is_sent() {
     );
     h.fake.send_text(42, "滞报金怎么算");
     let sent = h.fake.wait_sent(42, 1).await;
-    let attempts: Vec<_> = h.fake.calls().into_iter().filter(|c| c.method == "sendmessage").collect();
+    let attempts: Vec<_> = h
+        .fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "sendmessage")
+        .collect();
     assert_eq!(attempts.len(), 2, "one refused attempt, one retry");
     assert_eq!(attempts[0].body["text"], attempts[1].body["text"]);
-    assert!(attempts[1].at.duration_since(attempts[0].at) >= Duration::from_millis(900), "waited retry_after");
+    assert!(
+        attempts[1].at.duration_since(attempts[0].at) >= Duration::from_millis(900),
+        "waited retry_after"
+    );
     assert!(text(&sent[0]).starts_with("<b>滞报金</b>"));
     h.finish().await;
 }
@@ -296,14 +392,25 @@ async fn commands_and_unknown_commands() {
     h.fake.send_text(42, "/topics");
     let sent = h.fake.wait_sent(42, 3).await;
     assert!(text(&sent[0]).contains("12360") && text(&sent[0]).contains("工作时间") || text(&sent[0]).contains("恢复"));
-    assert!(text(&sent[1]).contains("没有这个命令") && text(&sent[1]).contains("/topics"), "{}", text(&sent[1]));
+    assert!(
+        text(&sent[1]).contains("没有这个命令") && text(&sent[1]).contains("/topics"),
+        "{}",
+        text(&sent[1])
+    );
     h.fake.press(42, 3, "kind:procedure");
     let sent = h.fake.wait_sent(42, 4).await;
     let b = buttons(&sent[3]);
-    assert!(b.iter().any(|(t, d)| t == "滞报金" && d == "pick:proc-late-fee"), "{b:?}");
+    assert!(
+        b.iter().any(|(t, d)| t == "滞报金" && d == "pick:proc-late-fee"),
+        "{b:?}"
+    );
     h.fake.send_text(42, "/human");
     let sent = h.fake.wait_sent(42, 5).await;
-    assert!(text(&sent[4]).contains("转人工") && text(&sent[4]).contains("T000001"), "{}", text(&sent[4]));
+    assert!(
+        text(&sent[4]).contains("转人工") && text(&sent[4]).contains("T000001"),
+        "{}",
+        text(&sent[4])
+    );
     h.finish().await;
 }
 
@@ -330,8 +437,12 @@ async fn shutdown_is_clean_and_acknowledges_the_last_update() {
     h.fake.send_text(42, "转关怎么办理");
     h.fake.wait_sent(42, 1).await;
     let fake = h.finish().await;
-    let last = fake.calls().into_iter().filter(|c| c.method == "getupdates").last().unwrap();
-    assert_eq!(last.body["timeout"], 0, "the final getUpdates confirms the last update: {}", last.body);
+    let last = fake.calls().into_iter().rfind(|c| c.method == "getupdates").unwrap();
+    assert_eq!(
+        last.body["timeout"], 0,
+        "the final getUpdates confirms the last update: {}",
+        last.body
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -344,15 +455,33 @@ async fn an_unreachable_api_is_retried_without_panicking_and_shutdown_still_work
     copy_tree(&fixtures().join("valid"), site.path());
     let config = Config::load(&site.path().join("bot.toml")).unwrap();
     let telegram_config = config.telegram.clone();
-    let assistant = Arc::new(tokio::task::spawn_blocking(move || Assistant::start(config)).await.unwrap().unwrap());
-    let ctx = Arc::new(telegram::Context::new(assistant, Arc::new(SqliteStore::in_memory().unwrap()), &telegram_config));
+    let assistant = Arc::new(
+        tokio::task::spawn_blocking(move || Assistant::start(config))
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    let ctx = Arc::new(telegram::Context::new(
+        assistant,
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        &telegram_config,
+    ));
     let bot = telegram::bot("123:TEST", Some(&url)).unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(telegram::run(ctx, bot, telegram::limits(&telegram_config), async move {
-        let _ = stopped.await;
-    }));
+    let task = tokio::spawn(telegram::run(
+        ctx,
+        bot,
+        telegram::limits(&telegram_config),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(!task.is_finished(), "still retrying, not crashed");
     stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(30), task).await.expect("stops while retrying").unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .expect("stops while retrying")
+        .unwrap()
+        .unwrap();
 }

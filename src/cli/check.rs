@@ -24,5 +24,9 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
         config.knowledge.dir.display(),
         loaded.knowledge.entries.len()
     );
-    Ok(if errors > 0 || (args.strict && warnings > 0) { Code::Problems } else { Code::Ok })
+    Ok(if errors > 0 || (args.strict && warnings > 0) {
+        Code::Problems
+    } else {
+        Code::Ok
+    })
 }

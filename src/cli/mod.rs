@@ -86,7 +86,10 @@ pub fn init_tracing(verbose: u8) {
 
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     Config::load(&cli.config).with_context(|| {
-        format!("loading the configuration (use --config PATH to choose another file than {})", cli.config.display())
+        format!(
+            "loading the configuration (use --config PATH to choose another file than {})",
+            cli.config.display()
+        )
     })
 }
 

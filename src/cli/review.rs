@@ -76,7 +76,9 @@ fn ticket_id(s: &str) -> anyhow::Result<i64> {
 
 /// Working hours a ticket has been open.
 pub fn open_hours(config: &Config, t: &Ticket, now: DateTime<Utc>) -> f64 {
-    let opened = DateTime::parse_from_rfc3339(&t.opened_at).map(|d| d.with_timezone(&Utc)).unwrap_or(now);
+    let opened = DateTime::parse_from_rfc3339(&t.opened_at)
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or(now);
     duty::working_hours_between(config.duty.as_ref(), opened, now)
 }
 
@@ -92,7 +94,9 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
         ReviewCommand::List { state, json } => {
             let state = match state.as_deref() {
                 None => None,
-                Some(s) => Some(TicketState::parse(s).ok_or_else(|| anyhow::anyhow!("--state must be open, answered or closed"))?),
+                Some(s) => Some(
+                    TicketState::parse(s).ok_or_else(|| anyhow::anyhow!("--state must be open, answered or closed"))?,
+                ),
             };
             let mut tickets = store.tickets(state)?;
             // Overdue first, then oldest first.
@@ -123,16 +127,40 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
         }
         ReviewCommand::Show { ticket } => {
             let id = ticket_id(&ticket)?;
-            let t = store.ticket(id)?.ok_or_else(|| anyhow::anyhow!("there is no ticket {ticket}"))?;
+            let t = store
+                .ticket(id)?
+                .ok_or_else(|| anyhow::anyhow!("there is no ticket {ticket}"))?;
             writeln!(out, "工单 {}（{}）", t.number(), t.state)?;
             writeln!(out, "渠道：{} 会话 {}", t.channel, t.chat)?;
             writeln!(out, "原因：{}", TicketReason::label(&t.reason))?;
             writeln!(out, "问题：{}", t.question)?;
             let guesses = t.guess_titles();
-            writeln!(out, "机器人的猜测：{}", if guesses.is_empty() { "无".to_string() } else { guesses.join(" / ") })?;
-            writeln!(out, "开单：{}{}", t.opened_at, if is_overdue(config, &t, now) { "（逾期）" } else { "" })?;
+            writeln!(
+                out,
+                "机器人的猜测：{}",
+                if guesses.is_empty() {
+                    "无".to_string()
+                } else {
+                    guesses.join(" / ")
+                }
+            )?;
+            writeln!(
+                out,
+                "开单：{}{}",
+                t.opened_at,
+                if is_overdue(config, &t, now) {
+                    "（逾期）"
+                } else {
+                    ""
+                }
+            )?;
             if let Some(a) = &t.answer {
-                writeln!(out, "答复（{}，{}）：{a}", t.answered_by.as_deref().unwrap_or("?"), t.answered_at.as_deref().unwrap_or("?"))?;
+                writeln!(
+                    out,
+                    "答复（{}，{}）：{a}",
+                    t.answered_by.as_deref().unwrap_or("?"),
+                    t.answered_at.as_deref().unwrap_or("?")
+                )?;
             }
             if let Some(r) = &t.relayed_at {
                 writeln!(out, "已转达用户：{r}")?;
@@ -146,7 +174,11 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
         }
         ReviewCommand::Answer { ticket, text, by } => {
             let t = store.answer_ticket(ticket_id(&ticket)?, &text, &by)?;
-            writeln!(out, "answered {}; a running bot relays it to the person's chat within seconds", t.number())?;
+            writeln!(
+                out,
+                "answered {}; a running bot relays it to the person's chat within seconds",
+                t.number()
+            )?;
         }
         ReviewCommand::Close { ticket, reason } => {
             let t = store.close_ticket(ticket_id(&ticket)?, reason, None)?;
@@ -155,7 +187,21 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
         ReviewCommand::Export { format } => {
             anyhow::ensure!(format == "csv", "only --format csv is supported");
             let mut w = csv::Writer::from_writer(out);
-            w.write_record(["number", "opened_at", "channel", "chat", "reason", "state", "question", "answer", "answered_by", "answered_at", "closed_at", "close_reason", "promoted_to"])?;
+            w.write_record([
+                "number",
+                "opened_at",
+                "channel",
+                "chat",
+                "reason",
+                "state",
+                "question",
+                "answer",
+                "answered_by",
+                "answered_at",
+                "closed_at",
+                "close_reason",
+                "promoted_to",
+            ])?;
             for t in store.tickets(None)? {
                 w.write_record([
                     t.number(),
@@ -176,12 +222,20 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
             w.flush()?;
             return Ok(Code::Ok);
         }
-        ReviewCommand::Promote { ticket, to, new, kind, title } => {
+        ReviewCommand::Promote {
+            ticket,
+            to,
+            new,
+            kind,
+            title,
+        } => {
             let target = match (to, new) {
                 (Some(id), _) => PromoteTarget::To(id),
                 (None, Some(id)) => PromoteTarget::New {
                     id,
-                    kind: Kind::parse(&kind).ok_or_else(|| anyhow::anyhow!("--kind must be one of service, policy, procedure, permit, faq"))?,
+                    kind: Kind::parse(&kind).ok_or_else(|| {
+                        anyhow::anyhow!("--kind must be one of service, policy, procedure, permit, faq")
+                    })?,
                     title,
                 },
                 (None, None) => anyhow::bail!("say where the ticket goes: --to <entry-id> or --new <id>"),

@@ -58,7 +58,9 @@ async fn serve(config: Config) -> anyhow::Result<Code> {
     let telegram_config = config.telegram.clone();
     let operators = config.operators.clone();
     let assistant = Arc::new(
-        tokio::task::spawn_blocking(move || Assistant::start(config)).await?.context("preparing the index")?,
+        tokio::task::spawn_blocking(move || Assistant::start(config))
+            .await?
+            .context("preparing the index")?,
     );
 
     // Pick up new index generations (reindex, promote) without a restart.

@@ -18,7 +18,11 @@ pub struct Args {
 }
 
 fn pct(n: i64, of: i64) -> String {
-    if of == 0 { "-".into() } else { format!("{:.1}%", 100.0 * n as f64 / of as f64) }
+    if of == 0 {
+        "-".into()
+    } else {
+        format!("{:.1}%", 100.0 * n as f64 / of as f64)
+    }
 }
 
 pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
@@ -30,12 +34,27 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
         return Ok(Code::Ok);
     }
     writeln!(out, "最近 {} 天", s.days)?;
-    writeln!(out, "提问 {}：回答 {} ({})，给出选项 {} ({})，转人工 {} ({})，寒暄 {}", s.questions,
-        s.answered, pct(s.answered, s.questions), s.clarified, pct(s.clarified, s.questions),
-        s.handed_off, pct(s.handed_off, s.questions), s.smalltalk)?;
+    writeln!(
+        out,
+        "提问 {}：回答 {} ({})，给出选项 {} ({})，转人工 {} ({})，寒暄 {}",
+        s.questions,
+        s.answered,
+        pct(s.answered, s.questions),
+        s.clarified,
+        pct(s.clarified, s.questions),
+        s.handed_off,
+        pct(s.handed_off, s.questions),
+        s.smalltalk
+    )?;
     writeln!(out, "反馈：有帮助 {}，没帮助 {}", s.helpful, s.not_helpful)?;
-    writeln!(out, "工单：新开 {}，仍未处理 {}，答复用时中位数 {}", s.tickets_opened, s.tickets_open,
-        s.median_minutes_to_answer.map_or("-".to_string(), |m| format!("{m:.0} 分钟")))?;
+    writeln!(
+        out,
+        "工单：新开 {}，仍未处理 {}，答复用时中位数 {}",
+        s.tickets_opened,
+        s.tickets_open,
+        s.median_minutes_to_answer
+            .map_or("-".to_string(), |m| format!("{m:.0} 分钟"))
+    )?;
     writeln!(out, "最常用的条目：")?;
     for (entry, n) in &s.top_entries {
         writeln!(out, "  {n:>5}  {entry}")?;

@@ -50,18 +50,26 @@ pub fn add_question(path: &Path, question: &str) -> anyhow::Result<Edit> {
     }
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let (a, b) = split_front_matter(&text).with_context(|| format!("{}: no +++ front matter", path.display()))?;
-    let mut doc: DocumentMut = text[a..b].parse().with_context(|| format!("{}: front matter is not valid TOML", path.display()))?;
+    let mut doc: DocumentMut = text[a..b]
+        .parse()
+        .with_context(|| format!("{}: front matter is not valid TOML", path.display()))?;
     let questions = doc
         .get_mut("questions")
         .and_then(|q| q.as_array_mut())
         .with_context(|| format!("{}: no `questions` list", path.display()))?;
     let normalized = crate::text::normalize(question);
-    if !questions.iter().any(|q| q.as_str().is_some_and(|q| crate::text::normalize(q) == normalized)) {
+    if !questions
+        .iter()
+        .any(|q| q.as_str().is_some_and(|q| crate::text::normalize(q) == normalized))
+    {
         questions.push(question);
     }
     let updated = format!("{}{}{}", &text[..a], doc, &text[b..]);
     std::fs::write(path, updated).with_context(|| format!("writing {}", path.display()))?;
-    Ok(Edit { path: path.to_path_buf(), before: Some(text) })
+    Ok(Edit {
+        path: path.to_path_buf(),
+        before: Some(text),
+    })
 }
 
 /// Writes a new entry `<dir>/<kind>/<id>.md` from an operator's answer.
@@ -89,8 +97,16 @@ pub fn new_entry(
     doc["questions"] = value(questions);
     doc["keywords"] = value(toml_edit::Array::new());
     doc["legal_basis"] = value(toml_edit::Array::new());
-    let date = toml_edit::Date { year: today.year() as u16, month: today.month() as u8, day: today.day() as u8 };
-    doc["updated"] = value(toml_edit::Datetime { date: Some(date), time: None, offset: None });
+    let date = toml_edit::Date {
+        year: today.year() as u16,
+        month: today.month() as u8,
+        day: today.day() as u8,
+    };
+    doc["updated"] = value(toml_edit::Datetime {
+        date: Some(date),
+        time: None,
+        offset: None,
+    });
     let text = format!("+++\n{doc}+++\n{}\n", answer.trim());
     std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     Ok(Edit { path, before: None })
@@ -126,7 +142,16 @@ mod tests {
     fn writes_a_valid_new_entry() {
         let dir = tempfile::tempdir().unwrap();
         let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
-        let edit = new_entry(dir.path(), "faq-new", Kind::Faq, "新问题", "新问题怎么办", "按规定办理。", today).unwrap();
+        let edit = new_entry(
+            dir.path(),
+            "faq-new",
+            Kind::Faq,
+            "新问题",
+            "新问题怎么办",
+            "按规定办理。",
+            today,
+        )
+        .unwrap();
         let text = std::fs::read_to_string(&edit.path).unwrap();
         let (entry, problems) = crate::knowledge::entry::parse("n.md", &text);
         assert!(problems.is_empty(), "{problems:?}\n{text}");

@@ -81,7 +81,15 @@ pub const MAX_ID_LEN: usize = 48;
 
 /// The fields an entry's front matter may have.
 const FIELDS: [&str; 10] = [
-    "id", "kind", "title", "questions", "keywords", "legal_basis", "updated", "effective", "expires",
+    "id",
+    "kind",
+    "title",
+    "questions",
+    "keywords",
+    "legal_basis",
+    "updated",
+    "effective",
+    "expires",
     "related",
 ];
 
@@ -112,7 +120,10 @@ pub fn parse(source: &str, text: &str) -> (Option<(Entry, Lines)>, Vec<Problem>)
         ));
         return (None, problems);
     };
-    let Some(close) = lines[first + 1..].iter().position(|l| l.trim_end() == "+++").map(|i| first + 1 + i)
+    let Some(close) = lines[first + 1..]
+        .iter()
+        .position(|l| l.trim_end() == "+++")
+        .map(|i| first + 1 + i)
     else {
         problems.push(err(
             first + 1,
@@ -130,7 +141,9 @@ pub fn parse(source: &str, text: &str) -> (Option<(Entry, Lines)>, Vec<Problem>)
     let table: toml::Table = match toml::from_str(&front) {
         Ok(t) => t,
         Err(e) => {
-            let line = e.span().map_or(0, |s| front[..s.start.min(front.len())].matches('\n').count());
+            let line = e
+                .span()
+                .map_or(0, |s| front[..s.start.min(front.len())].matches('\n').count());
             problems.push(err(
                 front_first_line + line,
                 format!("the front matter is not valid TOML: {}", e.message().trim()),
@@ -172,7 +185,11 @@ pub fn parse(source: &str, text: &str) -> (Option<(Entry, Lines)>, Vec<Problem>)
             None => None,
             Some(toml::Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
             Some(toml::Value::String(_)) => {
-                problems.push(err(key_line(key), format!("`{key}` is empty"), "write a value between the quotes"));
+                problems.push(err(
+                    key_line(key),
+                    format!("`{key}` is empty"),
+                    "write a value between the quotes",
+                ));
                 None
             }
             Some(_) => {
@@ -190,7 +207,9 @@ pub fn parse(source: &str, text: &str) -> (Option<(Entry, Lines)>, Vec<Problem>)
     let title = string("title", true, &mut problems);
 
     if let Some(id) = &id {
-        if !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        if !id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             || id.starts_with('-')
         {
             problems.push(err(
@@ -284,7 +303,11 @@ pub fn parse(source: &str, text: &str) -> (Option<(Entry, Lines)>, Vec<Problem>)
             Some(toml::Value::Datetime(dt)) => match (dt.date, dt.time) {
                 (Some(d), None) => NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into()),
                 _ => {
-                    problems.push(err(key_line(key), format!("`{key}` must be a date without a time"), &fix));
+                    problems.push(err(
+                        key_line(key),
+                        format!("`{key}` must be a date without a time"),
+                        &fix,
+                    ));
                     None
                 }
             },
@@ -304,14 +327,14 @@ pub fn parse(source: &str, text: &str) -> (Option<(Entry, Lines)>, Vec<Problem>)
     let updated = date("updated", true, &mut problems);
     let effective = date("effective", false, &mut problems);
     let expires = date("expires", false, &mut problems);
-    if let (Some(e), Some(x)) = (effective, expires) {
-        if x < e {
-            problems.push(err(
-                key_line("expires"),
-                format!("`expires` ({x}) is before `effective` ({e})"),
-                "fix one of the two dates, or remove `expires`",
-            ));
-        }
+    if let (Some(e), Some(x)) = (effective, expires)
+        && x < e
+    {
+        problems.push(err(
+            key_line("expires"),
+            format!("`expires` ({x}) is before `effective` ({e})"),
+            "fix one of the two dates, or remove `expires`",
+        ));
     }
 
     if body.is_empty() {
@@ -325,8 +348,16 @@ pub fn parse(source: &str, text: &str) -> (Option<(Entry, Lines)>, Vec<Problem>)
     if problems.iter().any(Problem::is_error) {
         return (None, problems);
     }
-    let (Some(id), Some(kind), Some(title), Some(questions), Some(keywords), Some(legal_basis), Some(updated), Some(related)) =
-        (id, kind, title, questions, keywords, legal_basis, updated, related)
+    let (
+        Some(id),
+        Some(kind),
+        Some(title),
+        Some(questions),
+        Some(keywords),
+        Some(legal_basis),
+        Some(updated),
+        Some(related),
+    ) = (id, kind, title, questions, keywords, legal_basis, updated, related)
     else {
         return (None, problems);
     };
@@ -390,12 +421,29 @@ mod tests {
         let text = "+++\nid = \"Bad_Id\"\nkind = \"story\"\nquestions = \"转关\"\nkeywords = []\nlegal_basis = []\nupdated = \"soon\"\ncolour = 1\n+++\n";
         let m = messages(text);
         assert!(m.contains(&"k/x.md:8: unknown field `colour` — remove it or fix its spelling; the fields are id, kind, title, questions, keywords, legal_basis, updated, effective, expires, related".to_string()), "{m:#?}");
-        assert!(m.contains(&"k/x.md:1: missing field `title` — add `title = \"…\"` between the +++ lines".to_string()), "{m:#?}");
+        assert!(
+            m.contains(&"k/x.md:1: missing field `title` — add `title = \"…\"` between the +++ lines".to_string()),
+            "{m:#?}"
+        );
         assert!(m.contains(&"k/x.md:2: id `Bad_Id` may only use a-z, 0-9 and - — use lowercase letters, digits and hyphens, e.g. id = \"proc-transit\"".to_string()), "{m:#?}");
-        assert!(m.contains(&"k/x.md:3: unknown kind `story` — use one of service, policy, procedure, permit, faq".to_string()), "{m:#?}");
+        assert!(
+            m.contains(
+                &"k/x.md:3: unknown kind `story` — use one of service, policy, procedure, permit, faq".to_string()
+            ),
+            "{m:#?}"
+        );
         assert!(m.contains(&"k/x.md:4: `questions` must be a list of strings — write questions = [\"…\", \"…\"] between the +++ lines".to_string()), "{m:#?}");
-        assert!(m.contains(&"k/x.md:7: `updated` is not a date: \"soon\" — write a date without quotes, e.g. updated = 2026-11-26".to_string()), "{m:#?}");
-        assert!(m.contains(&"k/x.md:9: the answer is empty — write the answer below the closing +++ line".to_string()), "{m:#?}");
+        assert!(
+            m.contains(
+                &"k/x.md:7: `updated` is not a date: \"soon\" — write a date without quotes, e.g. updated = 2026-11-26"
+                    .to_string()
+            ),
+            "{m:#?}"
+        );
+        assert!(
+            m.contains(&"k/x.md:9: the answer is empty — write the answer below the closing +++ line".to_string()),
+            "{m:#?}"
+        );
         assert_eq!(m.len(), 7, "{m:#?}");
     }
 
@@ -403,11 +451,15 @@ mod tests {
     fn missing_and_unclosed_front_matter() {
         assert_eq!(
             messages("转关怎么办"),
-            vec!["k/x.md:1: the file does not start with front matter — put a line `+++` first, then the TOML fields (id, kind, title …), then `+++`, then the answer"]
+            vec![
+                "k/x.md:1: the file does not start with front matter — put a line `+++` first, then the TOML fields (id, kind, title …), then `+++`, then the answer"
+            ]
         );
         assert_eq!(
             messages("+++\nid = \"a\"\n"),
-            vec!["k/x.md:1: the front matter is never closed — add a line `+++` after the last TOML field, before the answer"]
+            vec![
+                "k/x.md:1: the front matter is never closed — add a line `+++` after the last TOML field, before the answer"
+            ]
         );
     }
 
@@ -415,19 +467,33 @@ mod tests {
     fn malformed_toml_names_the_line() {
         let m = messages("+++\nid = \"a\"\ntitle = \"unterminated\nkind = \"faq\"\n+++\nbody");
         assert_eq!(m.len(), 1);
-        assert!(m[0].starts_with("k/x.md:3: the front matter is not valid TOML"), "{m:?}");
+        assert!(
+            m[0].starts_with("k/x.md:3: the front matter is not valid TOML"),
+            "{m:?}"
+        );
     }
 
     #[test]
     fn expires_before_effective() {
-        let text = GOOD.replace("updated = 2026-11-26", "updated = 2026-11-26\neffective = 2026-05-01\nexpires = 2026-01-01");
+        let text = GOOD.replace(
+            "updated = 2026-11-26",
+            "updated = 2026-11-26\neffective = 2026-05-01\nexpires = 2026-01-01",
+        );
         let m = messages(&text);
-        assert_eq!(m, vec!["k/x.md:10: `expires` (2026-01-01) is before `effective` (2026-05-01) — fix one of the two dates, or remove `expires`"]);
+        assert_eq!(
+            m,
+            vec![
+                "k/x.md:10: `expires` (2026-01-01) is before `effective` (2026-05-01) — fix one of the two dates, or remove `expires`"
+            ]
+        );
     }
 
     #[test]
     fn currency_by_date() {
-        let (entry, _) = parse("x.md", &GOOD.replace("updated = 2026-11-26", "updated = 2026-11-26\nexpires = 2026-06-30"));
+        let (entry, _) = parse(
+            "x.md",
+            &GOOD.replace("updated = 2026-11-26", "updated = 2026-11-26\nexpires = 2026-06-30"),
+        );
         let entry = entry.unwrap().0;
         assert!(entry.is_current(NaiveDate::from_ymd_opt(2026, 6, 30).unwrap()));
         assert!(!entry.is_current(NaiveDate::from_ymd_opt(2026, 7, 1).unwrap()));

@@ -76,15 +76,15 @@ pub fn parse_synonyms(source: &str, text: &str, problems: &mut Vec<Problem>) -> 
         }
         for t in &terms {
             let key = crate::text::normalize(t);
-            if let Some(prev) = seen.insert(key, line) {
-                if prev != line {
-                    problems.push(Problem::error(
-                        source,
-                        line,
-                        format!("`{t}` is already in the synonym group on line {prev}"),
-                        "keep each term in one group only: merge the two lines or remove one",
-                    ));
-                }
+            if let Some(prev) = seen.insert(key, line)
+                && prev != line
+            {
+                problems.push(Problem::error(
+                    source,
+                    line,
+                    format!("`{t}` is already in the synonym group on line {prev}"),
+                    "keep each term in one group only: merge the two lines or remove one",
+                ));
             }
         }
         groups.push(terms);
@@ -148,8 +148,17 @@ mod tests {
     fn redirect_lines() {
         let mut p = Vec::new();
         let r = parse_redirects("r.txt", "# c\n出口退税 退税率 = 税务部门\n护照\n", &mut p);
-        assert_eq!(r, vec![(vec!["出口退税".to_string(), "退税率".to_string()], "税务部门".to_string())]);
-        assert_eq!(p[0].to_string(), "r.txt:3: `护照` has no `=` — write the terms, then `=`, then where to go instead, e.g. `出口退税 退税率 = 税务部门`");
+        assert_eq!(
+            r,
+            vec![(
+                vec!["出口退税".to_string(), "退税率".to_string()],
+                "税务部门".to_string()
+            )]
+        );
+        assert_eq!(
+            p[0].to_string(),
+            "r.txt:3: `护照` has no `=` — write the terms, then `=`, then where to go instead, e.g. `出口退税 退税率 = 税务部门`"
+        );
     }
 
     #[test]

@@ -38,10 +38,22 @@ pub struct Problem {
 
 impl Problem {
     pub fn error(path: &str, line: usize, what: String, fix: &str) -> Self {
-        Self { severity: Severity::Error, path: path.to_string(), line, what, fix: fix.to_string() }
+        Self {
+            severity: Severity::Error,
+            path: path.to_string(),
+            line,
+            what,
+            fix: fix.to_string(),
+        }
     }
     pub fn warning(path: &str, line: usize, what: String, fix: &str) -> Self {
-        Self { severity: Severity::Warning, path: path.to_string(), line, what, fix: fix.to_string() }
+        Self {
+            severity: Severity::Warning,
+            path: path.to_string(),
+            line,
+            what,
+            fix: fix.to_string(),
+        }
     }
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
@@ -86,7 +98,12 @@ impl Loaded {
 /// A leading UTF-8 BOM is removed.
 fn read_text(path: &Path, shown: &str) -> Result<String, Problem> {
     let bytes = std::fs::read(path).map_err(|e| {
-        Problem::error(shown, 1, format!("cannot read the file: {e}"), "check that it exists and is readable")
+        Problem::error(
+            shown,
+            1,
+            format!("cannot read the file: {e}"),
+            "check that it exists and is readable",
+        )
     })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
@@ -132,13 +149,12 @@ pub fn load(dir: &Path, placeholders: &BTreeSet<String>, today: NaiveDate) -> Lo
     let mut hasher = Sha256::new();
     let shown_root = dir.display().to_string();
     let shown = |p: &Path| -> String {
-        p.strip_prefix(dir).map_or_else(|_| p.display().to_string(), |r| {
-            Path::new(&shown_root).join(r).display().to_string()
-        })
+        p.strip_prefix(dir).map_or_else(
+            |_| p.display().to_string(),
+            |r| Path::new(&shown_root).join(r).display().to_string(),
+        )
     };
-    let rel = |p: &Path| -> String {
-        p.strip_prefix(dir).unwrap_or(p).to_string_lossy().replace('\\', "/")
-    };
+    let rel = |p: &Path| -> String { p.strip_prefix(dir).unwrap_or(p).to_string_lossy().replace('\\', "/") };
 
     let files = match entry_files(dir) {
         Ok(f) => f,
@@ -149,7 +165,10 @@ pub fn load(dir: &Path, placeholders: &BTreeSet<String>, today: NaiveDate) -> Lo
                 format!("cannot read the knowledge folder: {e}"),
                 "check the `[knowledge] dir` setting in bot.toml",
             ));
-            return Loaded { knowledge: Knowledge::default(), problems };
+            return Loaded {
+                knowledge: Knowledge::default(),
+                problems,
+            };
         }
     };
 
@@ -184,7 +203,12 @@ pub fn load(dir: &Path, placeholders: &BTreeSet<String>, today: NaiveDate) -> Lo
 
     // The lexicon: optional files.
     let mut lexicon = Lexicon::default();
-    for (name, which) in [(lexicon::USER_DICT, 0), (lexicon::SYNONYMS, 1), (lexicon::STOPWORDS, 2), (lexicon::REDIRECTS, 3)] {
+    for (name, which) in [
+        (lexicon::USER_DICT, 0),
+        (lexicon::SYNONYMS, 1),
+        (lexicon::STOPWORDS, 2),
+        (lexicon::REDIRECTS, 3),
+    ] {
         let path = dir.join(name);
         if !path.exists() {
             continue;
@@ -223,7 +247,10 @@ pub fn load(dir: &Path, placeholders: &BTreeSet<String>, today: NaiveDate) -> Lo
     }
     for (entry, lines) in &entries {
         for q in &entry.questions {
-            let key: String = crate::text::normalize(q).chars().filter(|c| crate::text::is_term(&c.to_string())).collect();
+            let key: String = crate::text::normalize(q)
+                .chars()
+                .filter(|c| crate::text::is_term(&c.to_string()))
+                .collect();
             match questions.get(&key) {
                 Some((other, _)) if other == &entry.id => {}
                 Some((other, src)) => problems.push(Problem::error(
@@ -249,7 +276,11 @@ pub fn load(dir: &Path, placeholders: &BTreeSet<String>, today: NaiveDate) -> Lo
         }
         for p in crate::markup::placeholders(&entry.body) {
             if !placeholders.contains(&p.name) {
-                let known = placeholders.iter().map(|n| format!("{{{{{n}}}}}")).collect::<Vec<_>>().join(", ");
+                let known = placeholders
+                    .iter()
+                    .map(|n| format!("{{{{{n}}}}}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 problems.push(Problem::error(
                     &entry.source,
                     lines.body + p.line,
@@ -272,7 +303,14 @@ pub fn load(dir: &Path, placeholders: &BTreeSet<String>, today: NaiveDate) -> Lo
     entries.sort_by(|a, b| a.id.cmp(&b.id));
     problems.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     let fingerprint = hex(&hasher.finalize());
-    Loaded { knowledge: Knowledge { entries, lexicon, fingerprint }, problems }
+    Loaded {
+        knowledge: Knowledge {
+            entries,
+            lexicon,
+            fingerprint,
+        },
+        problems,
+    }
 }
 
 /// The fingerprint of the folder without validating it (cheap staleness check).
@@ -280,10 +318,19 @@ pub fn fingerprint(dir: &Path) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
     for path in entry_files(dir)? {
         let bytes = std::fs::read(&path)?;
-        let rel = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+        let rel = path
+            .strip_prefix(dir)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .replace('\\', "/");
         feed(&mut hasher, &rel, strip_bom(&bytes));
     }
-    for name in [lexicon::USER_DICT, lexicon::SYNONYMS, lexicon::STOPWORDS, lexicon::REDIRECTS] {
+    for name in [
+        lexicon::USER_DICT,
+        lexicon::SYNONYMS,
+        lexicon::STOPWORDS,
+        lexicon::REDIRECTS,
+    ] {
         let path = dir.join(name);
         if path.exists() {
             feed(&mut hasher, name, strip_bom(&std::fs::read(&path)?));

@@ -34,7 +34,9 @@ use crate::duty;
 use crate::knowledge::Kind;
 use crate::markup::escape_html;
 use crate::reply::{Body, HandoffReason, Reply, hotline_lines};
-use crate::tickets::{Feedback, NewTicket, QuestionRecord, Ticket, TicketReason, TicketState, TicketStore, parse_ticket_number};
+use crate::tickets::{
+    Feedback, NewTicket, QuestionRecord, Ticket, TicketReason, TicketState, TicketStore, parse_ticket_number,
+};
 
 pub use split::{MESSAGE_LIMIT, split_html, utf16_len};
 
@@ -113,17 +115,25 @@ impl Context {
         let now = chrono::Utc::now();
         match duty::status(config, now) {
             duty::DutyStatus::Unknown => {
-                format!("人工服务时间：{}。", self.office().get("office_hours").map_or("以海关公布为准", String::as_str))
+                format!(
+                    "人工服务时间：{}。",
+                    self.office()
+                        .get("office_hours")
+                        .map_or("以海关公布为准", String::as_str)
+                )
             }
             status => status.describe(duty::local_time(config, now)),
         }
     }
 }
 
+/// One chat's recent questions and when it was last told to slow down.
+type ChatRate = (VecDeque<Instant>, Option<Instant>);
+
 /// Per-chat question rate limit over a sliding minute, with one polite notice per minute.
 struct RateLimiter {
     per_minute: u32,
-    chats: Mutex<HashMap<ChatId, (VecDeque<Instant>, Option<Instant>)>>,
+    chats: Mutex<HashMap<ChatId, ChatRate>>,
 }
 
 enum Rate {
@@ -134,7 +144,10 @@ enum Rate {
 
 impl RateLimiter {
     fn new(per_minute: u32) -> Self {
-        Self { per_minute, chats: Mutex::new(HashMap::new()) }
+        Self {
+            per_minute,
+            chats: Mutex::new(HashMap::new()),
+        }
     }
 
     fn check(&self, chat: ChatId) -> Rate {
@@ -165,7 +178,9 @@ impl RateLimiter {
 
 /// The handler tree.
 pub fn schema() -> UpdateHandler<HandlerError> {
-    let operator_commands = Update::filter_message().filter_command::<OperatorCommand>().endpoint(on_operator_command);
+    let operator_commands = Update::filter_message()
+        .filter_command::<OperatorCommand>()
+        .endpoint(on_operator_command);
     let operators_chat = Update::filter_message()
         .filter(|m: Message, ctx: Arc<Context>| ctx.is_operators_chat(m.chat.id))
         .branch(dptree::filter(|m: Message| m.reply_to_message().is_some()).endpoint(on_operator_reply))
@@ -173,12 +188,20 @@ pub fn schema() -> UpdateHandler<HandlerError> {
     let messages = Update::filter_message()
         .filter(addressed)
         .branch(dptree::entry().filter_command::<Command>().endpoint(on_command))
-        .branch(dptree::filter(|m: Message| m.text().is_some_and(|t| t.trim_start().starts_with('/'))).endpoint(on_unknown_command))
+        .branch(
+            dptree::filter(|m: Message| m.text().is_some_and(|t| t.trim_start().starts_with('/')))
+                .endpoint(on_unknown_command),
+        )
         .branch(dptree::filter(|m: Message| m.text().is_some()).endpoint(on_question))
         .branch(dptree::endpoint(on_other));
     let edited = Update::filter_edited_message().filter(addressed).endpoint(on_edited);
     let callbacks = Update::filter_callback_query().endpoint(on_callback);
-    dptree::entry().branch(operator_commands).branch(operators_chat).branch(messages).branch(edited).branch(callbacks)
+    dptree::entry()
+        .branch(operator_commands)
+        .branch(operators_chat)
+        .branch(messages)
+        .branch(edited)
+        .branch(callbacks)
 }
 
 /// In a private chat, everything; in a group, only commands, replies to the bot and mentions.
@@ -191,9 +214,15 @@ fn addressed(msg: Message, me: Me) -> bool {
     if text.trim_start().starts_with('/') {
         // A command for another bot (/help@other_bot) is not for us.
         let first = text.split_whitespace().next().unwrap_or("");
-        return first.split_once('@').is_none_or(|(_, bot)| bot.eq_ignore_ascii_case(me.username()));
+        return first
+            .split_once('@')
+            .is_none_or(|(_, bot)| bot.eq_ignore_ascii_case(me.username()));
     }
-    text.contains(&mention) || msg.reply_to_message().and_then(|r| r.from.as_ref()).is_some_and(|u| u.id == me.id)
+    text.contains(&mention)
+        || msg
+            .reply_to_message()
+            .and_then(|r| r.from.as_ref())
+            .is_some_and(|u| u.id == me.id)
 }
 
 /// Runs a handler body in its own task so that a panic there is contained: the update is logged
@@ -221,10 +250,10 @@ async fn send_html(bot: &TgBot, chat: ChatId, text: String, keyboard: Option<Inl
     let last = pieces.len().saturating_sub(1);
     for (i, piece) in pieces.into_iter().enumerate() {
         let mut req = bot.send_message(chat, piece).parse_mode(ParseMode::Html);
-        if i == last {
-            if let Some(k) = &keyboard {
-                req = req.reply_markup(k.clone());
-            }
+        if i == last
+            && let Some(k) = &keyboard
+        {
+            req = req.reply_markup(k.clone());
         }
         req.await?;
     }
@@ -247,9 +276,12 @@ fn help_text() -> String {
 }
 
 fn topics_keyboard() -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new(
-        Kind::ALL.iter().map(|k| vec![InlineKeyboardButton::callback(k.label(), format!("kind:{}", k.as_str()))]),
-    )
+    InlineKeyboardMarkup::new(Kind::ALL.iter().map(|k| {
+        vec![InlineKeyboardButton::callback(
+            k.label(),
+            format!("kind:{}", k.as_str()),
+        )]
+    }))
 }
 
 async fn on_command(bot: TgBot, msg: Message, cmd: Command, ctx: Arc<Context>) -> HandlerResult {
@@ -281,9 +313,15 @@ async fn on_unknown_command(bot: TgBot, msg: Message) -> HandlerResult {
 /// Opens a ticket for a person who asked for a human and tells them how it goes on.
 async fn hand_off_now(bot: &TgBot, ctx: &Arc<Context>, chat: ChatId, question: &str) -> HandlerResult {
     let ticket = open_ticket(bot, ctx, chat, question, TicketReason::Asked, "[]".into(), None).await;
-    let mut text = format!("好的，为您转人工。您可以联系：\n{}\n{}", html(&hotline_lines(ctx.office())), html(&ctx.duty_line()));
+    let mut text = format!(
+        "好的，为您转人工。您可以联系：\n{}\n{}",
+        html(&hotline_lines(ctx.office())),
+        html(&ctx.duty_line())
+    );
     if let Some(number) = ticket {
-        text.push_str(&format!("\n\n已为您登记工单 <b>{number}</b>。请直接在这里描述您的问题，工作人员答复后会在这里通知您。"));
+        text.push_str(&format!(
+            "\n\n已为您登记工单 <b>{number}</b>。请直接在这里描述您的问题，工作人员答复后会在这里通知您。"
+        ));
     }
     send_html(bot, chat, text, None).await
 }
@@ -301,7 +339,14 @@ async fn open_ticket(
     let question = question.to_string();
     let chat_text = chat.0.to_string();
     let result = tokio::task::spawn_blocking(move || {
-        store.open_ticket(&NewTicket { channel: CHANNEL, chat: &chat_text, question: &question, reason, guesses, question_id })
+        store.open_ticket(&NewTicket {
+            channel: CHANNEL,
+            chat: &chat_text,
+            question: &question,
+            reason,
+            guesses,
+            question_id,
+        })
     })
     .await;
     match result {
@@ -322,7 +367,13 @@ async fn open_ticket(
 }
 
 /// Logs a question; a failure is logged and does not stop the reply.
-async fn log_question(ctx: &Arc<Context>, chat: ChatId, question: &str, reply: &Reply, latency: Duration) -> Option<i64> {
+async fn log_question(
+    ctx: &Arc<Context>,
+    chat: ChatId,
+    question: &str,
+    reply: &Reply,
+    latency: Duration,
+) -> Option<i64> {
     let record = QuestionRecord {
         channel: CHANNEL.into(),
         chat: chat.0.to_string(),
@@ -395,28 +446,45 @@ fn feedback_keyboard(qid: i64) -> InlineKeyboardMarkup {
 /// Button text: Telegram shows about a line; keep titles short.
 fn button_text(title: &str) -> String {
     let chars: Vec<char> = title.chars().collect();
-    if chars.len() <= 30 { title.to_string() } else { format!("{}…", chars[..29].iter().collect::<String>()) }
+    if chars.len() <= 30 {
+        title.to_string()
+    } else {
+        format!("{}…", chars[..29].iter().collect::<String>())
+    }
 }
 
 async fn send_reply(bot: &TgBot, ctx: &Arc<Context>, chat: ChatId, reply: &Reply, qid: Option<i64>) -> HandlerResult {
     let office = ctx.office();
     match &reply.body {
-        Body::Answer(_) => {
-            send_html(bot, chat, reply.telegram_html(office), qid.map(feedback_keyboard)).await
-        }
+        Body::Answer(_) => send_html(bot, chat, reply.telegram_html(office), qid.map(feedback_keyboard)).await,
         Body::Clarify(choices) => {
             let mut rows: Vec<Vec<InlineKeyboardButton>> = choices
                 .iter()
-                .map(|c| vec![InlineKeyboardButton::callback(button_text(&c.title), format!("pick:{}", c.id))])
+                .map(|c| {
+                    vec![InlineKeyboardButton::callback(
+                        button_text(&c.title),
+                        format!("pick:{}", c.id),
+                    )]
+                })
                 .collect();
             rows.push(vec![InlineKeyboardButton::callback("都不是，转人工", "human")]);
             let store = ctx.store.clone();
-            let (question, candidates) = (reply.question.clone(), serde_json::to_string(choices).unwrap_or_default());
+            let (question, candidates) = (
+                reply.question.clone(),
+                serde_json::to_string(choices).unwrap_or_default(),
+            );
             let chat_text = chat.0.to_string();
-            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.log_clarify(CHANNEL, &chat_text, &question, &candidates, qid)).await {
+            if let Ok(Err(e)) =
+                tokio::task::spawn_blocking(move || store.log_clarify(CHANNEL, &chat_text, &question, &candidates, qid))
+                    .await
+            {
                 tracing::error!(chat_id = chat.0, error = %format!("{e:#}"), "could not record the choices offered");
             }
-            let lead = if choices.len() == 1 { "我不太确定您问的是不是这一项，请点选：" } else { "您的问题可能与以下几项有关，请点选：" };
+            let lead = if choices.len() == 1 {
+                "我不太确定您问的是不是这一项，请点选："
+            } else {
+                "您的问题可能与以下几项有关，请点选："
+            };
             send_html(bot, chat, html(lead), Some(InlineKeyboardMarkup::new(rows))).await
         }
         Body::Handoff(reason) => {
@@ -432,7 +500,9 @@ async fn send_reply(bot: &TgBot, ctx: &Arc<Context>, chat: ChatId, reply: &Reply
             if let Some(r) = ticket_reason {
                 let guesses = serde_json::to_string(&reply.candidates).unwrap_or_else(|_| "[]".into());
                 if let Some(number) = open_ticket(bot, ctx, chat, &reply.question, r, guesses, qid).await {
-                    text.push_str(&format!("\n\n您的问题已登记为工单 <b>{number}</b>，工作人员答复后会在这里通知您。"));
+                    text.push_str(&format!(
+                        "\n\n您的问题已登记为工单 <b>{number}</b>，工作人员答复后会在这里通知您。"
+                    ));
                 }
             }
             send_html(bot, chat, text, None).await
@@ -493,7 +563,14 @@ async fn on_callback(bot: TgBot, q: CallbackQuery, ctx: Arc<Context>) -> Handler
             let reply = tokio::task::spawn_blocking(move || assistant.answer_entry(&id)).await?;
             match reply {
                 Some(reply) => {
-                    let qid = log_question(&ctx, chat, &format!("[选择] {}", reply.question), &reply, started.elapsed()).await;
+                    let qid = log_question(
+                        &ctx,
+                        chat,
+                        &format!("[选择] {}", reply.question),
+                        &reply,
+                        started.elapsed(),
+                    )
+                    .await;
                     send_reply(&bot, &ctx, chat, &reply, qid).await
                 }
                 None => send_html(&bot, chat, html("这一条已经更新或下线了，请重新提问。"), None).await,
@@ -513,16 +590,27 @@ async fn on_callback(bot: TgBot, q: CallbackQuery, ctx: Arc<Context>) -> Handler
             match outcome {
                 Ok(Feedback::Recorded(Some(question))) => {
                     ack.text("已记录，我们会改进").await?;
-                    let guesses = serde_json::json!([{ "id": question.entry, "decision": question.decision }]).to_string();
-                    let ticket =
-                        open_ticket(&bot, &ctx, chat, &question.question, TicketReason::NotHelpful, guesses, Some(qid)).await;
+                    let guesses =
+                        serde_json::json!([{ "id": question.entry, "decision": question.decision }]).to_string();
+                    let ticket = open_ticket(
+                        &bot,
+                        &ctx,
+                        chat,
+                        &question.question,
+                        TicketReason::NotHelpful,
+                        guesses,
+                        Some(qid),
+                    )
+                    .await;
                     let mut text = format!(
                         "抱歉没能帮上忙。您可以联系人工：\n{}\n{}",
                         html(&hotline_lines(ctx.office())),
                         html(&ctx.duty_line())
                     );
                     if let Some(number) = ticket {
-                        text.push_str(&format!("\n\n已登记工单 <b>{number}</b>，工作人员答复后会在这里通知您。"));
+                        text.push_str(&format!(
+                            "\n\n已登记工单 <b>{number}</b>，工作人员答复后会在这里通知您。"
+                        ));
                     }
                     send_html(&bot, chat, text, None).await
                 }
@@ -575,7 +663,11 @@ async fn announce(bot: &TgBot, ctx: &Arc<Context>, t: &Ticket) {
         t.number(),
         html(TicketReason::label(&t.reason)),
         html(&t.question),
-        html(&if guesses.is_empty() { "无".to_string() } else { guesses.join(" / ") }),
+        html(&if guesses.is_empty() {
+            "无".to_string()
+        } else {
+            guesses.join(" / ")
+        }),
         t.number()
     );
     match bot.send_message(ChatId(chat), text).parse_mode(ParseMode::Html).await {
@@ -594,7 +686,14 @@ fn operator_usage() -> String {
     html(&OperatorCommand::descriptions().to_string())
 }
 
-async fn answer_ticket(bot: &TgBot, ctx: &Arc<Context>, chat: ChatId, id: i64, text: String, by: String) -> HandlerResult {
+async fn answer_ticket(
+    bot: &TgBot,
+    ctx: &Arc<Context>,
+    chat: ChatId,
+    id: i64,
+    text: String,
+    by: String,
+) -> HandlerResult {
     let store = ctx.store.clone();
     let result = tokio::task::spawn_blocking(move || store.answer_ticket(id, &text, &by)).await?;
     let reply = match result {
@@ -654,7 +753,9 @@ async fn on_operator_command(bot: TgBot, msg: Message, cmd: OperatorCommand, ctx
 /// An operator's reply to a ticket notice in the operators' chat answers that ticket.
 async fn on_operator_reply(bot: TgBot, msg: Message, ctx: Arc<Context>) -> HandlerResult {
     guarded("operator reply", async move {
-        let Some(replied) = msg.reply_to_message().map(|m| i64::from(m.id.0)) else { return Ok(()) };
+        let Some(replied) = msg.reply_to_message().map(|m| i64::from(m.id.0)) else {
+            return Ok(());
+        };
         let store = ctx.store.clone();
         let Some(ticket) = tokio::task::spawn_blocking(move || store.ticket_by_notice(replied)).await?? else {
             return Ok(());
@@ -672,7 +773,9 @@ async fn on_operator_reply(bot: TgBot, msg: Message, ctx: Arc<Context>) -> Handl
 }
 
 fn ticket_hours(ctx: &Context, t: &Ticket, now: chrono::DateTime<chrono::Utc>) -> f64 {
-    let opened = chrono::DateTime::parse_from_rfc3339(&t.opened_at).map(|d| d.with_timezone(&chrono::Utc)).unwrap_or(now);
+    let opened = chrono::DateTime::parse_from_rfc3339(&t.opened_at)
+        .map(|d| d.with_timezone(&chrono::Utc))
+        .unwrap_or(now);
     duty::working_hours_between(ctx.assistant.config().duty.as_ref(), opened, now)
 }
 
@@ -704,7 +807,9 @@ async fn housekeeping_once(bot: &TgBot, ctx: &Arc<Context>) -> anyhow::Result<()
                 tokio::task::spawn_blocking(move || store.mark_relayed(t.id)).await??;
                 tracing::info!(chat_id = chat, ticket = %t.number(), "answer relayed");
             }
-            Err(e) => tracing::warn!(chat_id = chat, ticket = %t.number(), error = %e, "could not relay the answer; will retry"),
+            Err(e) => {
+                tracing::warn!(chat_id = chat, ticket = %t.number(), error = %e, "could not relay the answer; will retry")
+            }
         }
     }
 
@@ -713,7 +818,10 @@ async fn housekeeping_once(bot: &TgBot, ctx: &Arc<Context>) -> anyhow::Result<()
         let store = ctx.store.clone();
         let cutoff = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let waiting = tokio::task::spawn_blocking(move || store.overdue_unannounced(&cutoff)).await??;
-        for t in waiting.into_iter().filter(|t| ticket_hours(ctx, t, now) >= ctx.operators.overdue_hours) {
+        for t in waiting
+            .into_iter()
+            .filter(|t| ticket_hours(ctx, t, now) >= ctx.operators.overdue_hours)
+        {
             let text = format!(
                 "⏰ 工单 <b>{}</b> 已逾期（已过 {:.1} 个工作小时）：{}\n回复原通知或发送 /reply {} 答复内容",
                 t.number(),
@@ -721,7 +829,9 @@ async fn housekeeping_once(bot: &TgBot, ctx: &Arc<Context>) -> anyhow::Result<()
                 html(&t.question),
                 t.number()
             );
-            send_html(bot, ChatId(ops_chat), text, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            send_html(bot, ChatId(ops_chat), text, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let store = ctx.store.clone();
             tokio::task::spawn_blocking(move || store.mark_overdue_announced(t.id)).await??;
         }
@@ -733,15 +843,29 @@ async fn housekeeping_once(bot: &TgBot, ctx: &Arc<Context>) -> anyhow::Result<()
     let stale = tokio::task::spawn_blocking(move || store.stale_clarifies(&cutoff)).await??;
     for c in stale.into_iter().filter(|c| c.channel == CHANNEL) {
         let Ok(chat) = c.chat.parse::<i64>() else { continue };
-        let Some(number) = open_ticket(bot, ctx, ChatId(chat), &c.question, TicketReason::UnpickedClarify, c.candidates.clone(), c.question_id).await
+        let Some(number) = open_ticket(
+            bot,
+            ctx,
+            ChatId(chat),
+            &c.question,
+            TicketReason::UnpickedClarify,
+            c.candidates.clone(),
+            c.question_id,
+        )
+        .await
         else {
             continue;
         };
         let store = ctx.store.clone();
         let id = parse_ticket_number(&number).unwrap_or(0);
         tokio::task::spawn_blocking(move || store.link_clarify(c.id, id)).await??;
-        let text = format!("您之前的问题「{}」已登记为工单 <b>{number}</b>，工作人员答复后会在这里通知您。", html(&c.question));
-        send_html(bot, ChatId(chat), text, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let text = format!(
+            "您之前的问题「{}」已登记为工单 <b>{number}</b>，工作人员答复后会在这里通知您。",
+            html(&c.question)
+        );
+        send_html(bot, ChatId(chat), text, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     Ok(())
 }
@@ -752,7 +876,9 @@ pub fn bot(token: &str, api_url: Option<&str>) -> anyhow::Result<Bot> {
     let bot = Bot::new(token);
     Ok(match api_url {
         Some(url) => bot.set_api_url(
-            url.trim_end_matches('/').parse().map_err(|e| anyhow::anyhow!("[telegram] api_url `{url}` is not a URL: {e}"))?,
+            url.trim_end_matches('/')
+                .parse()
+                .map_err(|e| anyhow::anyhow!("[telegram] api_url `{url}` is not a URL: {e}"))?,
         ),
         None => bot,
     })
@@ -770,7 +896,12 @@ pub fn limits(c: &TelegramConfig) -> Limits {
 
 /// Runs the bot until `shutdown` resolves, then stops gracefully: the update in hand is finished
 /// and acknowledged. Network loss at start-up or later is retried with backoff, never a panic.
-pub async fn run(ctx: Arc<Context>, bot: Bot, limits: Limits, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+pub async fn run(
+    ctx: Arc<Context>,
+    bot: Bot,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
     let bot: TgBot = bot.throttle(limits);
     let ctx_for_keeper = ctx.clone();
     let mut dp = Dispatcher::builder(bot.clone(), schema())
@@ -795,7 +926,10 @@ pub async fn run(ctx: Arc<Context>, bot: Bot, limits: Limits, shutdown: impl Fut
                 }
             }
             let listener = Polling::builder(bot.clone()).timeout(Duration::from_secs(10)).build();
-            match dp.try_dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed")).await {
+            match dp
+                .try_dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed"))
+                .await
+            {
                 Ok(()) => break,
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in_s = delay.as_secs(), "cannot reach the Telegram Bot API");
@@ -832,7 +966,9 @@ pub async fn run(ctx: Arc<Context>, bot: Bot, limits: Limits, shutdown: impl Fut
 /// Relays a message to a chat (used for operators' answers).
 pub async fn send_to_chat(bot: &Bot, chat: i64, html_text: String) -> anyhow::Result<()> {
     for piece in split_html(&html_text, MESSAGE_LIMIT) {
-        bot.send_message(ChatId(chat), piece).parse_mode(ParseMode::Html).await?;
+        bot.send_message(ChatId(chat), piece)
+            .parse_mode(ParseMode::Html)
+            .await?;
     }
     Ok(())
 }
@@ -854,7 +990,10 @@ mod tests {
     #[test]
     fn commands_parse() {
         assert_eq!(Command::parse("/start", "customs_test_bot").unwrap(), Command::Start);
-        assert_eq!(Command::parse("/topics@customs_test_bot", "customs_test_bot").unwrap(), Command::Topics);
+        assert_eq!(
+            Command::parse("/topics@customs_test_bot", "customs_test_bot").unwrap(),
+            Command::Topics
+        );
         assert!(Command::parse("/nonsense", "customs_test_bot").is_err());
     }
 
@@ -871,6 +1010,9 @@ mod tests {
 
     #[test]
     fn mentions_are_stripped() {
-        assert_eq!(strip_mention("@customs_test_bot 滞报金怎么算", "customs_test_bot"), "滞报金怎么算");
+        assert_eq!(
+            strip_mention("@customs_test_bot 滞报金怎么算", "customs_test_bot"),
+            "滞报金怎么算"
+        );
     }
 }

@@ -45,7 +45,11 @@ fn fit(para: &str, limit: usize) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut current = String::new();
     for line in para.split('\n') {
-        let line_pieces = if utf16_len(line) <= limit { vec![line.to_string()] } else { hard_cut(line, limit) };
+        let line_pieces = if utf16_len(line) <= limit {
+            vec![line.to_string()]
+        } else {
+            hard_cut(line, limit)
+        };
         for piece in line_pieces {
             if !current.is_empty() && utf16_len(&current) + 1 + utf16_len(&piece) > limit {
                 out.push(std::mem::take(&mut current));
@@ -80,7 +84,11 @@ fn hard_cut(line: &str, limit: usize) -> Vec<String> {
     let mut rest = text.as_str();
     while let Some(c) = rest.chars().next() {
         // An entity (&amp; &lt; &gt; &quot;) moves as one piece.
-        let token_len = if c == '&' { rest.find(';').filter(|&i| i <= 8).map_or(1, |i| i + 1) } else { c.len_utf8() };
+        let token_len = if c == '&' {
+            rest.find(';').filter(|&i| i <= 8).map_or(1, |i| i + 1)
+        } else {
+            c.len_utf8()
+        };
         let token = &rest[..token_len];
         let token_units = utf16_len(token);
         if units + token_units > limit {
