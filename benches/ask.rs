@@ -7,7 +7,7 @@
 //! At scale: every article of ../shared/corpus/laws-corpus.tar.xz indexed as an entry, measured in
 //! a child process so its peak memory is its own.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -16,9 +16,10 @@ use customs_bot::config::Config;
 use customs_bot::index::{self, SearchIndex};
 use customs_bot::knowledge::{Entry, Kind, Knowledge};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+#[allow(dead_code)]
+#[path = "../tests/support.rs"]
+mod support;
+use support::{copy_tree, repo};
 
 /// The questions of the labelled sets (dev, tune, held-out), in- and out-of-scope.
 fn questions() -> Vec<String> {
@@ -88,19 +89,6 @@ fn own_peak_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for item in std::fs::read_dir(from).unwrap() {
-        let item = item.unwrap();
-        let target = to.join(item.file_name());
-        if item.path().is_dir() {
-            copy_tree(&item.path(), &target);
-        } else {
-            std::fs::copy(item.path(), target).unwrap();
-        }
-    }
-}
-
 fn shipped() {
     let site = tempfile::tempdir().unwrap();
     copy_tree(&repo().join("knowledge"), &site.path().join("knowledge"));
@@ -130,22 +118,8 @@ fn shipped() {
     latency("shipped knowledge base, ask path", &assistant, &questions(), 20);
 
     // Cold start: the binary, from exec to its printed answer, with the index already built.
-    let bin = env!("CARGO_BIN_EXE_customs-bot");
-    let mut starts = Vec::new();
-    for _ in 0..7 {
-        let t = Instant::now();
-        let out = Command::new(bin)
-            .args([
-                "--config",
-                &site.path().join("bot.toml").display().to_string(),
-                "ask",
-                "知识产权海关保护备案怎么办",
-            ])
-            .output()
-            .unwrap();
-        starts.push(t.elapsed());
-        assert!(out.status.success());
-    }
+    let config_path = site.path().join("bot.toml");
+    let mut starts: Vec<Duration> = (0..7).map(|_| time_ask(&config_path)).collect();
     starts.sort();
     println!(
         "cold start to first answer (customs-bot ask, index built): median {:.0} ms, min {:.0} ms, max {:.0} ms (7 runs); peak RSS {:.1} MiB",
@@ -155,28 +129,34 @@ fn shipped() {
         children_peak_mib()
     );
     // A newcomer's very first run: no index yet, so it is built before the answer.
-    let mut firsts = Vec::new();
-    for _ in 0..5 {
-        std::fs::remove_dir_all(&config.index.dir).unwrap();
-        let t = Instant::now();
-        let out = Command::new(bin)
-            .args([
-                "--config",
-                &site.path().join("bot.toml").display().to_string(),
-                "ask",
-                "知识产权海关保护备案怎么办",
-            ])
-            .output()
-            .unwrap();
-        firsts.push(t.elapsed());
-        assert!(out.status.success());
-    }
+    let mut firsts: Vec<Duration> = (0..5)
+        .map(|_| {
+            std::fs::remove_dir_all(&config.index.dir).unwrap();
+            time_ask(&config_path)
+        })
+        .collect();
     firsts.sort();
     println!(
         "first run on a fresh checkout (builds the index, then answers): median {:.0} ms, max {:.0} ms (5 runs)",
         ms(firsts[2]),
         ms(firsts[4])
     );
+}
+
+/// Runs `customs-bot ask` once and times it from exec to exit.
+fn time_ask(config: &Path) -> Duration {
+    let t = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_customs-bot"))
+        .args([
+            "--config",
+            &config.display().to_string(),
+            "ask",
+            "知识产权海关保护备案怎么办",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    t.elapsed()
 }
 
 /// Articles of the laws corpus as knowledge entries.

@@ -313,17 +313,24 @@ async fn on_unknown_command(bot: TgBot, msg: Message) -> HandlerResult {
 /// Opens a ticket for a person who asked for a human and tells them how it goes on.
 async fn hand_off_now(bot: &TgBot, ctx: &Arc<Context>, chat: ChatId, question: &str) -> HandlerResult {
     let ticket = open_ticket(bot, ctx, chat, question, TicketReason::Asked, "[]".into(), None).await;
+    let text = human_contact(ctx, "好的，为您转人工。您可以联系：", ticket.as_deref());
+    send_html(bot, chat, text, None).await
+}
+
+/// `lead`, the hotline lines, who is on duty, and the ticket number when one was opened.
+fn human_contact(ctx: &Context, lead: &str, ticket: Option<&str>) -> String {
     let mut text = format!(
-        "好的，为您转人工。您可以联系：\n{}\n{}",
+        "{}\n{}\n{}",
+        html(lead),
         html(&hotline_lines(ctx.office())),
         html(&ctx.duty_line())
     );
     if let Some(number) = ticket {
         text.push_str(&format!(
-            "\n\n已为您登记工单 <b>{number}</b>。请直接在这里描述您的问题，工作人员答复后会在这里通知您。"
+            "\n\n已登记工单 <b>{number}</b>，工作人员答复后会在这里通知您。"
         ));
     }
-    send_html(bot, chat, text, None).await
+    text
 }
 
 async fn open_ticket(
@@ -602,16 +609,7 @@ async fn on_callback(bot: TgBot, q: CallbackQuery, ctx: Arc<Context>) -> Handler
                         Some(qid),
                     )
                     .await;
-                    let mut text = format!(
-                        "抱歉没能帮上忙。您可以联系人工：\n{}\n{}",
-                        html(&hotline_lines(ctx.office())),
-                        html(&ctx.duty_line())
-                    );
-                    if let Some(number) = ticket {
-                        text.push_str(&format!(
-                            "\n\n已登记工单 <b>{number}</b>，工作人员答复后会在这里通知您。"
-                        ));
-                    }
+                    let text = human_contact(&ctx, "抱歉没能帮上忙。您可以联系人工：", ticket.as_deref());
                     send_html(&bot, chat, text, None).await
                 }
                 Ok(Feedback::Recorded(None)) => {
