@@ -177,3 +177,34 @@ fn every_listed_topic_has_an_entry_with_its_kind() {
         );
     }
 }
+
+#[test]
+fn the_lexicon_is_big_enough_and_every_dictionary_term_segments_whole() {
+    let site = shipped_site();
+    let config = Config::load(&site.path().join("bot.toml")).unwrap();
+    let lexicon = customs_bot::app::load_knowledge(&config).knowledge.lexicon;
+    let analyzer = customs_bot::text::Analyzer::new(
+        &lexicon.user_dict,
+        &lexicon.synonyms,
+        &lexicon.stopwords,
+        &lexicon.redirects,
+    )
+    .unwrap();
+    let terms: Vec<&str> = lexicon
+        .user_dict
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(terms.len() >= 200, "{} dictionary terms", terms.len());
+    assert!(
+        lexicon.synonyms.len() >= 60,
+        "{} synonym groups",
+        lexicon.synonyms.len()
+    );
+    assert!(!lexicon.stopwords.is_empty());
+    for term in terms {
+        let normalized = customs_bot::text::normalize(term);
+        let tokens = analyzer.query_tokens(&normalized);
+        assert_eq!(tokens.len(), 1, "userdict term {term} segments as {tokens:?}");
+    }
+}
