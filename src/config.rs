@@ -33,6 +33,8 @@ pub struct Config {
     pub tickets: TicketsConfig,
     #[serde(default)]
     pub operators: OperatorsConfig,
+    #[serde(default)]
+    pub web: WebConfig,
     /// Where this configuration was read from (not a key in the file).
     #[serde(skip)]
     pub source: PathBuf,
@@ -236,6 +238,58 @@ impl Default for OperatorsConfig {
             user_ids: Vec::new(),
             overdue_hours: 8.0,
             clarify_timeout_minutes: 30,
+        }
+    }
+}
+
+/// The web front: the portal's chat page, the kiosk, and the operators' console.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// Serve the web front at all.
+    pub enabled: bool,
+    /// Address to listen on.
+    pub listen: String,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Requests one IP address may make per minute to the public side.
+    pub requests_per_minute: u32,
+    /// Login attempts one IP address may make per 10 minutes.
+    pub login_attempts: u32,
+    /// The kiosk clears the conversation after this many idle seconds.
+    pub kiosk_idle_seconds: u32,
+    /// Mark cookies Secure (set when served over HTTPS).
+    pub secure_cookies: bool,
+    /// Operators of the console: name and argon2 password hash (`customs-bot hash-password`).
+    pub operators: Vec<WebOperator>,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebOperator {
+    pub name: String,
+    pub password_hash: String,
+}
+
+impl std::fmt::Debug for WebOperator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebOperator")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: "127.0.0.1:8080".into(),
+            max_body_bytes: 16 * 1024,
+            requests_per_minute: 30,
+            login_attempts: 10,
+            kiosk_idle_seconds: 180,
+            secure_cookies: false,
+            operators: Vec::new(),
         }
     }
 }

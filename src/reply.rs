@@ -97,6 +97,17 @@ impl Reply {
         render(self, office, &Plain)
     }
 
+    /// The reply as a fragment of a web page: answers with headings and lists, everything escaped.
+    pub fn web_html(&self, office: &BTreeMap<String, String>) -> String {
+        match &self.body {
+            Body::Answer(e) => entry_web_html(e, office),
+            _ => {
+                let text = markup::escape_html(&self.plain(office));
+                format!("<p>{}</p>", text.replace("\n\n", "</p><p>").replace('\n', "<br>"))
+            }
+        }
+    }
+
     /// The reply as Telegram HTML (parse_mode = HTML).
     pub fn telegram_html(&self, office: &BTreeMap<String, String>) -> String {
         render(self, office, &Html)
@@ -151,6 +162,24 @@ pub fn hotline_lines(o: &BTreeMap<String, String>) -> String {
 pub fn entry_text(e: &Entry, o: &BTreeMap<String, String>, html: bool) -> String {
     let style: &dyn Style = if html { &Html } else { &Plain };
     entry_with(e, o, style)
+}
+
+/// An entry as a fragment of a web page.
+pub fn entry_web_html(e: &Entry, o: &BTreeMap<String, String>) -> String {
+    let blocks = markup::parse(&markup::fill(&e.body, o));
+    let mut out = format!(
+        "<h2>{}</h2>\n{}",
+        markup::escape_html(&e.title),
+        markup::to_web_html(&blocks)
+    );
+    if !e.legal_basis.is_empty() {
+        out.push_str(&format!(
+            "<p class=\"basis\">法律依据：{}</p>\n",
+            markup::escape_html(&e.legal_basis.join("；"))
+        ));
+    }
+    out.push_str(&format!("<p class=\"updated\">本条更新于 {}</p>\n", e.updated));
+    out
 }
 
 fn entry_with(e: &Entry, o: &BTreeMap<String, String>, s: &dyn Style) -> String {

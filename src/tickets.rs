@@ -14,9 +14,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 /// The migrations, in order. Each runs once.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_operators.sql"),
+    include_str!("../migrations/0003_ticket_keys.sql"),
 ];
 
 /// One question asked on a real channel.
@@ -157,6 +158,9 @@ pub struct Ticket {
     pub promoted_to: Option<String>,
     pub notice_message_id: Option<i64>,
     pub overdue_announced: bool,
+    /// The secret that opens the ticket's web page.
+    #[serde(skip)]
+    pub access_key: String,
 }
 
 impl Ticket {
@@ -354,7 +358,8 @@ impl SqliteStore {
 }
 
 const TICKET_COLUMNS: &str = "id, opened_at, channel, chat, question, reason, guesses, state, answer, answered_by, \
-     answered_at, relayed_at, closed_at, close_reason, promoted_to, notice_message_id, overdue_announced";
+     answered_at, relayed_at, closed_at, close_reason, promoted_to, notice_message_id, overdue_announced, \
+     COALESCE(access_key, '')";
 
 fn row_ticket(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
     Ok(Ticket {
@@ -375,6 +380,7 @@ fn row_ticket(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
         promoted_to: r.get(14)?,
         notice_message_id: r.get(15)?,
         overdue_announced: r.get(16)?,
+        access_key: r.get(17)?,
     })
 }
 
@@ -428,8 +434,8 @@ impl TicketStore for SqliteStore {
         let id = {
             let conn = self.conn();
             conn.execute(
-                "INSERT INTO tickets (opened_at, channel, chat, question, reason, guesses, question_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO tickets (opened_at, channel, chat, question, reason, guesses, question_id, access_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     now(),
                     t.channel,
@@ -437,7 +443,8 @@ impl TicketStore for SqliteStore {
                     mask(t.question),
                     t.reason.as_str(),
                     t.guesses,
-                    t.question_id
+                    t.question_id,
+                    random_key()
                 ],
             )?;
             conn.last_insert_rowid()
@@ -678,6 +685,14 @@ impl TicketStore for SqliteStore {
         tx.commit()?;
         Ok(removed)
     }
+}
+
+/// 128 random bits as hex: unguessable, so ticket pages cannot be enumerated by number.
+pub fn random_key() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Masks personal data in free text: mainland mobile numbers (11 digits starting with 1), ID-card

@@ -9,3 +9,4 @@ mod quality;
 mod review;
 mod telegram;
 mod validation;
+mod web;

@@ -6,6 +6,7 @@
 mod ask;
 mod chat;
 mod check;
+mod hash_password;
 mod reindex;
 mod review;
 mod serve;
@@ -50,6 +51,8 @@ pub enum Command {
     Review(review::Args),
     /// Questions asked, answered, handed off; tickets; top entries and unanswered questions.
     Stats(stats::Args),
+    /// Print the argon2 hash of a password read from standard input (for [[web.operators]]).
+    HashPassword(hash_password::Args),
 }
 
 /// How a command ended.
@@ -95,6 +98,9 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
 
 /// Runs the chosen command.
 pub fn run(cli: Cli) -> anyhow::Result<Code> {
+    if let Command::HashPassword(args) = cli.command {
+        return hash_password::run(args);
+    }
     let config = load_config(&cli)?;
     match cli.command {
         Command::Check(args) => check::run(&config, args),
@@ -104,5 +110,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Serve(args) => serve::run(config, args),
         Command::Review(args) => review::run(&config, args),
         Command::Stats(args) => stats::run(&config, args),
+        Command::HashPassword(_) => unreachable!("handled before the configuration is loaded"),
     }
 }

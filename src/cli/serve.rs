@@ -44,15 +44,23 @@ async fn shutdown_signal() {
 }
 
 async fn serve(config: Config) -> anyhow::Result<Code> {
-    let Some(token) = config.telegram_token() else {
+    let token = config.telegram_token();
+    let web = config.web.clone();
+    if token.is_none() {
         eprintln!(
             "No Telegram bot token: set the environment variable TELOXIDE_TOKEN=123456:ABC… (from @BotFather),\n\
-             or `token = \"…\"` under [telegram] in {}. No other front end is enabled, so there is nothing to serve.\n\
-             To try the assistant without Telegram: customs-bot chat",
-            config.source.display()
+             or `token = \"…\"` under [telegram] in {}.{}",
+            config.source.display(),
+            if web.enabled {
+                " Serving the web front only."
+            } else {
+                "\nThe web front is disabled ([web] enabled = false), so there is nothing to serve.\nTo try the assistant without Telegram: customs-bot chat"
+            }
         );
-        return Ok(Code::Failure);
-    };
+        if !web.enabled {
+            return Ok(Code::Failure);
+        }
+    }
     let store: Arc<dyn TicketStore> = Arc::new(SqliteStore::open(&config.tickets.db)?);
     let retention = config.tickets.retention_days;
     let telegram_config = config.telegram.clone();
@@ -79,9 +87,38 @@ async fn serve(config: Config) -> anyhow::Result<Code> {
         }
     });
 
-    let bot = telegram::bot(&token.0, telegram_config.api_url.as_deref())?;
-    let ctx = Arc::new(telegram::Context::new(assistant, store, &telegram_config).with_operators(operators));
-    tracing::info!("serving Telegram (long polling)");
-    telegram::run(ctx, bot, telegram::limits(&telegram_config), shutdown_signal()).await?;
+    // One shutdown signal for every front end.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+
+    let mut tasks = Vec::new();
+    if web.enabled {
+        let listener = tokio::net::TcpListener::bind(&web.listen)
+            .await
+            .with_context(|| format!("listening on {} ([web] listen)", web.listen))?;
+        tracing::info!(url = %format!("http://{}", listener.local_addr()?), "serving the web front");
+        let (a, st, stop) = (assistant.clone(), store.clone(), stopped(stop_rx.clone()));
+        tasks.push(tokio::spawn(
+            async move { crate::web::serve(a, st, listener, stop).await },
+        ));
+    }
+    if let Some(token) = token {
+        let bot = telegram::bot(&token.0, telegram_config.api_url.as_deref())?;
+        let ctx = Arc::new(telegram::Context::new(assistant, store, &telegram_config).with_operators(operators));
+        tracing::info!("serving Telegram (long polling)");
+        let stop = stopped(stop_rx.clone());
+        tasks.push(tokio::spawn(async move {
+            telegram::run(ctx, bot, telegram::limits(&telegram_config), stop).await
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
     Ok(Code::Ok)
 }

@@ -13,10 +13,9 @@
 
 mod split;
 
-use std::collections::{HashMap, VecDeque};
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use teloxide::adaptors::Throttle;
@@ -33,6 +32,7 @@ use crate::config::{OperatorsConfig, TelegramConfig};
 use crate::duty;
 use crate::knowledge::Kind;
 use crate::markup::escape_html;
+use crate::ratelimit::{Rate, RateLimiter};
 use crate::reply::{Body, HandoffReason, Reply, hotline_lines};
 use crate::tickets::{
     Feedback, NewTicket, QuestionRecord, Ticket, TicketReason, TicketState, TicketStore, parse_ticket_number,
@@ -77,7 +77,7 @@ pub enum OperatorCommand {
 pub struct Context {
     pub assistant: Arc<Assistant>,
     pub store: Arc<dyn TicketStore>,
-    limiter: RateLimiter,
+    limiter: RateLimiter<ChatId>,
     operators: OperatorsConfig,
 }
 
@@ -86,7 +86,7 @@ impl Context {
         Self {
             assistant,
             store,
-            limiter: RateLimiter::new(telegram.questions_per_minute),
+            limiter: RateLimiter::new(telegram.questions_per_minute, Duration::from_secs(60)),
             operators: OperatorsConfig::default(),
         }
     }
@@ -124,55 +124,6 @@ impl Context {
             }
             status => status.describe(duty::local_time(config, now)),
         }
-    }
-}
-
-/// One chat's recent questions and when it was last told to slow down.
-type ChatRate = (VecDeque<Instant>, Option<Instant>);
-
-/// Per-chat question rate limit over a sliding minute, with one polite notice per minute.
-struct RateLimiter {
-    per_minute: u32,
-    chats: Mutex<HashMap<ChatId, ChatRate>>,
-}
-
-enum Rate {
-    Allowed,
-    /// Over the limit; `true` when the person should be told (once a minute).
-    Limited(bool),
-}
-
-impl RateLimiter {
-    fn new(per_minute: u32) -> Self {
-        Self {
-            per_minute,
-            chats: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn check(&self, chat: ChatId) -> Rate {
-        if self.per_minute == 0 {
-            return Rate::Allowed;
-        }
-        let now = Instant::now();
-        let window = Duration::from_secs(60);
-        let mut chats = self.chats.lock().unwrap_or_else(|p| p.into_inner());
-        if chats.len() > 10_000 {
-            chats.retain(|_, (times, _)| times.back().is_some_and(|t| now.duration_since(*t) < window));
-        }
-        let (times, noticed) = chats.entry(chat).or_default();
-        while times.front().is_some_and(|t| now.duration_since(*t) >= window) {
-            times.pop_front();
-        }
-        if times.len() < self.per_minute as usize {
-            times.push_back(now);
-            return Rate::Allowed;
-        }
-        let tell = noticed.is_none_or(|t| now.duration_since(t) >= window);
-        if tell {
-            *noticed = Some(now);
-        }
-        Rate::Limited(tell)
     }
 }
 
@@ -413,7 +364,7 @@ async fn on_question(bot: TgBot, msg: Message, me: Me, ctx: Arc<Context>) -> Han
     guarded("question", async move {
         let chat = msg.chat.id;
         let question = strip_mention(msg.text().unwrap_or(""), me.username());
-        match ctx.limiter.check(chat) {
+        match ctx.limiter.check(&chat) {
             Rate::Allowed => {}
             Rate::Limited(tell) => {
                 tracing::info!(chat_id = chat.0, "question rate limit reached");
@@ -993,17 +944,6 @@ mod tests {
             Command::Topics
         );
         assert!(Command::parse("/nonsense", "customs_test_bot").is_err());
-    }
-
-    #[test]
-    fn rate_limit_notices_once() {
-        let l = RateLimiter::new(2);
-        let chat = ChatId(1);
-        assert!(matches!(l.check(chat), Rate::Allowed));
-        assert!(matches!(l.check(chat), Rate::Allowed));
-        assert!(matches!(l.check(chat), Rate::Limited(true)));
-        assert!(matches!(l.check(chat), Rate::Limited(false)));
-        assert!(matches!(l.check(ChatId(2)), Rate::Allowed));
     }
 
     #[test]

@@ -1,0 +1,532 @@
+//! The web front (axum): the portal's chat page and kiosk, `POST /api/ask`, browsing by kind,
+//! ticket pages, and the operators' console at `/ops`.
+//!
+//! Only this module imports axum. [`router`] builds the whole app from an [`Assistant`] and a
+//! [`TicketStore`] (tested with `oneshot`, no server); [`serve`] runs it on a listener until the
+//! shutdown future resolves. Pages are server-rendered with every dynamic piece escaped, plus one
+//! small script; nothing is fetched from the internet. Limits: request body size, question length
+//! (the assistant's own), per-IP request rate, login attempts per IP; security headers on every
+//! response; bad JSON gets a 400 with a JSON error, never a stack trace.
+
+mod ops;
+mod pages;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::app::Assistant;
+use crate::knowledge::Kind;
+use crate::markup::escape_html as esc;
+use crate::ratelimit::{Rate, RateLimiter};
+use crate::reply::{Body, HandoffReason, Reply, entry_web_html};
+use crate::tickets::{Feedback, NewTicket, QuestionRecord, Ticket, TicketReason, TicketStore, parse_ticket_number};
+
+pub use pages::page;
+
+const CHANNEL: &str = "web";
+
+/// Shared by every handler.
+pub struct WebState {
+    pub assistant: Arc<Assistant>,
+    pub store: Arc<dyn TicketStore>,
+    limiter: RateLimiter<IpAddr>,
+    logins: RateLimiter<IpAddr>,
+    sessions: ops::Sessions,
+}
+
+type Shared = Arc<WebState>;
+
+/// The whole web app.
+pub fn router(assistant: Arc<Assistant>, store: Arc<dyn TicketStore>) -> Router {
+    let web = assistant.config().web.clone();
+    let state = Arc::new(WebState {
+        assistant,
+        store,
+        limiter: RateLimiter::new(web.requests_per_minute, Duration::from_secs(60)),
+        logins: RateLimiter::new(web.login_attempts, Duration::from_secs(600)),
+        sessions: ops::Sessions::default(),
+    });
+    Router::new()
+        .route("/", get(chat_page))
+        .route(
+            "/static/style.css",
+            get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], pages::STYLE) }),
+        )
+        .route(
+            "/static/chat.js",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    pages::SCRIPT,
+                )
+            }),
+        )
+        .route("/api/ask", post(api_ask))
+        .route("/chat/ask", post(chat_ask))
+        .route("/chat/pick", post(chat_pick))
+        .route("/chat/feedback", post(chat_feedback))
+        .route("/ticket/{number}", get(ticket_page))
+        .route("/browse", get(browse))
+        .route("/browse/{kind}", get(browse_kind))
+        .route("/entry/{id}", get(entry_page))
+        .merge(ops::routes())
+        .fallback(|| async { not_found("没有这个页面。") })
+        .layer(DefaultBodyLimit::max(web.max_body_bytes))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+/// Runs the web app on `listener` until `shutdown` resolves.
+pub async fn serve(
+    assistant: Arc<Assistant>,
+    store: Arc<dyn TicketStore>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = router(assistant, store).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    Ok(())
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, k: &'static str, v: &'static str| {
+        h.insert(k, HeaderValue::from_static(v));
+    };
+    set(
+        h,
+        "content-security-policy",
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    );
+    set(h, "x-content-type-options", "nosniff");
+    set(h, "x-frame-options", "DENY");
+    set(h, "referrer-policy", "same-origin");
+    set(h, "cache-control", "no-store");
+    res
+}
+
+/// The client's address (unspecified when the app runs without a socket, as in router tests).
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(a)| a.ip()),
+        ))
+    }
+}
+
+fn json_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+fn bad_json(e: JsonRejection) -> Response {
+    match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => json_error(StatusCode::PAYLOAD_TOO_LARGE, "请求太大了。"),
+        _ => json_error(
+            StatusCode::BAD_REQUEST,
+            &format!("请求不是有效的 JSON：{}", e.body_text()),
+        ),
+    }
+}
+
+fn not_found(message: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html(page(
+            "未找到",
+            &format!("<main><p>{}</p><p><a href=\"/\">返回首页</a></p></main>", esc(message)),
+            false,
+        )),
+    )
+        .into_response()
+}
+
+fn rate_limited(s: &WebState, ip: IpAddr) -> Option<Response> {
+    match s.limiter.check(&ip) {
+        Rate::Allowed => None,
+        Rate::Limited(_) => Some(json_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "提问太频繁了，请稍等一分钟再试。",
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+struct KioskQuery {
+    kiosk: Option<String>,
+}
+
+async fn chat_page(State(s): State<Shared>, Query(q): Query<KioskQuery>) -> Html<String> {
+    let c = s.assistant.config();
+    let office = |k: &str| c.office.get(k).cloned().unwrap_or_default();
+    let kiosk = q.kiosk.as_deref().is_some_and(|k| k == "1" || k == "true");
+    Html(pages::chat(
+        &office("office_name"),
+        &office("hotline"),
+        kiosk,
+        c.web.kiosk_idle_seconds,
+    ))
+}
+
+#[derive(Deserialize)]
+struct AskBody {
+    question: String,
+}
+
+async fn answer(s: &Shared, question: String) -> (Reply, Duration) {
+    let a = s.assistant.clone();
+    let started = Instant::now();
+    let reply = tokio::task::spawn_blocking(move || a.ask(&question))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "answering panicked");
+            s.assistant.ask("")
+        });
+    (reply, started.elapsed())
+}
+
+async fn log(s: &Shared, chat: &str, reply: &Reply, latency: Duration) -> Option<i64> {
+    let record = QuestionRecord {
+        channel: CHANNEL.into(),
+        chat: chat.into(),
+        question: reply.question.clone(),
+        decision: reply.decision.as_str().into(),
+        entry: reply.entry.as_ref().map(|e| e.id.clone()),
+        confidence: reply.confidence,
+        latency_ms: latency.as_secs_f32() * 1000.0,
+    };
+    let store = s.store.clone();
+    match tokio::task::spawn_blocking(move || store.log_question(&record)).await {
+        Ok(Ok(id)) => Some(id),
+        other => {
+            tracing::error!(result = ?other.map(|r| r.map_err(|e| e.to_string())), "could not log a web question");
+            None
+        }
+    }
+}
+
+/// `POST /api/ask`: the same JSON object as `customs-bot ask --json`, for the portal to embed.
+async fn api_ask(
+    State(s): State<Shared>,
+    ClientIp(ip): ClientIp,
+    body: Result<Json<AskBody>, JsonRejection>,
+) -> Response {
+    if let Some(r) = rate_limited(&s, ip) {
+        return r;
+    }
+    let Json(body) = match body {
+        Ok(b) => b,
+        Err(e) => return bad_json(e),
+    };
+    let (reply, latency) = answer(&s, body.question).await;
+    log(&s, &format!("api:{ip}"), &reply, latency).await;
+    tracing::info!(
+        channel = "api",
+        decision = reply.decision.as_str(),
+        entry = reply.entry.as_ref().map_or("-", |e| e.id.as_str()),
+        latency_ms = latency.as_secs_f64() * 1000.0,
+        "question"
+    );
+    Json(reply.to_json(&s.assistant.config().office)).into_response()
+}
+
+async fn open_ticket(
+    s: &Shared,
+    chat: &str,
+    question: &str,
+    reason: TicketReason,
+    guesses: String,
+    qid: Option<i64>,
+) -> Option<Ticket> {
+    let store = s.store.clone();
+    let (chat, question) = (chat.to_string(), question.to_string());
+    match tokio::task::spawn_blocking(move || {
+        store.open_ticket(&NewTicket {
+            channel: CHANNEL,
+            chat: &chat,
+            question: &question,
+            reason,
+            guesses,
+            question_id: qid,
+        })
+    })
+    .await
+    {
+        Ok(Ok(t)) => Some(t),
+        other => {
+            tracing::error!(result = ?other.map(|r| r.map(|t| t.id).map_err(|e| e.to_string())), "could not open a web ticket");
+            None
+        }
+    }
+}
+
+fn ticket_link(t: &Ticket) -> String {
+    format!("/ticket/{}?key={}", t.number(), t.access_key)
+}
+
+fn ticket_html(t: &Ticket) -> String {
+    format!(
+        "<p class=\"ticket\">您的问题已登记为工单 <a href=\"{}\"><b>{}</b></a>。请保存这个链接，工作人员答复后可在那里查看。</p>",
+        esc(&ticket_link(t)),
+        t.number()
+    )
+}
+
+fn duty_html(s: &Shared) -> String {
+    let c = s.assistant.config();
+    let now = chrono::Utc::now();
+    let line = match crate::duty::status(c.duty.as_ref(), now) {
+        crate::duty::DutyStatus::Unknown => {
+            format!(
+                "人工服务时间：{}。",
+                c.office.get("office_hours").map_or("以海关公布为准", String::as_str)
+            )
+        }
+        st => st.describe(crate::duty::local_time(c.duty.as_ref(), now)),
+    };
+    format!("<p>{}</p>", esc(&line))
+}
+
+/// `POST /chat/ask`: what the chat page shows.
+async fn chat_ask(
+    State(s): State<Shared>,
+    ClientIp(ip): ClientIp,
+    body: Result<Json<AskBody>, JsonRejection>,
+) -> Response {
+    if let Some(r) = rate_limited(&s, ip) {
+        return r;
+    }
+    let Json(body) = match body {
+        Ok(b) => b,
+        Err(e) => return bad_json(e),
+    };
+    let (reply, latency) = answer(&s, body.question).await;
+    let chat = format!("web:{ip}");
+    let qid = log(&s, &chat, &reply, latency).await;
+    tracing::info!(
+        channel = CHANNEL,
+        decision = reply.decision.as_str(),
+        entry = reply.entry.as_ref().map_or("-", |e| e.id.as_str()),
+        latency_ms = latency.as_secs_f64() * 1000.0,
+        "question"
+    );
+    Json(chat_json(&s, &chat, &reply, qid).await).into_response()
+}
+
+async fn chat_json(s: &Shared, chat: &str, reply: &Reply, qid: Option<i64>) -> serde_json::Value {
+    let office = &s.assistant.config().office;
+    let mut html = reply.web_html(office);
+    let mut choices = Vec::new();
+    let mut ticket = None;
+    match &reply.body {
+        Body::Clarify(c) => choices = c.iter().map(|c| json!({"id": c.id, "title": c.title})).collect(),
+        Body::Handoff(reason @ (HandoffReason::NotSure | HandoffReason::Asked | HandoffReason::Internal)) => {
+            html.push_str(&duty_html(s));
+            let r = match reason {
+                HandoffReason::Asked => TicketReason::Asked,
+                HandoffReason::Internal => TicketReason::Internal,
+                _ => TicketReason::Handoff,
+            };
+            let guesses = serde_json::to_string(&reply.candidates).unwrap_or_else(|_| "[]".into());
+            if let Some(t) = open_ticket(s, chat, &reply.question, r, guesses, qid).await {
+                html.push_str(&ticket_html(&t));
+                ticket = Some(json!({"number": t.number(), "url": ticket_link(&t)}));
+            }
+        }
+        _ => {}
+    }
+    let feedback = matches!(reply.body, Body::Answer(_)).then_some(qid).flatten();
+    json!({"decision": reply.decision, "html": html, "choices": choices, "ticket": ticket, "qid": feedback})
+}
+
+#[derive(Deserialize)]
+struct PickBody {
+    id: String,
+}
+
+async fn chat_pick(
+    State(s): State<Shared>,
+    ClientIp(ip): ClientIp,
+    body: Result<Json<PickBody>, JsonRejection>,
+) -> Response {
+    if let Some(r) = rate_limited(&s, ip) {
+        return r;
+    }
+    let Json(body) = match body {
+        Ok(b) => b,
+        Err(e) => return bad_json(e),
+    };
+    let Some(reply) = s.assistant.answer_entry(&body.id) else {
+        return json_error(StatusCode::NOT_FOUND, "这一条已经更新或下线了，请重新提问。");
+    };
+    let chat = format!("web:{ip}");
+    let qid = log(&s, &chat, &reply, Duration::ZERO).await;
+    Json(chat_json(&s, &chat, &reply, qid).await).into_response()
+}
+
+#[derive(Deserialize)]
+struct FeedbackBody {
+    qid: i64,
+    helpful: bool,
+}
+
+async fn chat_feedback(
+    State(s): State<Shared>,
+    ClientIp(ip): ClientIp,
+    body: Result<Json<FeedbackBody>, JsonRejection>,
+) -> Response {
+    if let Some(r) = rate_limited(&s, ip) {
+        return r;
+    }
+    let Json(body) = match body {
+        Ok(b) => b,
+        Err(e) => return bad_json(e),
+    };
+    let store = s.store.clone();
+    let outcome = tokio::task::spawn_blocking(move || store.feedback(body.qid, body.helpful)).await;
+    let html = match outcome {
+        Ok(Ok(Feedback::Recorded(Some(q)))) => {
+            let guesses = json!([{ "id": q.entry }]).to_string();
+            let ticket = open_ticket(
+                &s,
+                &format!("web:{ip}"),
+                &q.question,
+                TicketReason::NotHelpful,
+                guesses,
+                Some(body.qid),
+            )
+            .await;
+            let lines = esc(&crate::reply::hotline_lines(&s.assistant.config().office)).replace('\n', "<br>");
+            format!(
+                "<p>抱歉没能帮上忙。您可以联系人工：<br>{lines}</p>{}{}",
+                duty_html(&s),
+                ticket.map(|t| ticket_html(&t)).unwrap_or_default()
+            )
+        }
+        Ok(Ok(Feedback::Recorded(None))) => "<p>感谢您的反馈！</p>".to_string(),
+        Ok(Ok(Feedback::AlreadyRecorded)) => "<p>已经收到您的反馈了，谢谢。</p>".to_string(),
+        Ok(Ok(Feedback::Unknown)) => return json_error(StatusCode::NOT_FOUND, "找不到这个问题。"),
+        _ => return json_error(StatusCode::SERVICE_UNAVAILABLE, "暂时无法记录，请稍后再试。"),
+    };
+    Json(json!({ "html": html })).into_response()
+}
+
+#[derive(Deserialize)]
+struct KeyQuery {
+    key: Option<String>,
+}
+
+/// `GET /ticket/T000012?key=…`: the person's view of their ticket; the answer once an operator replied.
+async fn ticket_page(State(s): State<Shared>, Path(number): Path<String>, Query(q): Query<KeyQuery>) -> Response {
+    let Some(id) = parse_ticket_number(&number) else {
+        return not_found("没有这个工单。");
+    };
+    let store = s.store.clone();
+    let Ok(Ok(Some(t))) = tokio::task::spawn_blocking(move || store.ticket(id)).await else {
+        return not_found("没有这个工单。");
+    };
+    // Compare in constant time; a wrong key looks exactly like a missing ticket.
+    let given = q.key.unwrap_or_default();
+    let same = given.len() == t.access_key.len()
+        && !t.access_key.is_empty()
+        && given
+            .bytes()
+            .zip(t.access_key.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !same {
+        return not_found("没有这个工单。");
+    }
+    let body = match &t.answer {
+        Some(answer) => {
+            if t.channel == CHANNEL && t.relayed_at.is_none() {
+                let store = s.store.clone();
+                let _ = tokio::task::spawn_blocking(move || store.mark_relayed(t.id)).await;
+            }
+            format!("<h2>工作人员的答复</h2><p>{}</p>", esc(answer).replace('\n', "<br>"))
+        }
+        None if t.state == "closed" => "<p>这个工单已关闭。</p>".to_string(),
+        None => format!(
+            "<p>工作人员还在处理，请稍后再来查看。</p><p>{}</p>",
+            esc(&crate::reply::hotline_lines(&s.assistant.config().office)).replace('\n', "<br>")
+        ),
+    };
+    let html = format!(
+        "<header><h1>工单 {}</h1><nav><a href=\"/\">继续提问</a></nav></header><main><div class=\"msg\"><p>您的问题：{}</p><p>登记时间：{}</p>{body}</div></main>",
+        t.number(),
+        esc(&t.question),
+        esc(&t.opened_at.get(..16).unwrap_or(&t.opened_at).replace('T', " "))
+    );
+    Html(page(&format!("工单 {}", t.number()), &html, false)).into_response()
+}
+
+async fn browse(State(s): State<Shared>) -> Html<String> {
+    let items: String = Kind::ALL
+        .iter()
+        .map(|k| {
+            format!(
+                "<li><a href=\"/browse/{}\">{}</a>（{} 条）</li>",
+                k.as_str(),
+                k.label(),
+                s.assistant.topics(*k).len()
+            )
+        })
+        .collect();
+    Html(page(
+        "按类别浏览",
+        &format!("<header><h1>按类别浏览</h1><nav><a href=\"/\">提问</a></nav></header><main><ul>{items}</ul></main>"),
+        false,
+    ))
+}
+
+async fn browse_kind(State(s): State<Shared>, Path(kind): Path<String>) -> Response {
+    let Some(kind) = Kind::parse(&kind) else {
+        return not_found("没有这个类别。");
+    };
+    let items: String = s
+        .assistant
+        .topics(kind)
+        .iter()
+        .map(|(id, title)| format!("<li><a href=\"/entry/{}\">{}</a></li>", esc(id), esc(title)))
+        .collect();
+    let html = format!(
+        "<header><h1>{}</h1><nav><a href=\"/browse\">全部类别</a> <a href=\"/\">提问</a></nav></header><main><ul>{items}</ul></main>",
+        kind.label()
+    );
+    Html(page(kind.label(), &html, false)).into_response()
+}
+
+async fn entry_page(State(s): State<Shared>, Path(id): Path<String>) -> Response {
+    let Some(reply) = s.assistant.answer_entry(&id) else {
+        return not_found("没有这一条，或它已经下线。");
+    };
+    let Body::Answer(e) = &reply.body else {
+        return not_found("没有这一条。");
+    };
+    let html = format!(
+        "<header><h1>{}</h1><nav><a href=\"/browse/{}\">{}</a> <a href=\"/\">提问</a></nav></header><main><div class=\"msg\">{}</div></main>",
+        esc(&e.title),
+        e.kind.as_str(),
+        e.kind.label(),
+        entry_web_html(e, &s.assistant.config().office)
+    );
+    Html(page(&e.title, &html, false)).into_response()
+}
