@@ -111,19 +111,7 @@ impl Context {
 
     /// "Is someone at the hotline now?" in one line (empty when no hours are configured).
     fn duty_line(&self) -> String {
-        let config = self.assistant.config().duty.as_ref();
-        let now = chrono::Utc::now();
-        match duty::status(config, now) {
-            duty::DutyStatus::Unknown => {
-                format!(
-                    "人工服务时间：{}。",
-                    self.office()
-                        .get("office_hours")
-                        .map_or("以海关公布为准", String::as_str)
-                )
-            }
-            status => status.describe(duty::local_time(config, now)),
-        }
+        crate::reply::duty_line(self.assistant.config().duty.as_ref(), self.office())
     }
 }
 
@@ -731,18 +719,26 @@ fn ticket_hours(ctx: &Context, t: &Ticket, now: chrono::DateTime<chrono::Utc>) -
 /// Relays operators' answers, re-announces overdue tickets once, and turns choices nobody picked
 /// into tickets. Runs every second while the bot runs.
 async fn housekeeping(bot: TgBot, ctx: Arc<Context>) {
+    // Tickets whose relay failed, and when: retried once a minute, not every second.
+    let mut failed: std::collections::HashMap<i64, Instant> = std::collections::HashMap::new();
     loop {
-        if let Err(e) = housekeeping_once(&bot, &ctx).await {
+        if let Err(e) = housekeeping_once(&bot, &ctx, &mut failed).await {
             tracing::warn!(error = %format!("{e:#}"), "ticket housekeeping failed; will retry");
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
-async fn housekeeping_once(bot: &TgBot, ctx: &Arc<Context>) -> anyhow::Result<()> {
+async fn housekeeping_once(
+    bot: &TgBot,
+    ctx: &Arc<Context>,
+    failed: &mut std::collections::HashMap<i64, Instant>,
+) -> anyhow::Result<()> {
     let store = ctx.store.clone();
     let relays = tokio::task::spawn_blocking(move || store.pending_relays(CHANNEL)).await??;
-    for t in relays {
+    failed.retain(|_, at| at.elapsed() < Duration::from_secs(60));
+    let due: Vec<_> = relays.into_iter().filter(|t| !failed.contains_key(&t.id)).collect();
+    for t in due {
         let Ok(chat) = t.chat.parse::<i64>() else { continue };
         let text = format!(
             "关于您咨询的问题「{}」（工单 <b>{}</b>），工作人员答复如下：\n\n{}",
@@ -757,7 +753,8 @@ async fn housekeeping_once(bot: &TgBot, ctx: &Arc<Context>) -> anyhow::Result<()
                 tracing::info!(chat_id = chat, ticket = %t.number(), "answer relayed");
             }
             Err(e) => {
-                tracing::warn!(chat_id = chat, ticket = %t.number(), error = %e, "could not relay the answer; will retry")
+                tracing::warn!(chat_id = chat, ticket = %t.number(), error = %e, "could not relay the answer; will retry in a minute");
+                failed.insert(t.id, Instant::now());
             }
         }
     }

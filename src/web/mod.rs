@@ -292,16 +292,7 @@ fn ticket_html(t: &Ticket) -> String {
 
 fn duty_html(s: &Shared) -> String {
     let c = s.assistant.config();
-    let now = chrono::Utc::now();
-    let line = match crate::duty::status(c.duty.as_ref(), now) {
-        crate::duty::DutyStatus::Unknown => {
-            format!(
-                "人工服务时间：{}。",
-                c.office.get("office_hours").map_or("以海关公布为准", String::as_str)
-            )
-        }
-        st => st.describe(crate::duty::local_time(c.duty.as_ref(), now)),
-    };
+    let line = crate::reply::duty_line(c.duty.as_ref(), &c.office);
     format!("<p>{}</p>", esc(&line))
 }
 
