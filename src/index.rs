@@ -15,7 +15,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -592,12 +591,3 @@ impl SearchIndex {
         Ok((query, hits))
     }
 }
-
-/// The index root's current generation folder (for messages and tests).
-pub fn current_generation(root: &Path) -> Option<PathBuf> {
-    let name = std::fs::read_to_string(root.join(CURRENT)).ok()?;
-    Some(root.join(name.trim()))
-}
-
-/// Shared handle type used by callers that swap generations.
-pub type Shared = Arc<SearchIndex>;

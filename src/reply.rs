@@ -173,12 +173,6 @@ pub fn duty_line(duty: Option<&crate::config::DutyConfig>, o: &BTreeMap<String, 
     }
 }
 
-/// The answer text of an entry: title, body, legal basis, last review date.
-pub fn entry_text(e: &Entry, o: &BTreeMap<String, String>, html: bool) -> String {
-    let style: &dyn Style = if html { &Html } else { &Plain };
-    entry_with(e, o, style)
-}
-
 /// An entry as a fragment of a web page.
 pub fn entry_web_html(e: &Entry, o: &BTreeMap<String, String>) -> String {
     let blocks = markup::parse(&markup::fill(&e.body, o));

@@ -190,11 +190,6 @@ impl Analyzer {
         })
     }
 
-    /// An analyzer with jieba's default dictionary only and no lexicon (tests, benchmarks).
-    pub fn plain() -> Self {
-        Self::new("", &[], &[], &[]).expect("an empty user dictionary always loads")
-    }
-
     /// Segments an already normalised text for indexing: jieba search mode, so compounds and the
     /// dictionary words inside them are both findable. Punctuation and whitespace are dropped.
     /// Positions are character offsets, so sub-words share their compound's position.
@@ -251,11 +246,6 @@ impl Analyzer {
         } else {
             0
         }
-    }
-
-    /// True when jieba's dictionary (default plus user dictionary) knows the word.
-    pub fn knows_word(&self, word: &str) -> bool {
-        self.jieba.has_word(word)
     }
 
     /// Turns a question into search terms: normalise, segment (precise mode), drop stopwords,

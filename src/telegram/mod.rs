@@ -909,16 +909,6 @@ pub async fn run(
     Ok(())
 }
 
-/// Relays a message to a chat (used for operators' answers).
-pub async fn send_to_chat(bot: &Bot, chat: i64, html_text: String) -> anyhow::Result<()> {
-    for piece in split_html(&html_text, MESSAGE_LIMIT) {
-        bot.send_message(ChatId(chat), piece)
-            .parse_mode(ParseMode::Html)
-            .await?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
