@@ -169,6 +169,14 @@ fn rate_limited(s: &WebState, ip: IpAddr) -> Option<Response> {
     }
 }
 
+/// The common start of a public JSON request: within the address's rate limit, and valid JSON.
+fn admit<T>(s: &WebState, ip: IpAddr, body: Result<Json<T>, JsonRejection>) -> Result<T, Box<Response>> {
+    if let Some(r) = rate_limited(s, ip) {
+        return Err(Box::new(r));
+    }
+    body.map(|Json(b)| b).map_err(|e| Box::new(bad_json(e)))
+}
+
 #[derive(Deserialize)]
 struct KioskQuery {
     kiosk: Option<String>,
@@ -229,12 +237,9 @@ async fn api_ask(
     ClientIp(ip): ClientIp,
     body: Result<Json<AskBody>, JsonRejection>,
 ) -> Response {
-    if let Some(r) = rate_limited(&s, ip) {
-        return r;
-    }
-    let Json(body) = match body {
+    let body = match admit(&s, ip, body) {
         Ok(b) => b,
-        Err(e) => return bad_json(e),
+        Err(r) => return *r,
     };
     let (reply, latency) = answer(&s, body.question).await;
     log(&s, &format!("api:{ip}"), &reply, latency).await;
@@ -302,12 +307,9 @@ async fn chat_ask(
     ClientIp(ip): ClientIp,
     body: Result<Json<AskBody>, JsonRejection>,
 ) -> Response {
-    if let Some(r) = rate_limited(&s, ip) {
-        return r;
-    }
-    let Json(body) = match body {
+    let body = match admit(&s, ip, body) {
         Ok(b) => b,
-        Err(e) => return bad_json(e),
+        Err(r) => return *r,
     };
     let (reply, latency) = answer(&s, body.question).await;
     let chat = format!("web:{ip}");
@@ -358,12 +360,9 @@ async fn chat_pick(
     ClientIp(ip): ClientIp,
     body: Result<Json<PickBody>, JsonRejection>,
 ) -> Response {
-    if let Some(r) = rate_limited(&s, ip) {
-        return r;
-    }
-    let Json(body) = match body {
+    let body = match admit(&s, ip, body) {
         Ok(b) => b,
-        Err(e) => return bad_json(e),
+        Err(r) => return *r,
     };
     let Some(reply) = s.assistant.answer_entry(&body.id) else {
         return json_error(StatusCode::NOT_FOUND, "这一条已经更新或下线了，请重新提问。");
@@ -384,12 +383,9 @@ async fn chat_feedback(
     ClientIp(ip): ClientIp,
     body: Result<Json<FeedbackBody>, JsonRejection>,
 ) -> Response {
-    if let Some(r) = rate_limited(&s, ip) {
-        return r;
-    }
-    let Json(body) = match body {
+    let body = match admit(&s, ip, body) {
         Ok(b) => b,
-        Err(e) => return bad_json(e),
+        Err(r) => return *r,
     };
     let store = s.store.clone();
     let outcome = tokio::task::spawn_blocking(move || store.feedback(body.qid, body.helpful)).await;
