@@ -388,6 +388,38 @@ pub fn promote(
     })
 }
 
+/// The log record of a question asked on a real channel, as it was answered.
+pub fn question_record(
+    channel: &str,
+    chat: &str,
+    question: &str,
+    reply: &Reply,
+    latency: std::time::Duration,
+) -> crate::tickets::QuestionRecord {
+    crate::tickets::QuestionRecord {
+        channel: channel.into(),
+        chat: chat.into(),
+        question: question.into(),
+        decision: reply.decision.as_str().into(),
+        entry: reply.entry.as_ref().map(|e| e.id.clone()),
+        confidence: reply.confidence,
+        latency_ms: latency.as_secs_f32() * 1000.0,
+    }
+}
+
+/// Working hours (by `[duty]`, or plain hours without it) a ticket has been open at `now`.
+pub fn ticket_open_hours(config: &Config, t: &crate::tickets::Ticket, now: chrono::DateTime<chrono::Utc>) -> f64 {
+    let opened = chrono::DateTime::parse_from_rfc3339(&t.opened_at)
+        .map(|d| d.with_timezone(&chrono::Utc))
+        .unwrap_or(now);
+    crate::duty::working_hours_between(config.duty.as_ref(), opened, now)
+}
+
+/// An open ticket past `[operators] overdue_hours` working hours.
+pub fn is_overdue(config: &Config, t: &crate::tickets::Ticket, now: chrono::DateTime<chrono::Utc>) -> bool {
+    t.state == "open" && ticket_open_hours(config, t, now) >= config.operators.overdue_hours
+}
+
 fn round3(x: f32) -> f32 {
     (x * 1000.0).round() / 1000.0
 }

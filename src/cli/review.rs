@@ -3,14 +3,13 @@
 
 use std::io::Write;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use clap::Subcommand;
 
 use crate::app::{self, PromoteTarget};
 use crate::config::Config;
-use crate::duty;
 use crate::knowledge::Kind;
-use crate::tickets::{CloseReason, SqliteStore, Ticket, TicketReason, TicketState, TicketStore, parse_ticket_number};
+use crate::tickets::{CloseReason, SqliteStore, TicketReason, TicketState, TicketStore, parse_ticket_number};
 
 use super::Code;
 
@@ -74,18 +73,6 @@ fn ticket_id(s: &str) -> anyhow::Result<i64> {
     parse_ticket_number(s).ok_or_else(|| anyhow::anyhow!("`{s}` is not a ticket number (e.g. T000012 or 12)"))
 }
 
-/// Working hours a ticket has been open.
-pub fn open_hours(config: &Config, t: &Ticket, now: DateTime<Utc>) -> f64 {
-    let opened = DateTime::parse_from_rfc3339(&t.opened_at)
-        .map(|d| d.with_timezone(&Utc))
-        .unwrap_or(now);
-    duty::working_hours_between(config.duty.as_ref(), opened, now)
-}
-
-pub fn is_overdue(config: &Config, t: &Ticket, now: DateTime<Utc>) -> bool {
-    t.state == "open" && open_hours(config, t, now) >= config.operators.overdue_hours
-}
-
 pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
     let store = SqliteStore::open(&config.tickets.db)?;
     let now = Utc::now();
@@ -100,9 +87,9 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
             };
             let mut tickets = store.tickets(state)?;
             // Overdue first, then oldest first.
-            tickets.sort_by_key(|t| !is_overdue(config, t, now));
+            tickets.sort_by_key(|t| !app::is_overdue(config, t, now));
             for t in &tickets {
-                let overdue = is_overdue(config, t, now);
+                let overdue = app::is_overdue(config, t, now);
                 if json {
                     let mut v = serde_json::to_value(t)?;
                     v["number"] = t.number().into();
@@ -148,7 +135,7 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
                 out,
                 "开单：{}{}",
                 t.opened_at,
-                if is_overdue(config, &t, now) {
+                if app::is_overdue(config, &t, now) {
                     "（逾期）"
                 } else {
                     ""

@@ -29,14 +29,11 @@ use teloxide::utils::command::BotCommands;
 
 use crate::app::Assistant;
 use crate::config::{OperatorsConfig, TelegramConfig};
-use crate::duty;
 use crate::knowledge::Kind;
 use crate::markup::escape_html;
 use crate::ratelimit::{Rate, RateLimiter};
 use crate::reply::{Body, HandoffReason, Reply, hotline_lines};
-use crate::tickets::{
-    Feedback, NewTicket, QuestionRecord, Ticket, TicketReason, TicketState, TicketStore, parse_ticket_number,
-};
+use crate::tickets::{Feedback, NewTicket, Ticket, TicketReason, TicketState, TicketStore, parse_ticket_number};
 
 pub use split::{MESSAGE_LIMIT, split_html, utf16_len};
 
@@ -320,15 +317,7 @@ async fn log_question(
     reply: &Reply,
     latency: Duration,
 ) -> Option<i64> {
-    let record = QuestionRecord {
-        channel: CHANNEL.into(),
-        chat: chat.0.to_string(),
-        question: question.to_string(),
-        decision: reply.decision.as_str().into(),
-        entry: reply.entry.as_ref().map(|e| e.id.clone()),
-        confidence: reply.confidence,
-        latency_ms: latency.as_secs_f32() * 1000.0,
-    };
+    let record = crate::app::question_record(CHANNEL, &chat.0.to_string(), question, reply, latency);
     let store = ctx.store.clone();
     match tokio::task::spawn_blocking(move || store.log_question(&record)).await {
         Ok(Ok(id)) => Some(id),
@@ -710,10 +699,7 @@ async fn on_operator_reply(bot: TgBot, msg: Message, ctx: Arc<Context>) -> Handl
 }
 
 fn ticket_hours(ctx: &Context, t: &Ticket, now: chrono::DateTime<chrono::Utc>) -> f64 {
-    let opened = chrono::DateTime::parse_from_rfc3339(&t.opened_at)
-        .map(|d| d.with_timezone(&chrono::Utc))
-        .unwrap_or(now);
-    duty::working_hours_between(ctx.assistant.config().duty.as_ref(), opened, now)
+    crate::app::ticket_open_hours(ctx.assistant.config(), t, now)
 }
 
 /// Relays operators' answers, re-announces overdue tickets once, and turns choices nobody picked

@@ -30,7 +30,7 @@ use crate::knowledge::Kind;
 use crate::markup::escape_html as esc;
 use crate::ratelimit::{Rate, RateLimiter};
 use crate::reply::{Body, HandoffReason, Reply, entry_web_html};
-use crate::tickets::{Feedback, NewTicket, QuestionRecord, Ticket, TicketReason, TicketStore, parse_ticket_number};
+use crate::tickets::{Feedback, NewTicket, Ticket, TicketReason, TicketStore, parse_ticket_number};
 
 pub use pages::page;
 
@@ -212,15 +212,7 @@ async fn answer(s: &Shared, question: String) -> (Reply, Duration) {
 }
 
 async fn log(s: &Shared, chat: &str, reply: &Reply, latency: Duration) -> Option<i64> {
-    let record = QuestionRecord {
-        channel: CHANNEL.into(),
-        chat: chat.into(),
-        question: reply.question.clone(),
-        decision: reply.decision.as_str().into(),
-        entry: reply.entry.as_ref().map(|e| e.id.clone()),
-        confidence: reply.confidence,
-        latency_ms: latency.as_secs_f32() * 1000.0,
-    };
+    let record = crate::app::question_record(CHANNEL, chat, &reply.question, reply, latency);
     let store = s.store.clone();
     match tokio::task::spawn_blocking(move || store.log_question(&record)).await {
         Ok(Ok(id)) => Some(id),

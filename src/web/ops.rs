@@ -126,12 +126,7 @@ fn forbidden(message: &str) -> Response {
 }
 
 fn overdue(s: &Shared, t: &Ticket) -> bool {
-    let now = chrono::Utc::now();
-    let opened = chrono::DateTime::parse_from_rfc3339(&t.opened_at)
-        .map(|d| d.with_timezone(&chrono::Utc))
-        .unwrap_or(now);
-    let c = s.assistant.config();
-    t.state == "open" && crate::duty::working_hours_between(c.duty.as_ref(), opened, now) >= c.operators.overdue_hours
+    app::is_overdue(s.assistant.config(), t, chrono::Utc::now())
 }
 
 async fn login_page() -> Html<String> {
