@@ -300,8 +300,9 @@ pub const REQUIRED_OFFICE_KEYS: [&str; 3] = ["office_name", "hotline", "consult_
 /// What went wrong reading the configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    /// The OS error is part of the message, not a `source`: printed once, not twice by `{:#}`.
+    #[error("cannot read {path}: {error}")]
+    Read { path: PathBuf, error: std::io::Error },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
 }
@@ -331,12 +332,10 @@ impl Config {
             }
         }
         let base = source.parent().unwrap_or(Path::new("."));
-        if let Some(d) = &config.duty {
-            d.validate().map_err(|message| ConfigError::Invalid {
-                path: source.to_path_buf(),
-                message,
-            })?;
-        }
+        config.validate().map_err(|message| ConfigError::Invalid {
+            path: source.to_path_buf(),
+            message,
+        })?;
         for p in [&mut config.knowledge.dir, &mut config.index.dir, &mut config.tickets.db] {
             if p.is_relative() {
                 *p = base.join(&*p);
@@ -348,9 +347,9 @@ impl Config {
 
     /// Reads and parses a configuration file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         Self::parse(&text, path)
     }
@@ -370,8 +369,115 @@ impl Config {
     }
 }
 
+/// A number that must be finite and within `lo..=hi`: the message names the key and the range.
+fn in_range<T: Copy + std::fmt::Display + AsF64>(section: &str, key: &str, value: T, lo: f64, hi: f64) -> Result<(), String> {
+    let number = value.as_f64();
+    if number.is_finite() && (lo..=hi).contains(&number) {
+        Ok(())
+    } else {
+        Err(format!("[{section}] {key} = {value}: must be a number from {lo} to {hi}"))
+    }
+}
+
+/// The numbers configuration holds, compared as `f64` (and shown as written).
+trait AsF64 {
+    fn as_f64(self) -> f64;
+}
+
+impl AsF64 for f32 {
+    fn as_f64(self) -> f64 {
+        self.into()
+    }
+}
+
+impl AsF64 for f64 {
+    fn as_f64(self) -> f64 {
+        self
+    }
+}
+
+impl AsF64 for u32 {
+    fn as_f64(self) -> f64 {
+        self.into()
+    }
+}
+
+impl AsF64 for i32 {
+    fn as_f64(self) -> f64 {
+        self.into()
+    }
+}
+
+impl AsF64 for usize {
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Config {
+    /// Range checks for every number: a threshold of `nan`, a negative rate or a zero length would
+    /// otherwise be accepted and silently change how the bot answers.
+    fn validate(&self) -> Result<(), String> {
+        self.answer.validate()?;
+        if let Some(d) = &self.duty {
+            d.validate()?;
+        }
+        let t = &self.telegram;
+        for (key, v) in [
+            ("questions_per_minute", t.questions_per_minute),
+            ("messages_per_second_per_chat", t.messages_per_second_per_chat),
+            ("messages_per_minute_per_chat", t.messages_per_minute_per_chat),
+            ("messages_per_minute_per_group", t.messages_per_minute_per_group),
+            ("messages_per_second", t.messages_per_second),
+        ] {
+            in_range("telegram", key, v, 1.0, 10_000.0)?;
+        }
+        in_range("tickets", "retention_days", self.tickets.retention_days, 1.0, 36_500.0)?;
+        let o = &self.operators;
+        in_range("operators", "overdue_hours", o.overdue_hours, 0.0, 10_000.0)?;
+        in_range(
+            "operators",
+            "clarify_timeout_minutes",
+            o.clarify_timeout_minutes,
+            0.0,
+            100_000.0,
+        )?;
+        let w = &self.web;
+        in_range("web", "max_body_bytes", w.max_body_bytes, 1024.0, 16.0 * 1024.0 * 1024.0)?;
+        in_range("web", "requests_per_minute", w.requests_per_minute, 1.0, 100_000.0)?;
+        in_range("web", "login_attempts", w.login_attempts, 1.0, 1_000.0)?;
+        in_range("web", "kiosk_idle_seconds", w.kiosk_idle_seconds, 10.0, 86_400.0)?;
+        Ok(())
+    }
+}
+
+impl AnswerConfig {
+    fn validate(&self) -> Result<(), String> {
+        for (key, v) in [
+            ("answer_coverage", self.answer_coverage),
+            ("answer_norm", self.answer_norm),
+            ("answer_margin", self.answer_margin),
+            ("dominant_margin", self.dominant_margin),
+            ("matched_coverage", self.matched_coverage),
+            ("dominant_coverage", self.dominant_coverage),
+            ("dominant_norm", self.dominant_norm),
+            ("rival_gap", self.rival_gap),
+            ("clarify_coverage", self.clarify_coverage),
+            ("clarify_norm", self.clarify_norm),
+        ] {
+            in_range("answer", key, v, 0.0, 1.0)?;
+        }
+        // The matched vocabulary is a sum of IDF values, not a share.
+        in_range("answer", "answer_matched", self.answer_matched, 0.0, 1_000.0)?;
+        in_range("answer", "max_choices", self.max_choices, 1.0, 10.0)?;
+        in_range("answer", "max_question_chars", self.max_question_chars, 10.0, 100_000.0)?;
+        Ok(())
+    }
+}
+
 impl DutyConfig {
     fn validate(&self) -> Result<(), String> {
+        in_range("duty", "utc_offset_hours", self.utc_offset_hours, -12.0, 14.0)?;
         for d in &self.weekdays {
             if crate::duty::weekday(d).is_none() {
                 return Err(format!(
@@ -449,6 +555,36 @@ mod tests {
         );
         let text = format!("{MINIMAL}[duty]\nweekdays = [\"mon\"]\nperiods = [[\"18:00\", \"08:30\"]]\n");
         assert!(Config::parse(&text, Path::new("b.toml")).is_err());
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_refused_by_name() {
+        for (section, line, expect) in [
+            ("answer", "answer_coverage = nan", "[answer] answer_coverage = NaN: must be a number from 0 to 1"),
+            ("answer", "clarify_norm = -0.1", "[answer] clarify_norm = -0.1: must be a number from 0 to 1"),
+            ("answer", "answer_margin = -1.0", "[answer] answer_margin = -1: must be a number from 0 to 1"),
+            ("answer", "answer_matched = inf", "[answer] answer_matched = inf: must be a number from 0 to 1000"),
+            ("answer", "max_question_chars = 0", "[answer] max_question_chars = 0: must be a number from 10 to 100000"),
+            ("answer", "max_choices = 0", "[answer] max_choices = 0: must be a number from 1 to 10"),
+            ("operators", "overdue_hours = -8.0", "[operators] overdue_hours = -8: must be a number from 0 to 10000"),
+            ("web", "requests_per_minute = 0", "[web] requests_per_minute = 0: must be a number from 1 to 100000"),
+            ("telegram", "messages_per_second = 0", "[telegram] messages_per_second = 0: must be a number from 1 to 10000"),
+            ("tickets", "retention_days = 0", "[tickets] retention_days = 0: must be a number from 1 to 36500"),
+        ] {
+            let text = format!("{MINIMAL}[{section}]\n{line}\n");
+            let e = Config::parse(&text, Path::new("b.toml")).unwrap_err().to_string();
+            assert_eq!(e, format!("b.toml: {expect}"), "{line}");
+        }
+        let text = format!("{MINIMAL}[duty]\nweekdays = [\"mon\"]\nperiods = [[\"08:30\", \"17:30\"]]\nutc_offset_hours = 99\n");
+        assert!(Config::parse(&text, Path::new("b.toml")).unwrap_err().to_string().contains("utc_offset_hours = 99"));
+    }
+
+    #[test]
+    fn a_missing_file_names_the_os_error_once() {
+        let e = anyhow::Error::new(Config::load(Path::new("/nonexistent/bot.toml")).unwrap_err());
+        let text = format!("{e:#}");
+        assert_eq!(text.matches("No such file or directory").count(), 1, "{text}");
+        assert!(text.starts_with("cannot read /nonexistent/bot.toml: "), "{text}");
     }
 
     #[test]

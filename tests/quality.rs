@@ -147,10 +147,9 @@ fn heldout_questions_meet_the_floors() {
 
 #[test]
 fn every_listed_topic_has_an_entry_with_its_kind() {
-    let topics = std::fs::read_to_string(crate::support::repo().join("../shared/knowledge-topics.toml"));
-    let Ok(topics) = topics else {
-        panic!("../shared/knowledge-topics.toml is missing: the project expects shared/ beside it");
-    };
+    // A copy of shared/knowledge-topics.toml (the topics the sample knowledge must cover), kept
+    // in the repository so that a clone alone passes its tests.
+    let topics = std::fs::read_to_string(crate::support::repo().join("tests/data/knowledge-topics.toml")).unwrap();
     let topics: toml::Table = toml::from_str(&topics).unwrap();
     let site = shipped_site();
     let config = Config::load(&site.path().join("bot.toml")).unwrap();

@@ -25,15 +25,21 @@ pub fn run(config: Config, args: Args) -> anyhow::Result<Code> {
         print(&assistant, &args.question.join(" "), args.json, false, &mut out)?;
         return Ok(Code::Ok);
     }
-    let stdin = std::io::stdin();
-    for line in stdin.lock().lines() {
+    let mut skipped = 0usize;
+    for (n, line) in std::io::stdin().lock().split(b'\n').enumerate() {
         let line = line?;
+        // One bad line (not UTF-8) is reported by number and skipped; the rest are still asked.
+        let Ok(line) = std::str::from_utf8(&line) else {
+            skipped += 1;
+            eprintln!("line {}: not valid UTF-8 — skipped (save the questions as UTF-8)", n + 1);
+            continue;
+        };
         if line.trim().is_empty() {
             continue;
         }
-        print(&assistant, &line, args.json, true, &mut out)?;
+        print(&assistant, line, args.json, true, &mut out)?;
     }
-    Ok(Code::Ok)
+    Ok(if skipped > 0 { Code::Problems } else { Code::Ok })
 }
 
 fn print(a: &Assistant, question: &str, json: bool, batch: bool, out: &mut impl Write) -> anyhow::Result<()> {

@@ -14,16 +14,17 @@ pub struct Args {
 
 pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
     let loaded = app::load_knowledge(config);
+    let mut out = super::Stdout::new();
     for p in &loaded.problems {
-        println!("{p}");
+        out.line(p)?;
     }
     let errors = loaded.errors().count();
     let warnings = loaded.problems.len() - errors;
-    println!(
+    out.line(format_args!(
         "{}: {} entries, {errors} error(s), {warnings} warning(s)",
         config.knowledge.dir.display(),
         loaded.knowledge.entries.len()
-    );
+    ))?;
     Ok(if errors > 0 || (args.strict && warnings > 0) {
         Code::Problems
     } else {

@@ -25,6 +25,6 @@ pub fn run(_args: Args) -> anyhow::Result<Code> {
     let hash = argon2::Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?;
-    println!("{hash}");
+    super::Stdout::new().line(hash)?;
     Ok(Code::Ok)
 }

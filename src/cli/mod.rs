@@ -80,11 +80,52 @@ pub fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colour codes only on a terminal: in a log file or journal they are noise.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
+}
+
+/// Whether an error is a closed standard output (`customs-bot check | head -1`): command-line
+/// tools stop quietly then, they do not report it.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// Standard output for a command whose work matters more than its printing (`reindex | head -1`
+/// still reindexes): once the reader has gone, further lines are dropped instead of panicking
+/// as `println!` would. Other write errors are returned.
+pub(crate) struct Stdout {
+    out: std::io::StdoutLock<'static>,
+    closed: bool,
+}
+
+impl Stdout {
+    pub(crate) fn new() -> Self {
+        Self {
+            out: std::io::stdout().lock(),
+            closed: false,
+        }
+    }
+
+    pub(crate) fn line(&mut self, text: impl std::fmt::Display) -> std::io::Result<()> {
+        use std::io::Write;
+        if self.closed {
+            return Ok(());
+        }
+        match writeln!(self.out, "{text}").and_then(|()| self.out.flush()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            other => other,
+        }
+    }
 }
 
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {

@@ -12,23 +12,24 @@ pub struct Args {}
 
 pub fn run(config: &Config, _args: Args) -> anyhow::Result<Code> {
     let loaded = app::load_knowledge(config);
+    let mut out = super::Stdout::new();
     for p in &loaded.problems {
-        println!("{p}");
+        out.line(p)?;
     }
     if loaded.has_errors() {
-        println!(
+        out.line(format_args!(
             "not reindexed: fix the {} error(s) above (the previous index, if any, keeps serving)",
             loaded.errors().count()
-        );
+        ))?;
         return Ok(Code::Problems);
     }
     let report = index::build(&loaded.knowledge, &config.index.dir)?;
-    println!(
+    out.line(format_args!(
         "indexed {} entries ({} documents) in {} ms → {}",
         report.entries,
         report.documents,
         report.elapsed.as_millis(),
         report.generation.display()
-    );
+    ))?;
     Ok(Code::Ok)
 }

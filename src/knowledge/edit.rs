@@ -82,8 +82,17 @@ pub fn new_entry(
     answer: &str,
     today: NaiveDate,
 ) -> anyhow::Result<Edit> {
+    // The id becomes a file name: check it before anything touches the disk, so that an id such
+    // as `../../tmp/x` can never write outside the knowledge folder.
+    if !super::entry::is_valid_id(id) {
+        bail!(
+            "`{id}` is not a valid entry id: use a-z, 0-9 and - only (at most {} characters), e.g. faq-parcel-tax",
+            super::entry::MAX_ID_LEN
+        );
+    }
     let folder = dir.join(kind.as_str());
     let path = folder.join(format!("{id}.md"));
+    debug_assert!(path.starts_with(dir));
     if path.exists() {
         bail!("{} already exists; choose another id or use --to {id}", path.display());
     }
@@ -160,5 +169,21 @@ mod tests {
         assert!(new_entry(dir.path(), "faq-new", Kind::Faq, "x", "y", "z", today).is_err());
         edit.revert().unwrap();
         assert!(!dir.path().join("faq/faq-new.md").exists());
+    }
+
+    #[test]
+    fn refuses_ids_that_are_not_plain_names_before_touching_files() {
+        let outer = tempfile::tempdir().unwrap();
+        let dir = outer.path().join("knowledge");
+        std::fs::create_dir(&dir).unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        let long = "a".repeat(49);
+        for id in ["../x", "../../../../tmp/x", "a/b", "A", "", "-x", ".", "x.md", "x\\y", long.as_str()] {
+            let e = new_entry(&dir, id, Kind::Faq, "t", "q", "a", today).unwrap_err();
+            assert!(e.to_string().contains("not a valid entry id"), "{id}: {e}");
+        }
+        // Nothing was written anywhere: not even the kind folder.
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        assert_eq!(std::fs::read_dir(outer.path()).unwrap().count(), 1);
     }
 }

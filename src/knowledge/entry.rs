@@ -79,6 +79,21 @@ impl Entry {
 /// Longest id: ids travel in Telegram callback data, which is limited to 64 bytes.
 pub const MAX_ID_LEN: usize = 48;
 
+/// Whether `id` uses only the characters an entry id may have: a-z, 0-9 and `-`, not starting
+/// with `-` (so an id is always a plain file name: no `/`, `.`, or `..`).
+fn id_chars_valid(id: &str) -> bool {
+    !id.is_empty()
+        && !id.starts_with('-')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Whether `id` is a valid entry id (characters and length), as `check` requires.
+pub fn is_valid_id(id: &str) -> bool {
+    id_chars_valid(id) && id.len() <= MAX_ID_LEN
+}
+
 /// The fields an entry's front matter may have.
 const FIELDS: [&str; 10] = [
     "id",
@@ -207,11 +222,7 @@ pub fn parse(source: &str, text: &str) -> (Option<(Entry, Lines)>, Vec<Problem>)
     let title = string("title", true, &mut problems);
 
     if let Some(id) = &id {
-        if !id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            || id.starts_with('-')
-        {
+        if !id_chars_valid(id) {
             problems.push(err(
                 key_line("id"),
                 format!("id `{id}` may only use a-z, 0-9 and -"),
