@@ -482,3 +482,73 @@ async fn load_of_four_clients_on_api_and_chat_loses_nothing() {
     assert_eq!(lost, 0);
     assert!(counts.values().all(|&n| n == 1), "no question logged twice");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_offers_no_feedback_for_a_spooled_question_and_hands_off_when_nothing_kept_it() {
+    use crate::fake_telegram::FakeTelegram;
+    use crate::telegram::{buttons, text};
+    use customs_bot::telegram;
+
+    let site = site("[telegram]\nmessages_per_second_per_chat = 100\nmessages_per_minute_per_chat = 1000\n");
+    let config = Config::load(&site.path().join("bot.toml")).unwrap();
+    let db = db(site.path());
+    let options = StoreOptions {
+        log_budget: Duration::from_millis(300),
+        busy_timeout: Duration::from_millis(500),
+        ..StoreOptions::default()
+    };
+    let store = Arc::new(SqliteStore::open_with(&db, options).unwrap());
+    let spool = store.spool_path().unwrap().to_path_buf();
+    let fake = FakeTelegram::start().await;
+    let limits = telegram::limits(&config.telegram);
+    let telegram_config = config.telegram.clone();
+    let assistant = Arc::new(
+        tokio::task::spawn_blocking(move || Assistant::start(config))
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    let ctx = Arc::new(telegram::Context::new(
+        assistant,
+        store.clone() as Arc<dyn TicketStore>,
+        &telegram_config,
+    ));
+    let bot = telegram::bot("123:TEST", Some(&fake.url)).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(telegram::run(ctx, bot, limits, async move {
+        let _ = stopped.await;
+    }));
+
+    // Logged: the answer with its feedback buttons.
+    fake.send_text(42, "转关怎么办理");
+    let sent = fake.wait_sent(42, 1).await;
+    assert!(text(&sent[0]).starts_with("<b>跨关区转关</b>"), "{}", text(&sent[0]));
+    assert_eq!(buttons(&sent[0]).len(), 2);
+
+    // Neither the database (write-locked by another process) nor the spool (something else is
+    // in its place) takes the question: the hotline hand-off instead of an answer.
+    let lock = write_lock(&db);
+    std::fs::create_dir(&spool).unwrap();
+    fake.send_text(42, "转关怎么办理");
+    let sent = fake.wait_sent(42, 2).await;
+    let body = text(&sent[1]);
+    assert!(body.contains("系统暂时无法回答") && body.contains("12360"), "{body}");
+    assert!(!body.contains("跨关区转关"), "{body}");
+
+    // Only the spool takes it: the answer goes out, without feedback buttons (no id to attach).
+    std::fs::remove_dir(&spool).unwrap();
+    fake.send_text(42, "转关怎么办理");
+    let sent = fake.wait_sent(42, 3).await;
+    assert!(text(&sent[2]).starts_with("<b>跨关区转关</b>"), "{}", text(&sent[2]));
+    assert!(buttons(&sent[2]).is_empty(), "{:?}", buttons(&sent[2]));
+    drop(lock);
+    assert_eq!(store.replay_spool().unwrap(), 1);
+    assert_eq!(rows_and_uids(&db), (2, 2));
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), task)
+        .await
+        .expect("the bot stops")
+        .unwrap()
+        .unwrap();
+}
