@@ -407,6 +407,13 @@ pub fn question_record(
     }
 }
 
+/// The reply when a question could not be kept at all (neither the question log nor its spool took
+/// it): log-before-reply cannot be kept, so instead of an answer the person gets the calm hand-off
+/// with the hotline.
+pub fn unrecorded_reply(question: &str) -> Reply {
+    handoff(question, HandoffReason::Internal, Vec::new(), 0.0)
+}
+
 /// Working hours (by `[duty]`, or plain hours without it) a ticket has been open at `now`.
 pub fn ticket_open_hours(config: &Config, t: &crate::tickets::Ticket, now: chrono::DateTime<chrono::Utc>) -> f64 {
     let opened = chrono::DateTime::parse_from_rfc3339(&t.opened_at)

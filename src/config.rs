@@ -206,6 +206,11 @@ pub struct TicketsConfig {
     pub db: PathBuf,
     /// Questions, tickets and feedback older than this many days are deleted.
     pub retention_days: u32,
+    /// How long a reply may wait for its question to be logged while the database is locked;
+    /// then the question goes to the spool beside the database (replayed later).
+    pub log_timeout_ms: u64,
+    /// How often a running `serve` moves spooled questions into the database.
+    pub spool_replay_seconds: u64,
 }
 
 impl Default for TicketsConfig {
@@ -213,6 +218,8 @@ impl Default for TicketsConfig {
         Self {
             db: PathBuf::from("data/customs-bot.sqlite"),
             retention_days: 365,
+            log_timeout_ms: 2000,
+            spool_replay_seconds: 10,
         }
     }
 }

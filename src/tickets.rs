@@ -5,20 +5,34 @@
 //! Migrations live in `migrations/` and are applied on open (`PRAGMA user_version` records the
 //! step). Personal data — mobile numbers, ID-card numbers, unified social credit codes — is masked
 //! before anything is written, so logs, exports and operator views never hold it.
+//!
+//! Log before reply, and nothing lost: the store keeps a small pool of connections (no global
+//! lock: a write waits only for SQLite's own write lock), and [`TicketStore::record_question`]
+//! retries a locked database within a bounded time (`[tickets] log_timeout_ms`), then appends the
+//! question to a spool file beside the database (JSON lines, fsynced). [`SqliteStore::replay_spool`]
+//! moves spooled questions into the database — idempotently: each question carries a random `uid`
+//! with a UNIQUE index, so a replay interrupted by a crash never stores a question twice.
 
-use std::path::Path;
-use std::sync::Mutex;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The migrations, in order. Each runs once.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_operators.sql"),
     include_str!("../migrations/0003_ticket_keys.sql"),
+    include_str!("../migrations/0005_question_uid.sql"),
 ];
+
+/// How long one attempt waits for SQLite's write lock before the retry loop looks at its budget.
+const ATTEMPT: Duration = Duration::from_millis(250);
 
 /// One question asked on a real channel.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -232,11 +246,38 @@ pub enum Feedback {
     Unknown,
 }
 
+/// Where a question was kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logged {
+    /// In the database, with its id.
+    Stored(i64),
+    /// In the spool: the database did not take it within the budget. It is replayed into the
+    /// database later; until then it has no id, so nothing that needs one (feedback buttons, a
+    /// ticket's link to its question) may be offered.
+    Spooled,
+}
+
+impl Logged {
+    /// The question's id, when it is in the database.
+    pub fn id(self) -> Option<i64> {
+        match self {
+            Logged::Stored(id) => Some(id),
+            Logged::Spooled => None,
+        }
+    }
+}
+
 /// Where questions, tickets and feedback are kept. Every method is short and synchronous; async
 /// callers run them on a blocking thread.
 pub trait TicketStore: Send + Sync {
-    /// Logs a question (before its reply is sent). Returns its id.
+    /// Logs a question in the database. Returns its id.
     fn log_question(&self, q: &QuestionRecord) -> anyhow::Result<i64>;
+    /// Keeps a question before its reply is sent: in the database, or — when the database stays
+    /// locked or is full past the retry budget — in a spool that is replayed later. An error means
+    /// it could not be kept at all: the caller must not pretend it was (it hands off instead).
+    fn record_question(&self, q: &QuestionRecord) -> anyhow::Result<Logged> {
+        self.log_question(q).map(Logged::Stored)
+    }
     /// Opens a ticket.
     fn open_ticket(&self, t: &NewTicket<'_>) -> anyhow::Result<Ticket>;
     /// A ticket by id.
@@ -280,9 +321,41 @@ pub trait TicketStore: Send + Sync {
     fn purge(&self, days: u32) -> anyhow::Result<usize>;
 }
 
+/// How the store writes (from `bot.toml [tickets]`; the defaults suit tests and the CLI).
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// How long keeping a question may retry a locked database before it goes to the spool. The
+    /// reply waits at most this long for the log.
+    pub log_budget: Duration,
+    /// How long any other statement waits for a locked database.
+    pub busy_timeout: Duration,
+    /// Connections kept open to a database file (an in-memory store has one).
+    pub pool_size: u32,
+    /// Caps the database at this many pages (SQLite `max_page_count`, per connection): writes
+    /// beyond fail as "database or disk is full". Tests simulate a full disk with it.
+    pub max_page_count: Option<u64>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            log_budget: Duration::from_secs(2),
+            busy_timeout: Duration::from_secs(5),
+            pool_size: 8,
+            max_page_count: None,
+        }
+    }
+}
+
+type Pool = r2d2::Pool<SqliteConnectionManager>;
+type Conn = r2d2::PooledConnection<SqliteConnectionManager>;
+
 /// The embedded SQLite store.
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
+    pool: Pool,
+    options: StoreOptions,
+    /// Beside a database file: where questions go when the database does not take them.
+    spool: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -295,61 +368,326 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// The spool beside a database file: `data/customs-bot.sqlite` → `data/customs-bot.spool.jsonl`.
+pub fn spool_path(db: &Path) -> PathBuf {
+    db.with_extension("spool.jsonl")
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
+        Self::open_with(path, StoreOptions::default())
+    }
+
+    /// [`open`](Self::open) with explicit write options.
+    pub fn open_with(path: &Path, options: StoreOptions) -> anyhow::Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        let conn = Connection::open(path).with_context(|| format!("opening the ticket store at {}", path.display()))?;
-        Self::setup(conn).with_context(|| format!("preparing the ticket store at {}", path.display()))
+        let manager = SqliteConnectionManager::file(path).with_init(init_connection(&options));
+        Self::setup(manager, options.pool_size.max(1), Some(spool_path(path)), options)
+            .with_context(|| format!("opening the ticket store at {}", path.display()))
     }
 
-    /// An in-memory store (tests).
+    /// An in-memory store (tests): one connection, no spool.
     pub fn in_memory() -> anyhow::Result<Self> {
-        Self::setup(Connection::open_in_memory()?)
+        let options = StoreOptions::default();
+        let manager = SqliteConnectionManager::memory().with_init(init_connection(&options));
+        Self::setup(manager, 1, None, options)
     }
 
-    fn setup(mut conn: Connection) -> anyhow::Result<Self> {
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "foreign_keys", true)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version > MIGRATIONS.len() {
-            anyhow::bail!(
-                "the database is from a newer customs-bot (schema {version}, this one knows {})",
-                MIGRATIONS.len()
-            );
+    fn setup(
+        manager: SqliteConnectionManager,
+        size: u32,
+        spool: Option<PathBuf>,
+        options: StoreOptions,
+    ) -> anyhow::Result<Self> {
+        let pool = r2d2::Pool::builder()
+            .max_size(size)
+            .min_idle(Some(1))
+            .test_on_check_out(false)
+            .connection_timeout(options.busy_timeout)
+            .build(manager)?;
+        let mut conn = pool.get()?;
+        migrate(&mut conn)?;
+        drop(conn);
+        Ok(Self { pool, options, spool })
+    }
+
+    /// A connection from the pool, waiting up to the busy timeout for one to come free.
+    fn conn(&self) -> anyhow::Result<Conn> {
+        let conn = self
+            .pool
+            .get()
+            .context("the ticket store is busy: no database connection came free in time")?;
+        conn.busy_timeout(self.options.busy_timeout)?;
+        Ok(conn)
+    }
+
+    /// Runs one write, retrying while the database is locked, for at most `budget`.
+    fn write_with_retry<T>(
+        &self,
+        budget: Duration,
+        write: impl Fn(&Connection) -> rusqlite::Result<T>,
+    ) -> anyhow::Result<T> {
+        let deadline = Instant::now() + budget;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let result = match self.pool.get_timeout(left.max(Duration::from_millis(1))) {
+                Ok(conn) => conn
+                    .busy_timeout(left.min(ATTEMPT))
+                    .and_then(|()| write(&conn))
+                    .map_err(anyhow::Error::from),
+                Err(e) => Err(anyhow::Error::from(e).context("no database connection came free")),
+            };
+            match result {
+                Ok(v) => return Ok(v),
+                Err(e) if is_locked(&e) && Instant::now() + pause < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                Err(e) => return Err(e),
+            }
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+    }
+
+    /// The spool file, for a store on a database file.
+    pub fn spool_path(&self) -> Option<&Path> {
+        self.spool.as_deref()
+    }
+
+    /// Moves questions kept in the spool into the database. Idempotent: a question already there
+    /// (a replay interrupted by a crash) is skipped by its `uid`. The spool is removed once its
+    /// questions are in the database, unless more arrived meanwhile (the next replay takes those).
+    /// Lines that cannot be read (torn by a crash mid-write) are moved to `….rejected.jsonl`,
+    /// never dropped. Returns how many questions were added.
+    pub fn replay_spool(&self) -> anyhow::Result<usize> {
+        let Some(spool) = &self.spool else {
+            return Ok(0);
+        };
+        if !spool.exists() {
+            return Ok(0);
+        }
+        let bytes = {
+            let _lock = lock_spool(spool)?;
+            match std::fs::read(spool) {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+                Err(e) => return Err(e).with_context(|| format!("reading {}", spool.display())),
+            }
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let (mut rows, mut rejected) = (Vec::new(), Vec::new());
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            match serde_json::from_str::<QuestionRow>(line) {
+                Ok(r) => rows.push(r),
+                Err(_) => rejected.push(line),
+            }
+        }
+        let added = {
+            let mut conn = self.conn()?;
             let tx = conn.transaction()?;
-            tx.execute_batch(sql)
-                .with_context(|| format!("applying migration {}", i + 1))?;
-            tx.pragma_update(None, "user_version", i + 1)?;
+            let mut added = 0;
+            for r in &rows {
+                added += r.insert(&tx, INSERT_QUESTION_ONCE)?;
+            }
             tx.commit()?;
+            added
+        };
+        let _lock = lock_spool(spool)?;
+        let len = std::fs::metadata(spool).map(|m| m.len()).unwrap_or(0);
+        if len == bytes.len() as u64 {
+            if !rejected.is_empty() {
+                let to = spool.with_extension("rejected.jsonl");
+                let mut f = OpenOptions::new().create(true).append(true).open(&to)?;
+                f.write_all(format!("{}\n", rejected.join("\n")).as_bytes())?;
+                f.sync_all()?;
+                tracing::error!(lines = rejected.len(), file = %to.display(), "spool lines that could not be read were moved aside");
+            }
+            std::fs::remove_file(spool).with_context(|| format!("removing {}", spool.display()))?;
+            sync_dir(spool)?;
         }
-        Ok(Self { conn: Mutex::new(conn) })
+        if added > 0 {
+            tracing::info!(questions = added, "replayed questions from the spool into the database");
+        }
+        Ok(added)
+    }
+}
+
+/// Per-connection settings, applied to every connection the pool opens.
+fn init_connection(options: &StoreOptions) -> impl Fn(&mut Connection) -> rusqlite::Result<()> + Send + Sync + 'static {
+    let (busy, cap) = (options.busy_timeout, options.max_page_count);
+    move |c: &mut Connection| {
+        c.busy_timeout(busy)?;
+        c.pragma_update(None, "foreign_keys", true)?;
+        if let Some(pages) = cap {
+            c.pragma_update(None, "max_page_count", pages)?;
+        }
+        Ok(())
+    }
+}
+
+/// A locked database or no free connection: worth another attempt within the budget.
+fn is_locked(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.is::<r2d2::Error>()
+            || c.downcast_ref::<rusqlite::Error>()
+                .and_then(rusqlite::Error::sqlite_error_code)
+                .is_some_and(|code| {
+                    matches!(
+                        code,
+                        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                    )
+                })
+    })
+}
+
+/// One logged question as written, in the database and in the spool (the text already masked).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct QuestionRow {
+    uid: String,
+    at: String,
+    channel: String,
+    chat: String,
+    question: String,
+    decision: String,
+    entry: Option<String>,
+    confidence: f32,
+    latency_ms: f32,
+}
+
+const INSERT_QUESTION: &str =
+    "INSERT INTO questions (uid, at, channel, chat, question, decision, entry, confidence, latency_ms)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+const INSERT_QUESTION_ONCE: &str =
+    "INSERT INTO questions (uid, at, channel, chat, question, decision, entry, confidence, latency_ms)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(uid) DO NOTHING";
+
+impl QuestionRow {
+    fn new(q: &QuestionRecord) -> Self {
+        Self {
+            uid: random_key(),
+            at: now(),
+            channel: q.channel.clone(),
+            chat: q.chat.clone(),
+            question: mask(&q.question),
+            decision: q.decision.clone(),
+            entry: q.entry.clone(),
+            confidence: q.confidence,
+            latency_ms: q.latency_ms,
+        }
     }
 
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    /// Rows changed (0 when `sql` skips a uid already present).
+    fn insert(&self, conn: &Connection, sql: &str) -> rusqlite::Result<usize> {
+        conn.prepare_cached(sql)?.execute(params![
+            self.uid,
+            self.at,
+            self.channel,
+            self.chat,
+            self.question,
+            self.decision,
+            self.entry,
+            self.confidence,
+            self.latency_ms
+        ])
     }
+}
 
+/// Holds the spool's lock file (an OS file lock, released when dropped, also by a killed process),
+/// so appends and a replay's removal never interleave, across threads and processes.
+fn lock_spool(spool: &Path) -> anyhow::Result<File> {
+    let path = spool.with_extension("lock");
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    f.lock().with_context(|| format!("locking {}", path.display()))?;
+    Ok(f)
+}
+
+/// Appends one question to the spool and makes it durable before returning.
+fn append_spool(spool: &Path, row: &QuestionRow) -> anyhow::Result<()> {
+    let _lock = lock_spool(spool)?;
+    let existed = spool.exists();
+    let mut f = OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(spool)
+        .with_context(|| format!("opening {}", spool.display()))?;
+    let mut line = serde_json::to_string(row)?;
+    line.push('\n');
+    // A line torn by a crash mid-write must not swallow this one.
+    if f.metadata()?.len() > 0 {
+        let mut last = [0u8];
+        f.seek(SeekFrom::End(-1))?;
+        f.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            line.insert(0, '\n');
+        }
+    }
+    f.write_all(line.as_bytes())
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("writing {}", spool.display()))?;
+    if !existed {
+        sync_dir(spool)?;
+    }
+    Ok(())
+}
+
+/// Makes a file's creation or removal durable (fsync of its folder).
+fn sync_dir(file: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("syncing {}", dir.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
+}
+
+/// Applies the pending migrations (and WAL mode) on one connection.
+fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > MIGRATIONS.len() {
+        anyhow::bail!(
+            "the database is from a newer customs-bot (schema {version}, this one knows {})",
+            MIGRATIONS.len()
+        );
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)
+            .with_context(|| format!("applying migration {}", i + 1))?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+impl SqliteStore {
     /// The schema step the database is at.
     pub fn schema_version(&self) -> anyhow::Result<usize> {
-        Ok(self.conn().pragma_query_value(None, "user_version", |r| r.get(0))?)
+        Ok(self.conn()?.pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
     /// How many questions are logged (tests, stats).
     pub fn question_count(&self) -> anyhow::Result<i64> {
         Ok(self
-            .conn()
+            .conn()?
             .query_row("SELECT COUNT(*) FROM questions", [], |r| r.get(0))?)
     }
 
     /// The last logged question (tests).
     pub fn last_question(&self) -> anyhow::Result<Option<QuestionRecord>> {
-        Ok(self.conn().query_row(
+        Ok(self.conn()?.query_row(
             "SELECT channel, chat, question, decision, entry, confidence, latency_ms FROM questions ORDER BY id DESC LIMIT 1",
             [],
             row_question,
@@ -386,7 +724,7 @@ fn row_ticket(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
 
 impl SqliteStore {
     fn tickets_where(&self, clause: &str, params: impl rusqlite::Params) -> anyhow::Result<Vec<Ticket>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let mut stmt = conn.prepare(&format!("SELECT {TICKET_COLUMNS} FROM tickets {clause}"))?;
         let rows = stmt.query_map(params, row_ticket)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -412,27 +750,49 @@ fn row_question(r: &rusqlite::Row<'_>) -> rusqlite::Result<QuestionRecord> {
 
 impl TicketStore for SqliteStore {
     fn log_question(&self, q: &QuestionRecord) -> anyhow::Result<i64> {
-        let conn = self.conn();
-        conn.execute(
-            "INSERT INTO questions (at, channel, chat, question, decision, entry, confidence, latency_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                now(),
-                q.channel,
-                q.chat,
-                mask(&q.question),
-                q.decision,
-                q.entry,
-                q.confidence,
-                q.latency_ms
-            ],
-        )?;
-        Ok(conn.last_insert_rowid())
+        let row = QuestionRow::new(q);
+        self.write_with_retry(self.options.log_budget, |conn| {
+            row.insert(conn, INSERT_QUESTION)?;
+            Ok(conn.last_insert_rowid())
+        })
+    }
+
+    fn record_question(&self, q: &QuestionRecord) -> anyhow::Result<Logged> {
+        let started = Instant::now();
+        let row = QuestionRow::new(q);
+        let stored = self.write_with_retry(self.options.log_budget, |conn| {
+            row.insert(conn, INSERT_QUESTION)?;
+            Ok(conn.last_insert_rowid())
+        });
+        let db_error = match stored {
+            Ok(id) => return Ok(Logged::Stored(id)),
+            Err(e) => e,
+        };
+        let Some(spool) = &self.spool else {
+            return Err(db_error.context("the question log could not be written and an in-memory store has no spool"));
+        };
+        match append_spool(spool, &row) {
+            Ok(()) => {
+                tracing::error!(
+                    channel = %row.channel,
+                    chat = %row.chat,
+                    uid = %row.uid,
+                    waited_ms = started.elapsed().as_millis() as u64,
+                    spool = %spool.display(),
+                    error = %format!("{db_error:#}"),
+                    "the question log could not be written: the question is kept in the spool and will be replayed"
+                );
+                Ok(Logged::Spooled)
+            }
+            Err(spool_error) => Err(db_error.context(format!(
+                "the question log could not be written, and neither could the spool: {spool_error:#}"
+            ))),
+        }
     }
 
     fn open_ticket(&self, t: &NewTicket<'_>) -> anyhow::Result<Ticket> {
-        let id = {
-            let conn = self.conn();
+        // On the reply's path, like the question: bounded by the same budget.
+        let id = self.write_with_retry(self.options.log_budget, |conn| {
             conn.execute(
                 "INSERT INTO tickets (opened_at, channel, chat, question, reason, guesses, question_id, access_key)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -447,8 +807,8 @@ impl TicketStore for SqliteStore {
                     random_key()
                 ],
             )?;
-            conn.last_insert_rowid()
-        };
+            Ok(conn.last_insert_rowid())
+        })?;
         self.get_ticket(id)
     }
 
@@ -468,7 +828,7 @@ impl TicketStore for SqliteStore {
         anyhow::ensure!(!answer.is_empty(), "the answer is empty");
         let ticket = self.get_ticket(id)?;
         anyhow::ensure!(ticket.state != "closed", "ticket {} is already closed", ticket.number());
-        self.conn().execute(
+        self.conn()?.execute(
             "UPDATE tickets SET state = 'answered', answer = ?2, answered_by = ?3, answered_at = ?4, relayed_at = NULL WHERE id = ?1",
             params![id, mask(answer), by, now()],
         )?;
@@ -484,7 +844,7 @@ impl TicketStore for SqliteStore {
 
     fn mark_relayed(&self, id: i64) -> anyhow::Result<()> {
         let at = now();
-        self.conn().execute(
+        self.conn()?.execute(
             "UPDATE tickets SET relayed_at = ?2, state = 'closed', closed_at = ?2, close_reason = 'relayed' WHERE id = ?1",
             params![id, at],
         )?;
@@ -493,7 +853,7 @@ impl TicketStore for SqliteStore {
 
     fn close_ticket(&self, id: i64, reason: CloseReason, promoted_to: Option<&str>) -> anyhow::Result<Ticket> {
         self.get_ticket(id)?;
-        self.conn().execute(
+        self.conn()?.execute(
             "UPDATE tickets SET state = 'closed', closed_at = ?2, close_reason = ?3,
                  promoted_to = COALESCE(?4, promoted_to) WHERE id = ?1",
             params![id, now(), reason.as_str(), promoted_to],
@@ -502,7 +862,7 @@ impl TicketStore for SqliteStore {
     }
 
     fn set_notice(&self, id: i64, message_id: i64) -> anyhow::Result<()> {
-        self.conn().execute(
+        self.conn()?.execute(
             "UPDATE tickets SET notice_message_id = ?2 WHERE id = ?1",
             params![id, message_id],
         )?;
@@ -523,7 +883,7 @@ impl TicketStore for SqliteStore {
     }
 
     fn mark_overdue_announced(&self, id: i64) -> anyhow::Result<()> {
-        self.conn()
+        self.conn()?
             .execute("UPDATE tickets SET overdue_announced = 1 WHERE id = ?1", [id])?;
         Ok(())
     }
@@ -536,7 +896,7 @@ impl TicketStore for SqliteStore {
         candidates: &str,
         question_id: Option<i64>,
     ) -> anyhow::Result<i64> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         conn.execute(
             "INSERT INTO clarifies (at, channel, chat, question, candidates, question_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![now(), channel, chat, mask(question), candidates, question_id],
@@ -545,7 +905,7 @@ impl TicketStore for SqliteStore {
     }
 
     fn clarify_picked(&self, channel: &str, chat: &str) -> anyhow::Result<()> {
-        self.conn().execute(
+        self.conn()?.execute(
             "UPDATE clarifies SET picked = 1 WHERE channel = ?1 AND chat = ?2 AND picked = 0",
             params![channel, chat],
         )?;
@@ -553,7 +913,7 @@ impl TicketStore for SqliteStore {
     }
 
     fn stale_clarifies(&self, cutoff: &str) -> anyhow::Result<Vec<StaleClarify>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let mut stmt = conn.prepare(
             "SELECT id, channel, chat, question, candidates, question_id FROM clarifies
              WHERE picked = 0 AND ticket_id IS NULL AND at < ?1 ORDER BY at",
@@ -572,7 +932,7 @@ impl TicketStore for SqliteStore {
     }
 
     fn link_clarify(&self, clarify_id: i64, ticket_id: i64) -> anyhow::Result<()> {
-        self.conn().execute(
+        self.conn()?.execute(
             "UPDATE clarifies SET ticket_id = ?2 WHERE id = ?1",
             params![clarify_id, ticket_id],
         )?;
@@ -582,7 +942,7 @@ impl TicketStore for SqliteStore {
     fn stats(&self, days: u32) -> anyhow::Result<Stats> {
         let since = (chrono::Utc::now() - chrono::Duration::days(days.into()))
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let conn = self.conn();
+        let conn = self.conn()?;
         let count = |sql: &str| -> anyhow::Result<i64> { Ok(conn.query_row(sql, [&since], |r| r.get(0))?) };
         let by_decision = |d: &str| -> anyhow::Result<i64> {
             Ok(conn.query_row(
@@ -637,7 +997,7 @@ impl TicketStore for SqliteStore {
     }
 
     fn feedback(&self, question_id: i64, helpful: bool) -> anyhow::Result<Feedback> {
-        let mut conn = self.conn();
+        let mut conn = self.conn()?;
         let tx = conn.transaction()?;
         let question = tx
             .query_row(
@@ -663,7 +1023,7 @@ impl TicketStore for SqliteStore {
     fn purge(&self, days: u32) -> anyhow::Result<usize> {
         let cutoff = (chrono::Utc::now() - chrono::Duration::days(days.into()))
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let mut conn = self.conn();
+        let mut conn = self.conn()?;
         let tx = conn.transaction()?;
         let mut removed = tx.execute(
             "DELETE FROM feedback WHERE question_id IN (SELECT id FROM questions WHERE at < ?1)",
@@ -797,6 +1157,7 @@ mod tests {
         assert_eq!(again.question_count().unwrap(), 1);
         let mode: String = again
             .conn()
+            .unwrap()
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
@@ -839,6 +1200,7 @@ mod tests {
         store.log_question(&record("新问题")).unwrap();
         store
             .conn()
+            .unwrap()
             .execute(
                 "INSERT INTO questions (at, channel, chat, question, decision, confidence, latency_ms) VALUES ('2000-01-01T00:00:00.000Z', 't', '1', '旧', 'answer', 1, 1)",
                 [],
@@ -846,5 +1208,162 @@ mod tests {
             .unwrap();
         assert_eq!(store.purge(30).unwrap(), 1);
         assert_eq!(store.question_count().unwrap(), 1);
+    }
+
+    /// A store on a database file in `dir`, logging with `budget`.
+    fn file_store(dir: &Path, budget_ms: u64) -> SqliteStore {
+        let options = StoreOptions {
+            log_budget: Duration::from_millis(budget_ms),
+            busy_timeout: Duration::from_millis(500),
+            ..StoreOptions::default()
+        };
+        SqliteStore::open_with(&dir.join("store.sqlite"), options).unwrap()
+    }
+
+    /// Another connection (as another process would) holding the database's write lock.
+    fn write_lock(dir: &Path) -> Connection {
+        let c = Connection::open(dir.join("store.sqlite")).unwrap();
+        c.execute_batch("BEGIN IMMEDIATE").unwrap();
+        c
+    }
+
+    fn spool_lines(store: &SqliteStore) -> Vec<String> {
+        std::fs::read_to_string(store.spool_path().unwrap())
+            .map(|t| t.lines().map(str::to_string).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_locked_database_is_retried_within_the_budget_then_the_question_is_spooled_and_replayed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = file_store(dir.path(), 300);
+        let lock = write_lock(dir.path());
+        let started = Instant::now();
+        let logged = store.record_question(&record("手机13812345678，转关怎么办")).unwrap();
+        let waited = started.elapsed();
+        assert_eq!(logged, Logged::Spooled);
+        assert!(
+            waited >= Duration::from_millis(250),
+            "retried for the budget: {waited:?}"
+        );
+        assert!(
+            waited < Duration::from_millis(1500),
+            "bounded by the budget: {waited:?}"
+        );
+        assert_eq!(store.question_count().unwrap(), 0, "the database did not take it");
+        let lines = spool_lines(&store);
+        assert_eq!(lines.len(), 1);
+        assert!(
+            lines[0].contains("138****5678") && !lines[0].contains("13812345678"),
+            "masked: {}",
+            lines[0]
+        );
+        // Still locked: the replay fails and keeps the spool.
+        assert!(store.replay_spool().is_err());
+        assert_eq!(spool_lines(&store).len(), 1);
+        drop(lock);
+        assert_eq!(store.replay_spool().unwrap(), 1);
+        assert!(
+            !store.spool_path().unwrap().exists(),
+            "the spool is removed once replayed"
+        );
+        assert_eq!(store.replay_spool().unwrap(), 0);
+        assert_eq!(store.question_count().unwrap(), 1);
+        assert_eq!(
+            store.last_question().unwrap().unwrap().question,
+            "手机138****5678，转关怎么办"
+        );
+    }
+
+    #[test]
+    fn a_lock_released_within_the_budget_costs_a_wait_not_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = file_store(dir.path(), 3000);
+        let lock = write_lock(dir.path());
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(400));
+            drop(lock);
+        });
+        let started = Instant::now();
+        let logged = store.record_question(&record("转关")).unwrap();
+        release.join().unwrap();
+        assert!(matches!(logged, Logged::Stored(_)), "{logged:?}");
+        assert!(started.elapsed() >= Duration::from_millis(350));
+        assert!(spool_lines(&store).is_empty());
+        assert_eq!(store.question_count().unwrap(), 1);
+    }
+
+    #[test]
+    fn concurrent_writers_under_a_lock_wait_side_by_side_not_in_a_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(file_store(dir.path(), 500));
+        let lock = write_lock(dir.path());
+        let started = Instant::now();
+        let writers: Vec<_> = (0..6)
+            .map(|i| {
+                let store = store.clone();
+                std::thread::spawn(move || store.record_question(&record(&format!("问题{i}"))).unwrap())
+            })
+            .collect();
+        let outcomes: Vec<Logged> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+        let elapsed = started.elapsed();
+        assert!(outcomes.iter().all(|o| *o == Logged::Spooled), "{outcomes:?}");
+        // One global lock would take 6 × 500 ms.
+        assert!(elapsed < Duration::from_millis(1500), "{elapsed:?}");
+        drop(lock);
+        assert_eq!(store.replay_spool().unwrap(), 6);
+        assert_eq!(store.question_count().unwrap(), 6);
+    }
+
+    #[test]
+    fn a_replay_interrupted_after_its_commit_stores_nothing_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = file_store(dir.path(), 100);
+        let lock = write_lock(dir.path());
+        for q in ["甲", "乙"] {
+            assert_eq!(store.record_question(&record(q)).unwrap(), Logged::Spooled);
+        }
+        drop(lock);
+        let spool = store.spool_path().unwrap().to_path_buf();
+        let kept = std::fs::read(&spool).unwrap();
+        assert_eq!(store.replay_spool().unwrap(), 2);
+        // As if the process died after the commit, before the spool was removed.
+        std::fs::write(&spool, &kept).unwrap();
+        assert_eq!(store.replay_spool().unwrap(), 0);
+        assert_eq!(store.question_count().unwrap(), 2);
+        assert!(!spool.exists());
+    }
+
+    #[test]
+    fn a_torn_spool_line_neither_swallows_the_next_question_nor_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = file_store(dir.path(), 100);
+        let spool = store.spool_path().unwrap().to_path_buf();
+        // A crash in the middle of an append left half a line.
+        std::fs::write(&spool, r#"{"uid":"abc","at":"2026-"#).unwrap();
+        let lock = write_lock(dir.path());
+        assert_eq!(store.record_question(&record("转关")).unwrap(), Logged::Spooled);
+        drop(lock);
+        assert_eq!(store.replay_spool().unwrap(), 1);
+        assert_eq!(store.last_question().unwrap().unwrap().question, "转关");
+        let rejected = std::fs::read_to_string(spool.with_extension("rejected.jsonl")).unwrap();
+        assert_eq!(rejected, "{\"uid\":\"abc\",\"at\":\"2026-\n");
+        assert!(!spool.exists());
+    }
+
+    #[test]
+    fn when_neither_the_database_nor_the_spool_take_a_question_the_caller_is_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = file_store(dir.path(), 100);
+        // Something else sits where the spool would be written.
+        std::fs::create_dir(store.spool_path().unwrap()).unwrap();
+        let lock = write_lock(dir.path());
+        let err = store.record_question(&record("转关")).unwrap_err();
+        assert!(format!("{err:#}").contains("neither could the spool"), "{err:#}");
+        drop(lock);
+        assert!(matches!(
+            store.record_question(&record("转关")).unwrap(),
+            Logged::Stored(_)
+        ));
     }
 }

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use crate::app::Assistant;
 use crate::config::Config;
 use crate::telegram;
-use crate::tickets::{SqliteStore, TicketStore};
+use crate::tickets::{SqliteStore, StoreOptions, TicketStore};
 
 use super::Code;
 
@@ -21,25 +21,30 @@ pub fn run(config: Config, _args: Args) -> anyhow::Result<Code> {
     runtime.block_on(serve(config))
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM (systemd, Docker).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (systemd, Docker). The SIGTERM handler is installed
+/// when this is called, not when first polled, so a SIGTERM right after start-up still stops cleanly.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
     }
 }
 
@@ -61,8 +66,25 @@ async fn serve(config: Config) -> anyhow::Result<Code> {
             return Ok(Code::Failure);
         }
     }
-    let store: Arc<dyn TicketStore> = Arc::new(SqliteStore::open(&config.tickets.db)?);
+    let options = StoreOptions {
+        log_budget: Duration::from_millis(config.tickets.log_timeout_ms),
+        ..StoreOptions::default()
+    };
+    let sqlite = Arc::new(SqliteStore::open_with(&config.tickets.db, options)?);
+    let store: Arc<dyn TicketStore> = sqlite.clone();
     let retention = config.tickets.retention_days;
+    // Questions kept in the spool (the database was locked or full, or this process was killed
+    // before a replay): into the database now, and again every few seconds.
+    let every = Duration::from_secs(config.tickets.spool_replay_seconds.max(1));
+    tokio::spawn(async move {
+        loop {
+            let s = sqlite.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.replay_spool()).await {
+                tracing::warn!(error = %format!("{e:#}"), "the spooled questions could not be replayed yet; trying again later");
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
     let telegram_config = config.telegram.clone();
     let operators = config.operators.clone();
     let assistant = Arc::new(
@@ -89,8 +111,9 @@ async fn serve(config: Config) -> anyhow::Result<Code> {
 
     // One shutdown signal for every front end.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let signal = shutdown_signal();
     tokio::spawn(async move {
-        shutdown_signal().await;
+        signal.await;
         let _ = stop_tx.send(true);
     });
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {

@@ -309,26 +309,43 @@ async fn open_ticket(
     }
 }
 
-/// Logs a question; a failure is logged and does not stop the reply.
+/// Keeps a question before its reply goes out (in the database, or in the spool while the
+/// database is locked or full). `None`: it could not be kept at all, and the caller hands off
+/// instead of replying as if it had been.
 async fn log_question(
     ctx: &Arc<Context>,
     chat: ChatId,
     question: &str,
     reply: &Reply,
     latency: Duration,
-) -> Option<i64> {
+) -> Option<crate::tickets::Logged> {
     let record = crate::app::question_record(CHANNEL, &chat.0.to_string(), question, reply, latency);
     let store = ctx.store.clone();
-    match tokio::task::spawn_blocking(move || store.log_question(&record)).await {
-        Ok(Ok(id)) => Some(id),
-        Ok(Err(e)) => {
-            tracing::error!(chat_id = chat.0, error = %format!("{e:#}"), "could not log the question");
-            None
-        }
-        Err(e) => {
-            tracing::error!(chat_id = chat.0, error = %e, "could not log the question");
-            None
-        }
+    let error = match tokio::task::spawn_blocking(move || store.record_question(&record)).await {
+        Ok(Ok(logged)) => return Some(logged),
+        Ok(Err(e)) => format!("{e:#}"),
+        Err(e) => e.to_string(),
+    };
+    tracing::error!(
+        chat_id = chat.0,
+        question = %crate::tickets::mask(question),
+        error = %error,
+        "the question could not be kept (neither the database nor the spool took it): handing off"
+    );
+    None
+}
+
+/// The question's id once kept, or — when it could not be kept — the hand-off that replaces the reply.
+async fn keep_or_hand_off(
+    ctx: &Arc<Context>,
+    chat: ChatId,
+    question: &str,
+    reply: Reply,
+    latency: Duration,
+) -> (Reply, Option<i64>) {
+    match log_question(ctx, chat, question, &reply, latency).await {
+        Some(logged) => (reply, logged.id()),
+        None => (crate::app::unrecorded_reply(&reply.question), None),
     }
 }
 
@@ -357,7 +374,7 @@ async fn on_question(bot: TgBot, msg: Message, me: Me, ctx: Arc<Context>) -> Han
         let q = question.clone();
         let reply = tokio::task::spawn_blocking(move || assistant.ask(&q)).await?;
         let latency = started.elapsed();
-        let qid = log_question(&ctx, chat, &question, &reply, latency).await;
+        let (reply, qid) = keep_or_hand_off(&ctx, chat, &question, reply, latency).await;
         tracing::info!(
             chat_id = chat.0,
             decision = reply.decision.as_str(),
@@ -498,14 +515,8 @@ async fn on_callback(bot: TgBot, q: CallbackQuery, ctx: Arc<Context>) -> Handler
             let reply = tokio::task::spawn_blocking(move || assistant.answer_entry(&id)).await?;
             match reply {
                 Some(reply) => {
-                    let qid = log_question(
-                        &ctx,
-                        chat,
-                        &format!("[选择] {}", reply.question),
-                        &reply,
-                        started.elapsed(),
-                    )
-                    .await;
+                    let question = format!("[选择] {}", reply.question);
+                    let (reply, qid) = keep_or_hand_off(&ctx, chat, &question, reply, started.elapsed()).await;
                     send_reply(&bot, &ctx, chat, &reply, qid).await
                 }
                 None => send_html(&bot, chat, html("这一条已经更新或下线了，请重新提问。"), None).await,

@@ -211,13 +211,21 @@ async fn answer(s: &Shared, question: String) -> (Reply, Duration) {
     (reply, started.elapsed())
 }
 
-async fn log(s: &Shared, chat: &str, reply: &Reply, latency: Duration) -> Option<i64> {
+/// Keeps the question before its reply goes out (in the database, or in the spool while the
+/// database is locked or full). `None`: it could not be kept at all, and the caller hands off
+/// instead of replying as if it had been.
+async fn log(s: &Shared, chat: &str, reply: &Reply, latency: Duration) -> Option<crate::tickets::Logged> {
     let record = crate::app::question_record(CHANNEL, chat, &reply.question, reply, latency);
     let store = s.store.clone();
-    match tokio::task::spawn_blocking(move || store.log_question(&record)).await {
-        Ok(Ok(id)) => Some(id),
+    match tokio::task::spawn_blocking(move || store.record_question(&record)).await {
+        Ok(Ok(logged)) => Some(logged),
         other => {
-            tracing::error!(result = ?other.map(|r| r.map_err(|e| e.to_string())), "could not log a web question");
+            tracing::error!(
+                chat,
+                question = %crate::tickets::mask(&reply.question),
+                result = ?other.map(|r| r.map_err(|e| format!("{e:#}"))),
+                "a web question could not be kept (neither the database nor the spool took it): handing off"
+            );
             None
         }
     }
@@ -233,8 +241,10 @@ async fn api_ask(
         Ok(b) => b,
         Err(r) => return *r,
     };
-    let (reply, latency) = answer(&s, body.question).await;
-    log(&s, &format!("api:{ip}"), &reply, latency).await;
+    let (mut reply, latency) = answer(&s, body.question).await;
+    if log(&s, &format!("api:{ip}"), &reply, latency).await.is_none() {
+        reply = crate::app::unrecorded_reply(&reply.question);
+    }
     tracing::info!(
         channel = "api",
         decision = reply.decision.as_str(),
@@ -303,9 +313,15 @@ async fn chat_ask(
         Ok(b) => b,
         Err(r) => return *r,
     };
-    let (reply, latency) = answer(&s, body.question).await;
+    let (mut reply, latency) = answer(&s, body.question).await;
     let chat = format!("web:{ip}");
-    let qid = log(&s, &chat, &reply, latency).await;
+    let qid = match log(&s, &chat, &reply, latency).await {
+        Some(logged) => logged.id(),
+        None => {
+            reply = crate::app::unrecorded_reply(&reply.question);
+            None
+        }
+    };
     tracing::info!(
         channel = CHANNEL,
         decision = reply.decision.as_str(),
@@ -356,11 +372,17 @@ async fn chat_pick(
         Ok(b) => b,
         Err(r) => return *r,
     };
-    let Some(reply) = s.assistant.answer_entry(&body.id) else {
+    let Some(mut reply) = s.assistant.answer_entry(&body.id) else {
         return json_error(StatusCode::NOT_FOUND, "这一条已经更新或下线了，请重新提问。");
     };
     let chat = format!("web:{ip}");
-    let qid = log(&s, &chat, &reply, Duration::ZERO).await;
+    let qid = match log(&s, &chat, &reply, Duration::ZERO).await {
+        Some(logged) => logged.id(),
+        None => {
+            reply = crate::app::unrecorded_reply(&reply.question);
+            None
+        }
+    };
     Json(chat_json(&s, &chat, &reply, qid).await).into_response()
 }
 
