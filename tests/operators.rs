@@ -72,7 +72,13 @@ async fn the_whole_loop_from_hand_off_to_new_knowledge() {
         h.store.ticket(1).unwrap().unwrap().close_reason.as_deref(),
         Some("promoted")
     );
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The running bot's watcher picks the new generation up (every 200 ms; opening it takes a
+    // while on a busy machine): wait until the bot in service answers it, then ask on Telegram.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while h.assistant.ask(question).entry.map(|e| e.id).as_deref() != Some("proc-late-fee") {
+        assert!(std::time::Instant::now() < deadline, "the promoted index was never picked up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     h.fake.send_text(42, question);
     let user = h.fake.wait_sent(42, 3).await;
     assert!(

@@ -19,6 +19,7 @@ pub struct Harness {
     pub fake: FakeTelegram,
     pub store: Arc<SqliteStore>,
     pub config: Config,
+    pub assistant: Arc<Assistant>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
     _site: tempfile::TempDir,
@@ -92,6 +93,7 @@ impl Harness {
         let store = Arc::new(SqliteStore::in_memory().unwrap());
         let hook_store = store.clone();
         fake.on_send(move || hook_store.question_count().unwrap());
+        let served = assistant.clone();
         let ctx = Arc::new(
             telegram::Context::new(assistant, store.clone() as Arc<dyn TicketStore>, &telegram_config)
                 .with_operators(operators),
@@ -105,6 +107,7 @@ impl Harness {
             fake,
             store,
             config: kept,
+            assistant: served,
             stop: Some(stop),
             task,
             _site: site,
