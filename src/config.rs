@@ -260,6 +260,19 @@ pub struct WebConfig {
     pub kiosk_idle_seconds: u32,
     /// Mark cookies Secure (set when served over HTTPS).
     pub secure_cookies: bool,
+    /// A client must send a request's headers within this many seconds (also the idle time a
+    /// kept-alive connection may wait for its next request).
+    pub header_timeout_seconds: u64,
+    /// The longest pause while a request body is being sent, in seconds.
+    pub body_timeout_seconds: u64,
+    /// A whole request (body and answer) must finish within this many seconds.
+    pub request_timeout_seconds: u64,
+    /// Connections served at once; further clients wait in the listen queue.
+    pub max_connections: usize,
+    /// Connections one address may hold open at once; more are closed at once.
+    pub max_connections_per_ip: usize,
+    /// On SIGTERM, requests in progress get this many seconds to finish; then `serve` exits anyway.
+    pub shutdown_grace_seconds: u64,
     /// Operators of the console: name and argon2 password hash (`customs-bot hash-password`).
     pub operators: Vec<WebOperator>,
 }
@@ -289,6 +302,12 @@ impl Default for WebConfig {
             login_attempts: 10,
             kiosk_idle_seconds: 180,
             secure_cookies: false,
+            header_timeout_seconds: 10,
+            body_timeout_seconds: 10,
+            request_timeout_seconds: 30,
+            max_connections: 512,
+            max_connections_per_ip: 64,
+            shutdown_grace_seconds: 10,
             operators: Vec::new(),
         }
     }
@@ -331,6 +350,10 @@ impl Config {
             }
         }
         let base = source.parent().unwrap_or(Path::new("."));
+        config.web.validate().map_err(|message| ConfigError::Invalid {
+            path: source.to_path_buf(),
+            message,
+        })?;
         if let Some(d) = &config.duty {
             d.validate().map_err(|message| ConfigError::Invalid {
                 path: source.to_path_buf(),
@@ -367,6 +390,24 @@ impl Config {
     /// The placeholder names entries may use.
     pub fn placeholder_names(&self) -> std::collections::BTreeSet<String> {
         self.office.keys().cloned().collect()
+    }
+}
+
+impl WebConfig {
+    fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("header_timeout_seconds", self.header_timeout_seconds),
+            ("body_timeout_seconds", self.body_timeout_seconds),
+            ("request_timeout_seconds", self.request_timeout_seconds),
+            ("max_connections", self.max_connections as u64),
+            ("max_connections_per_ip", self.max_connections_per_ip as u64),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(format!("[web] {key} must be at least 1 (leave it out for the default)"));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -449,6 +490,18 @@ mod tests {
         );
         let text = format!("{MINIMAL}[duty]\nweekdays = [\"mon\"]\nperiods = [[\"18:00\", \"08:30\"]]\n");
         assert!(Config::parse(&text, Path::new("b.toml")).is_err());
+    }
+
+    #[test]
+    fn web_limits_must_be_positive() {
+        let text = format!("{MINIMAL}[web]\nheader_timeout_seconds = 0\n");
+        let e = Config::parse(&text, Path::new("b.toml")).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "b.toml: [web] header_timeout_seconds must be at least 1 (leave it out for the default)"
+        );
+        let c = Config::parse(MINIMAL, Path::new("b.toml")).unwrap();
+        assert_eq!((c.web.header_timeout_seconds, c.web.shutdown_grace_seconds), (10, 10));
     }
 
     #[test]

@@ -10,3 +10,4 @@ mod review;
 mod telegram;
 mod validation;
 mod web;
+mod web_server;
