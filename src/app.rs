@@ -131,7 +131,7 @@ impl Assistant {
         match self.try_ask(question) {
             Ok(r) => r,
             Err(e) => {
-                tracing::error!(error = %format!("{e:#}"), "answering failed");
+                tracing::error!(error = ?format!("{e:#}"), "answering failed");
                 handoff(question, HandoffReason::Internal, Vec::new(), 0.0)
             }
         }

@@ -267,6 +267,19 @@ pub struct WebConfig {
     pub kiosk_idle_seconds: u32,
     /// Mark cookies Secure (set when served over HTTPS).
     pub secure_cookies: bool,
+    /// A client must send a request's headers within this many seconds (also the idle time a
+    /// kept-alive connection may wait for its next request).
+    pub header_timeout_seconds: u64,
+    /// The longest pause while a request body is being sent, in seconds.
+    pub body_timeout_seconds: u64,
+    /// A whole request (body and answer) must finish within this many seconds.
+    pub request_timeout_seconds: u64,
+    /// Connections served at once; further clients wait in the listen queue.
+    pub max_connections: usize,
+    /// Connections one address may hold open at once; more are closed at once.
+    pub max_connections_per_ip: usize,
+    /// On SIGTERM, requests in progress get this many seconds to finish; then `serve` exits anyway.
+    pub shutdown_grace_seconds: u64,
     /// Operators of the console: name and argon2 password hash (`customs-bot hash-password`).
     pub operators: Vec<WebOperator>,
 }
@@ -296,6 +309,12 @@ impl Default for WebConfig {
             login_attempts: 10,
             kiosk_idle_seconds: 180,
             secure_cookies: false,
+            header_timeout_seconds: 10,
+            body_timeout_seconds: 10,
+            request_timeout_seconds: 30,
+            max_connections: 512,
+            max_connections_per_ip: 64,
+            shutdown_grace_seconds: 10,
             operators: Vec::new(),
         }
     }
@@ -415,6 +434,12 @@ impl AsF64 for i32 {
     }
 }
 
+impl AsF64 for u64 {
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
+}
+
 impl AsF64 for usize {
     fn as_f64(self) -> f64 {
         self as f64
@@ -437,9 +462,14 @@ impl Config {
             ("messages_per_minute_per_group", t.messages_per_minute_per_group),
             ("messages_per_second", t.messages_per_second),
         ] {
-            in_range("telegram", key, v, 1.0, 10_000.0)?;
+            in_range("telegram", key, v, 1.0, 1_000_000_000.0)?;
         }
-        in_range("tickets", "retention_days", self.tickets.retention_days, 1.0, 36_500.0)?;
+        let k = &self.tickets;
+        in_range("tickets", "retention_days", k.retention_days, 1.0, 36_500.0)?;
+        // A reply waits at most this long for the log: long enough to ride out a brief lock,
+        // short enough that a person is not kept waiting (then the question is spooled).
+        in_range("tickets", "log_timeout_ms", k.log_timeout_ms, 10.0, 60_000.0)?;
+        in_range("tickets", "spool_replay_seconds", k.spool_replay_seconds, 1.0, 86_400.0)?;
         let o = &self.operators;
         in_range("operators", "overdue_hours", o.overdue_hours, 0.0, 10_000.0)?;
         in_range(
@@ -451,9 +481,15 @@ impl Config {
         )?;
         let w = &self.web;
         in_range("web", "max_body_bytes", w.max_body_bytes, 1024.0, 16.0 * 1024.0 * 1024.0)?;
-        in_range("web", "requests_per_minute", w.requests_per_minute, 1.0, 100_000.0)?;
-        in_range("web", "login_attempts", w.login_attempts, 1.0, 1_000.0)?;
+        in_range("web", "requests_per_minute", w.requests_per_minute, 1.0, 1_000_000_000.0)?;
+        in_range("web", "login_attempts", w.login_attempts, 1.0, 1_000_000_000.0)?;
         in_range("web", "kiosk_idle_seconds", w.kiosk_idle_seconds, 10.0, 86_400.0)?;
+        in_range("web", "header_timeout_seconds", w.header_timeout_seconds, 1.0, 3_600.0)?;
+        in_range("web", "body_timeout_seconds", w.body_timeout_seconds, 1.0, 3_600.0)?;
+        in_range("web", "request_timeout_seconds", w.request_timeout_seconds, 1.0, 3_600.0)?;
+        in_range("web", "max_connections", w.max_connections, 1.0, 1_000_000.0)?;
+        in_range("web", "max_connections_per_ip", w.max_connections_per_ip, 1.0, 1_000_000.0)?;
+        in_range("web", "shutdown_grace_seconds", w.shutdown_grace_seconds, 0.0, 3_600.0)?;
         Ok(())
     }
 }
@@ -574,8 +610,8 @@ mod tests {
             ("answer", "max_question_chars = 0", "[answer] max_question_chars = 0: must be a number from 10 to 100000"),
             ("answer", "max_choices = 0", "[answer] max_choices = 0: must be a number from 1 to 10"),
             ("operators", "overdue_hours = -8.0", "[operators] overdue_hours = -8: must be a number from 0 to 10000"),
-            ("web", "requests_per_minute = 0", "[web] requests_per_minute = 0: must be a number from 1 to 100000"),
-            ("telegram", "messages_per_second = 0", "[telegram] messages_per_second = 0: must be a number from 1 to 10000"),
+            ("web", "requests_per_minute = 0", "[web] requests_per_minute = 0: must be a number from 1 to 1000000000"),
+            ("telegram", "messages_per_second = 0", "[telegram] messages_per_second = 0: must be a number from 1 to 1000000000"),
             ("tickets", "retention_days = 0", "[tickets] retention_days = 0: must be a number from 1 to 36500"),
         ] {
             let text = format!("{MINIMAL}[{section}]\n{line}\n");
@@ -592,6 +628,18 @@ mod tests {
         let text = format!("{e:#}");
         assert_eq!(text.matches("No such file or directory").count(), 1, "{text}");
         assert!(text.starts_with("cannot read /nonexistent/bot.toml: "), "{text}");
+    }
+
+    #[test]
+    fn web_limits_must_be_positive() {
+        let text = format!("{MINIMAL}[web]\nheader_timeout_seconds = 0\n");
+        let e = Config::parse(&text, Path::new("b.toml")).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "b.toml: [web] header_timeout_seconds = 0: must be a number from 1 to 3600"
+        );
+        let c = Config::parse(MINIMAL, Path::new("b.toml")).unwrap();
+        assert_eq!((c.web.header_timeout_seconds, c.web.shutdown_grace_seconds), (10, 10));
     }
 
     #[test]

@@ -24,10 +24,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 /// The migrations, in order. Each runs once.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_operators.sql"),
     include_str!("../migrations/0003_ticket_keys.sql"),
+    include_str!("../migrations/0004_question_refs.sql"),
     include_str!("../migrations/0005_question_uid.sql"),
 ];
 
@@ -235,14 +236,23 @@ pub fn ticket_number(id: i64) -> String {
     format!("T{id:06}")
 }
 
+/// Which logged question feedback is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuestionRef<'a> {
+    /// The row id (Telegram's buttons: the chat they come from is Telegram's own, not the client's word).
+    Id(i64),
+    /// The question's random key from [`TicketStore::question_key`] (the web: unguessable).
+    Key(&'a str),
+}
+
 /// What recording feedback did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Feedback {
-    /// Recorded now; for "not helpful", the question it was about.
-    Recorded(Option<QuestionRecord>),
+    /// Recorded now for the question with this id; for "not helpful", the question itself.
+    Recorded(i64, Option<QuestionRecord>),
     /// Feedback for that question was already recorded (a second tap).
     AlreadyRecorded,
-    /// No such question.
+    /// No such question in this conversation (another conversation's question looks the same).
     Unknown,
 }
 
@@ -310,11 +320,19 @@ pub trait TicketStore: Send + Sync {
     ) -> anyhow::Result<i64>;
     /// The person picked one of the choices offered in `chat`.
     fn clarify_picked(&self, channel: &str, chat: &str) -> anyhow::Result<()>;
-    /// Clarifies offered before `cutoff` that nobody picked and that have no ticket yet.
-    fn stale_clarifies(&self, cutoff: &str) -> anyhow::Result<Vec<StaleClarify>>;
+    /// Whether entry `entry` was among the choices ever offered in `chat` of `channel`.
+    fn clarify_offered(&self, channel: &str, chat: &str, entry: &str) -> anyhow::Result<bool>;
+    /// Clarifies of `channel` offered before `cutoff` that nobody picked and that have no ticket yet.
+    fn stale_clarifies(&self, channel: &str, cutoff: &str) -> anyhow::Result<Vec<StaleClarify>>;
     fn link_clarify(&self, clarify_id: i64, ticket_id: i64) -> anyhow::Result<()>;
-    /// Records whether the answer to a logged question helped (once per question).
-    fn feedback(&self, question_id: i64, helpful: bool) -> anyhow::Result<Feedback>;
+    /// The question's random key (128 bits, created on first call): how the web names a question
+    /// to the browser, so that questions cannot be enumerated by their row ids.
+    fn question_key(&self, question_id: i64) -> anyhow::Result<String>;
+    /// Records whether the answer to a logged question helped (once per question). Only the
+    /// conversation that asked (`channel` and `chat` as logged) may: for any other, the question
+    /// is [`Feedback::Unknown`] and nothing is recorded.
+    fn feedback(&self, question: QuestionRef<'_>, channel: &str, chat: &str, helpful: bool)
+    -> anyhow::Result<Feedback>;
     /// Figures for the last `days` days.
     fn stats(&self, days: u32) -> anyhow::Result<Stats>;
     /// Deletes questions, feedback and closed tickets older than `days`. Returns rows removed.
@@ -912,13 +930,26 @@ impl TicketStore for SqliteStore {
         Ok(())
     }
 
-    fn stale_clarifies(&self, cutoff: &str) -> anyhow::Result<Vec<StaleClarify>> {
+    fn clarify_offered(&self, channel: &str, chat: &str, entry: &str) -> anyhow::Result<bool> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare("SELECT candidates FROM clarifies WHERE channel = ?1 AND chat = ?2")?;
+        let rows = stmt.query_map(params![channel, chat], |r| r.get::<_, String>(0))?;
+        for candidates in rows {
+            let offered = serde_json::from_str::<Vec<serde_json::Value>>(&candidates?).unwrap_or_default();
+            if offered.iter().any(|c| c["id"].as_str() == Some(entry)) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn stale_clarifies(&self, channel: &str, cutoff: &str) -> anyhow::Result<Vec<StaleClarify>> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare(
             "SELECT id, channel, chat, question, candidates, question_id FROM clarifies
-             WHERE picked = 0 AND ticket_id IS NULL AND at < ?1 ORDER BY at",
+             WHERE picked = 0 AND ticket_id IS NULL AND at < ?1 AND channel = ?2 ORDER BY at",
         )?;
-        let rows = stmt.query_map([cutoff], |r| {
+        let rows = stmt.query_map(params![cutoff, channel], |r| {
             Ok(StaleClarify {
                 id: r.get(0)?,
                 channel: r.get(1)?,
@@ -996,17 +1027,55 @@ impl TicketStore for SqliteStore {
         })
     }
 
-    fn feedback(&self, question_id: i64, helpful: bool) -> anyhow::Result<Feedback> {
+    fn question_key(&self, question_id: i64) -> anyhow::Result<String> {
+        let conn = self.conn()?;
+        conn.execute(
+            "UPDATE questions SET ref_key = ?2 WHERE id = ?1 AND ref_key IS NULL",
+            params![question_id, random_key()],
+        )?;
+        conn.query_row("SELECT ref_key FROM questions WHERE id = ?1", [question_id], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .ok_or_else(|| anyhow::anyhow!("there is no question {question_id}"))
+    }
+
+    fn feedback(
+        &self,
+        question: QuestionRef<'_>,
+        channel: &str,
+        chat: &str,
+        helpful: bool,
+    ) -> anyhow::Result<Feedback> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
-        let question = tx
+        let (clause, key): (&str, &dyn rusqlite::ToSql) = match &question {
+            QuestionRef::Id(id) => ("id = ?1", id),
+            QuestionRef::Key(k) => ("ref_key = ?1", k),
+        };
+        let found = tx
             .query_row(
-                "SELECT channel, chat, question, decision, entry, confidence, latency_ms FROM questions WHERE id = ?1",
-                [question_id],
-                row_question,
+                &format!(
+                    "SELECT id, channel, chat, question, decision, entry, confidence, latency_ms FROM questions
+                     WHERE {clause} AND channel = ?2 AND chat = ?3"
+                ),
+                params![key, channel, chat],
+                |r| {
+                    let id: i64 = r.get(0)?;
+                    let q = QuestionRecord {
+                        channel: r.get(1)?,
+                        chat: r.get(2)?,
+                        question: r.get(3)?,
+                        decision: r.get(4)?,
+                        entry: r.get(5)?,
+                        confidence: r.get(6)?,
+                        latency_ms: r.get(7)?,
+                    };
+                    Ok((id, q))
+                },
             )
             .optional()?;
-        let Some(question) = question else {
+        let Some((question_id, question)) = found else {
             return Ok(Feedback::Unknown);
         };
         let inserted = tx.execute(
@@ -1017,7 +1086,7 @@ impl TicketStore for SqliteStore {
         if inserted == 0 {
             return Ok(Feedback::AlreadyRecorded);
         }
-        Ok(Feedback::Recorded((!helpful).then_some(question)))
+        Ok(Feedback::Recorded(question_id, (!helpful).then_some(question)))
     }
 
     fn purge(&self, days: u32) -> anyhow::Result<usize> {
@@ -1189,9 +1258,57 @@ mod tests {
     fn feedback_is_recorded_once() {
         let store = SqliteStore::in_memory().unwrap();
         let qid = store.log_question(&record("转关")).unwrap();
-        assert!(matches!(store.feedback(qid, false).unwrap(), Feedback::Recorded(Some(q)) if q.question == "转关"));
-        assert_eq!(store.feedback(qid, false).unwrap(), Feedback::AlreadyRecorded);
-        assert_eq!(store.feedback(9999, true).unwrap(), Feedback::Unknown);
+        let fb = |q, helpful| store.feedback(q, "telegram", "42", helpful).unwrap();
+        assert!(
+            matches!(fb(QuestionRef::Id(qid), false), Feedback::Recorded(id, Some(q)) if id == qid && q.question == "转关")
+        );
+        assert_eq!(fb(QuestionRef::Id(qid), false), Feedback::AlreadyRecorded);
+        assert_eq!(fb(QuestionRef::Id(9999), true), Feedback::Unknown);
+    }
+
+    #[test]
+    fn feedback_from_another_chat_looks_unknown_and_changes_nothing() {
+        let store = SqliteStore::in_memory().unwrap();
+        let qid = store.log_question(&record("转关 13812345678")).unwrap();
+        let key = store.question_key(qid).unwrap();
+        assert_eq!(key.len(), 32);
+        assert_eq!(store.question_key(qid).unwrap(), key, "one key per question");
+        for (q, channel, chat) in [
+            (QuestionRef::Id(qid), "telegram", "43"),
+            (QuestionRef::Id(qid), "web", "42"),
+            (QuestionRef::Key(&key), "telegram", "43"),
+            (QuestionRef::Key("00000000000000000000000000000000"), "telegram", "42"),
+        ] {
+            assert_eq!(
+                store.feedback(q, channel, chat, false).unwrap(),
+                Feedback::Unknown,
+                "{q:?} {chat}"
+            );
+        }
+        // The asker's own feedback still counts, once.
+        assert!(matches!(
+            store.feedback(QuestionRef::Key(&key), "telegram", "42", false).unwrap(),
+            Feedback::Recorded(id, Some(_)) if id == qid
+        ));
+        assert_eq!(
+            store.feedback(QuestionRef::Id(qid), "telegram", "42", true).unwrap(),
+            Feedback::AlreadyRecorded
+        );
+    }
+
+    #[test]
+    fn choices_offered_are_known_per_chat() {
+        let store = SqliteStore::in_memory().unwrap();
+        let candidates =
+            r#"[{"id":"permit-ata-a","title":"A","score":0.5},{"id":"permit-ata-b","title":"B","score":0.4}]"#;
+        store.log_clarify("web", "web:aa", "ATA", candidates, None).unwrap();
+        assert!(store.clarify_offered("web", "web:aa", "permit-ata-b").unwrap());
+        assert!(!store.clarify_offered("web", "web:bb", "permit-ata-b").unwrap());
+        assert!(!store.clarify_offered("web", "web:aa", "proc-transit").unwrap());
+        assert!(!store.clarify_offered("telegram", "web:aa", "permit-ata-a").unwrap());
+        let later = (chrono::Utc::now() + chrono::Duration::minutes(1)).to_rfc3339();
+        assert_eq!(store.stale_clarifies("web", &later).unwrap().len(), 1);
+        assert!(store.stale_clarifies("telegram", &later).unwrap().is_empty());
     }
 
     #[test]

@@ -12,3 +12,4 @@ mod store_faults;
 mod telegram;
 mod validation;
 mod web;
+mod web_server;

@@ -251,7 +251,7 @@ async fn a_full_database_keeps_questions_in_the_spool_and_a_replay_stores_each_o
     );
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["decision"], "answer", "{v}");
-    assert!(v["qid"].is_null(), "no feedback for a question without an id: {v}");
+    assert!(v["ref"].is_null(), "no feedback for a question without an id: {v}");
     let (status, v) = oneshot_json(&app, "/api/ask", "转关怎么办理").await;
     assert_eq!((status, v["entry"]["id"].as_str()), (200, Some("proc-transit")), "{v}");
     let spooled = std::fs::read_to_string(&spool).unwrap().lines().count();
@@ -292,7 +292,7 @@ async fn when_neither_the_database_nor_the_spool_take_a_question_the_person_gets
     );
     let html = v["html"].as_str().unwrap();
     assert!(html.contains("12360") && html.contains("系统暂时无法回答"), "{html}");
-    assert!(v["qid"].is_null());
+    assert!(v["ref"].is_null());
     let (status, v) = oneshot_json(&app, "/api/ask", "转关怎么办理").await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["decision"], "handoff", "{v}");
@@ -311,7 +311,7 @@ async fn questions_under_a_write_locked_database_return_within_the_budget_and_ar
     let client = client();
     let (status, v) = ask(&client, &serve.url, "/chat/ask", "转关怎么办理").await.unwrap();
     assert_eq!(status, 200);
-    assert!(v["qid"].is_i64(), "logged normally, feedback offered: {v}");
+    assert!(v["ref"].is_string(), "logged normally, feedback offered: {v}");
 
     let db = db(site.path());
     let lock = write_lock(&db);
@@ -335,7 +335,7 @@ async fn questions_under_a_write_locked_database_return_within_the_budget_and_ar
         assert_eq!(status, 200, "{path}: {v}");
         if path == "/chat/ask" {
             assert_eq!(v["decision"], "answer", "{v}");
-            assert!(v["qid"].is_null(), "spooled: no feedback offered: {v}");
+            assert!(v["ref"].is_null(), "spooled: no feedback offered: {v}");
         } else {
             assert_eq!(v["entry"]["id"], "proc-transit", "{v}");
         }

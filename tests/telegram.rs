@@ -294,6 +294,38 @@ async fn not_helpful_opens_a_ticket_and_offers_the_hotline() {
     h.finish().await;
 }
 
+/// Regression (issue #9, item 1): callback data can be forged; "没帮助" on another chat's question
+/// must not open a ticket with that question nor use up the asker's feedback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_from_another_chat_is_ignored() {
+    let h = Harness::start().await;
+    h.fake.send_text(42, "滞报金怎么算");
+    let sent = h.fake.wait_sent(42, 1).await;
+    let no = buttons(&sent[0])
+        .into_iter()
+        .find(|(_, d)| d.starts_with("fb:n:"))
+        .unwrap()
+        .1;
+    h.fake.press(43, 2, &no);
+    h.fake
+        .wait_for(10, "the forged press is acknowledged", |c| {
+            c.iter().any(|c| c.method == "answercallbackquery")
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(h.store.ticket(1).unwrap().is_none(), "no ticket for another chat");
+    assert!(
+        h.fake.calls().iter().all(|c| c.body["chat_id"] != 43),
+        "nothing sent to the forging chat"
+    );
+    // The asker's own "没帮助" still counts.
+    h.fake.press(42, 2, &no);
+    let sent = h.fake.wait_sent(42, 2).await;
+    assert!(text(&sent[1]).contains("工单"), "{}", text(&sent[1]));
+    assert_eq!(h.store.ticket(1).unwrap().unwrap().chat, "42");
+    h.finish().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hand_off_gives_the_hotline_duty_status_and_a_ticket() {
     let h = Harness::start().await;

@@ -216,11 +216,12 @@ async fn a_hand_off_gives_a_private_ticket_page_that_shows_the_answer_later() {
 async fn clarify_choices_pick_and_feedback() {
     let s = site("");
     let a = app(&s);
-    let (_, _, body) = send(&a, post_json("/chat/ask", r#"{"question":"ATA单证册手续"}"#)).await;
+    let (_, headers, body) = send(&a, post_json("/chat/ask", r#"{"question":"ATA单证册手续"}"#)).await;
+    let cookie = cookie_of(&headers);
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["decision"], "clarify", "{v}");
     let id = v["choices"][0]["id"].as_str().unwrap().to_string();
-    let (_, _, body) = send(&a, post_json("/chat/pick", &format!(r#"{{"id":"{id}"}}"#))).await;
+    let (_, _, body) = send(&a, chat_post("/chat/pick", &format!(r#"{{"id":"{id}"}}"#), &cookie)).await;
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["decision"], "answer");
     let html = v["html"].as_str().unwrap();
@@ -228,14 +229,167 @@ async fn clarify_choices_pick_and_feedback() {
         html.contains("<h2>ATA单证册") && html.contains("&lt;b&gt;不是标签&lt;/b&gt;"),
         "escaped: {html}"
     );
-    let qid = v["qid"].as_i64().unwrap();
+    let key = v["ref"].as_str().unwrap().to_string();
     let (_, _, body) = send(
         &a,
-        post_json("/chat/feedback", &format!(r#"{{"qid":{qid},"helpful":false}}"#)),
+        chat_post(
+            "/chat/feedback",
+            &format!(r#"{{"ref":"{key}","helpful":false}}"#),
+            &cookie,
+        ),
     )
     .await;
     assert!(body.contains("工单"), "{body}");
     assert_eq!(s.store.ticket(1).unwrap().unwrap().reason, "not_helpful");
+}
+
+/// A JSON post from a browser that holds `cookie` (`cb_chat=…`).
+fn chat_post(uri: &str, body: &str, cookie: &str) -> Request<Body> {
+    Request::post(uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::COOKIE, cookie)
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+/// Regression (issue #9, item 1): anyone could file "没帮助" on anyone's question by its
+/// sequential id, open a ticket holding the victim's question under their own chat, and use up
+/// the victim's feedback.
+#[tokio::test]
+async fn feedback_on_another_conversations_question_looks_unknown_and_changes_nothing() {
+    let s = site("");
+    let a = app(&s);
+    let (_, headers, body) = send(&a, post_json("/chat/ask", r#"{"question":"转关怎么办理 13812345678"}"#)).await;
+    let victim = cookie_of(&headers);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["decision"], "answer", "{v}");
+    assert!(v.get("qid").is_none(), "no row id reaches the browser: {v}");
+    let key = v["ref"].as_str().unwrap().to_string();
+    assert!(key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit()), "{key}");
+    let (_, headers, _) = send(&a, post_json("/chat/ask", r#"{"question":"滞报金怎么算"}"#)).await;
+    let attacker = cookie_of(&headers);
+    assert_ne!(victim, attacker, "each browser has its own conversation");
+
+    let not_found = |status: StatusCode, body: &str| status == StatusCode::NOT_FOUND && body.contains("找不到这个问题");
+    let (status, _, made_up) = send(
+        &a,
+        chat_post(
+            "/chat/feedback",
+            r#"{"ref":"0123456789abcdef0123456789abcdef","helpful":false}"#,
+            &attacker,
+        ),
+    )
+    .await;
+    assert!(not_found(status, &made_up), "{status} {made_up}");
+    let forged = format!(r#"{{"ref":"{key}","helpful":false}}"#);
+    let (status, _, stolen) = send(&a, chat_post("/chat/feedback", &forged, &attacker)).await;
+    assert_eq!(
+        (status, &stolen),
+        (StatusCode::NOT_FOUND, &made_up),
+        "exactly like an unknown question"
+    );
+    let (status, _, _) = send(&a, post_json("/chat/feedback", &forged)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no conversation, no feedback");
+    let (status, _, _) = send(
+        &a,
+        chat_post("/chat/feedback", r#"{"qid":1,"helpful":false}"#, &attacker),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "row ids are not accepted");
+    assert!(s.store.ticket(1).unwrap().is_none(), "no ticket opened");
+    assert_eq!(s.store.stats(1).unwrap().not_helpful, 0, "nothing recorded");
+
+    // The victim's own feedback still counts and opens the ticket under the victim's conversation.
+    let (status, _, body) = send(&a, chat_post("/chat/feedback", &forged, &victim)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("工单"), "{body}");
+    let t = s.store.ticket(1).unwrap().unwrap();
+    assert_eq!(t.chat, chat_of(&victim));
+    assert_eq!(t.question, "转关怎么办理 138****5678");
+}
+
+/// Regression (issue #9, item 1): a pick is an answer to choices offered to this conversation.
+#[tokio::test]
+async fn picks_count_only_for_choices_offered_to_this_conversation() {
+    let s = site("");
+    let a = app(&s);
+    let (_, headers, body) = send(&a, post_json("/chat/ask", r#"{"question":"ATA单证册手续"}"#)).await;
+    let victim = cookie_of(&headers);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let id = v["choices"][1]["id"].as_str().unwrap().to_string();
+    let (_, headers, _) = send(&a, post_json("/chat/ask", r#"{"question":"滞报金怎么算"}"#)).await;
+    let other = cookie_of(&headers);
+    let questions = s.store.question_count().unwrap();
+    for (body, cookie) in [
+        (format!(r#"{{"id":"{id}"}}"#), Some(&other)),
+        (format!(r#"{{"id":"{id}"}}"#), None),
+        (r#"{"id":"proc-transit"}"#.to_string(), Some(&victim)),
+    ] {
+        let req = match cookie {
+            Some(c) => chat_post("/chat/pick", &body, c),
+            None => post_json("/chat/pick", &body),
+        };
+        let (status, _, text) = send(&a, req).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body} {cookie:?}: {text}");
+    }
+    assert_eq!(s.store.question_count().unwrap(), questions, "nothing logged");
+    let (status, _, body) = send(&a, chat_post("/chat/pick", &format!(r#"{{"id":"{id}"}}"#), &victim)).await;
+    assert_eq!(status, StatusCode::OK);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["decision"], "answer", "{v}");
+    assert!(v["html"].as_str().unwrap().contains("ATA单证册"), "{v}");
+}
+
+/// Regression (issue #9, item 1): the conversation was `web:{ip}`, shared by everyone behind one
+/// address (an office's NAT, the kiosk).
+#[tokio::test]
+async fn each_browser_has_its_own_conversation_not_its_address() {
+    let s = site("");
+    let a = app(&s);
+    let (_, headers, _) = send(&a, get("/")).await;
+    let set = headers[header::SET_COOKIE].to_str().unwrap().to_string();
+    assert!(
+        set.starts_with("cb_chat=")
+            && set.contains("HttpOnly")
+            && set.contains("SameSite=Lax")
+            && set.contains("Path=/"),
+        "{set}"
+    );
+    let first = cookie_of(&headers);
+    let page = Request::get("/")
+        .header(header::COOKIE, &first)
+        .body(Body::empty())
+        .unwrap();
+    let (_, headers, _) = send(&a, page).await;
+    assert!(
+        headers.get(header::SET_COOKIE).is_none(),
+        "a known browser keeps its conversation"
+    );
+    send(
+        &a,
+        chat_post("/chat/ask", r#"{"question":"西宁明天天气怎么样"}"#, &first),
+    )
+    .await;
+    let (_, headers, _) = send(&a, post_json("/chat/ask", r#"{"question":"西宁明天天气怎么样"}"#)).await;
+    let second = cookie_of(&headers);
+    assert_ne!(first, second);
+    let (t1, t2) = (s.store.ticket(1).unwrap().unwrap(), s.store.ticket(2).unwrap().unwrap());
+    assert_eq!(t1.chat, chat_of(&first));
+    assert_eq!(t2.chat, chat_of(&second));
+    let token = first.strip_prefix("cb_chat=").unwrap();
+    assert!(!t1.chat.contains(token), "the store never holds the cookie itself");
+    assert!(!t1.chat.contains("0.0.0.0") && !t1.chat.contains("127.0.0.1"));
+    // A forged cookie that is not one of ours starts a new conversation.
+    let (_, headers, _) = send(
+        &a,
+        chat_post("/chat/ask", r#"{"question":"滞报金"}"#, "cb_chat=web:1.2.3.4"),
+    )
+    .await;
+    assert!(cookie_of(&headers).len() == "cb_chat=".len() + 32);
+    // The kiosk asks for a new conversation for the next person.
+    let (status, headers, _) = send(&a, chat_post("/chat/reset", "{}", &first)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(cookie_of(&headers), first);
 }
 
 #[tokio::test]
@@ -584,4 +738,13 @@ mod browser {
             .unwrap()
             .unwrap();
     }
+}
+
+/// The conversation id the server stores for a `cb_chat=<token>` cookie: a digest of the token.
+fn chat_of(cookie: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let token = cookie.strip_prefix("cb_chat=").unwrap();
+    let digest = Sha256::digest(token.as_bytes());
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("web:{hex}")
 }

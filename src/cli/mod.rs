@@ -12,6 +12,7 @@ mod review;
 mod serve;
 mod stats;
 
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -80,11 +81,15 @@ pub fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    // Colour codes only on a terminal: in a log file or journal they are noise.
+    // Colours only for a person at a terminal; a log file or journal gets plain text.
+    let ansi = std::io::stderr().is_terminal();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
+        .with_writer(move || OneLine {
+            inner: std::io::stderr(),
+            ansi,
+        })
+        .with_ansi(ansi)
         .with_target(false)
         .try_init();
 }
@@ -128,6 +133,45 @@ impl Stdout {
     }
 }
 
+/// Keeps every log event on one line whatever its values hold. Values people send (login names,
+/// questions, chat ids, button data) are logged as `?value`, which escapes line breaks; this is
+/// the backstop for anything logged with `%` (an error that quotes such a value): line breaks and
+/// other control characters inside an event are written escaped, so no one can forge a log line.
+/// The escape character is kept only when colours are on (a terminal).
+struct OneLine<W> {
+    inner: W,
+    ansi: bool,
+}
+
+impl<W: std::io::Write> std::io::Write for OneLine<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let (body, newline) = match buf.strip_suffix(b"\n") {
+            Some(body) => (body, true),
+            None => (buf, false),
+        };
+        let mut out = Vec::with_capacity(buf.len() + 16);
+        for &b in body {
+            match b {
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.push(b),
+                0x1b if self.ansi => out.push(b),
+                0..0x20 | 0x7f => out.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
+                _ => out.push(b),
+            }
+        }
+        if newline {
+            out.push(b'\n');
+        }
+        self.inner.write_all(&out)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     Config::load(&cli.config).with_context(|| {
         format!(
@@ -152,5 +196,26 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Review(args) => review::run(&config, args),
         Command::Stats(args) => stats::run(&config, args),
         Command::HashPassword(_) => unreachable!("handled before the configuration is loaded"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    use super::OneLine;
+
+    #[test]
+    fn a_log_event_stays_on_one_line() {
+        let mut out = OneLine {
+            inner: Vec::new(),
+            ansi: false,
+        };
+        out.write_all(b"WARN failed login name=x\nINFO operator logged in name=admin\r\x1b[31m\n")
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out.inner).unwrap(),
+            "WARN failed login name=x\\nINFO operator logged in name=admin\\r\\x1b[31m\n"
+        );
     }
 }

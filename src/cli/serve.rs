@@ -18,7 +18,10 @@ pub struct Args {}
 
 pub fn run(config: Config, _args: Args) -> anyhow::Result<Code> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(serve(config))
+    let outcome = runtime.block_on(serve(config));
+    // The front ends have stopped (the web after its grace period); do not wait on stragglers.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    outcome
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM (systemd, Docker). The SIGTERM handler is installed

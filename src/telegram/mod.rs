@@ -33,7 +33,9 @@ use crate::knowledge::Kind;
 use crate::markup::escape_html;
 use crate::ratelimit::{Rate, RateLimiter};
 use crate::reply::{Body, HandoffReason, Reply, hotline_lines};
-use crate::tickets::{Feedback, NewTicket, Ticket, TicketReason, TicketState, TicketStore, parse_ticket_number};
+use crate::tickets::{
+    Feedback, NewTicket, QuestionRef, Ticket, TicketReason, TicketState, TicketStore, parse_ticket_number,
+};
 
 pub use split::{MESSAGE_LIMIT, split_html, utf16_len};
 
@@ -382,7 +384,7 @@ async fn on_question(bot: TgBot, msg: Message, me: Me, ctx: Arc<Context>) -> Han
             latency_ms = latency.as_secs_f64() * 1000.0,
             "question"
         );
-        tracing::debug!(chat_id = chat.0, text = %question, "question text");
+        tracing::debug!(chat_id = chat.0, text = ?question, "question text");
         send_reply(&bot, &ctx, chat, &reply, qid).await
     })
     .await
@@ -503,7 +505,7 @@ async fn on_callback(bot: TgBot, q: CallbackQuery, ctx: Arc<Context>) -> Handler
             ack.await?;
             return Ok(());
         };
-        tracing::info!(chat_id = chat.0, data = %data, "button");
+        tracing::info!(chat_id = chat.0, data = ?data, "button");
         if let Some(id) = data.strip_prefix("pick:") {
             ack.await?;
             let store = ctx.store.clone();
@@ -531,10 +533,14 @@ async fn on_callback(bot: TgBot, q: CallbackQuery, ctx: Arc<Context>) -> Handler
                 ack.await?;
                 return Ok(());
             };
+            // Only the chat that asked may give feedback on its question (callback data can be forged).
             let store = ctx.store.clone();
-            let outcome = tokio::task::spawn_blocking(move || store.feedback(qid, helpful)).await?;
+            let chat_text = chat.0.to_string();
+            let outcome =
+                tokio::task::spawn_blocking(move || store.feedback(QuestionRef::Id(qid), CHANNEL, &chat_text, helpful))
+                    .await?;
             match outcome {
-                Ok(Feedback::Recorded(Some(question))) => {
+                Ok(Feedback::Recorded(_, Some(question))) => {
                     ack.text("已记录，我们会改进").await?;
                     let guesses =
                         serde_json::json!([{ "id": question.entry, "decision": question.decision }]).to_string();
@@ -551,7 +557,7 @@ async fn on_callback(bot: TgBot, q: CallbackQuery, ctx: Arc<Context>) -> Handler
                     let text = human_contact(&ctx, "抱歉没能帮上忙。您可以联系人工：", ticket.as_deref());
                     send_html(&bot, chat, text, None).await
                 }
-                Ok(Feedback::Recorded(None)) => {
+                Ok(Feedback::Recorded(_, None)) => {
                     ack.text("感谢您的反馈！").await?;
                     Ok(())
                 }
@@ -783,8 +789,8 @@ async fn housekeeping_once(
     let cutoff = (now - chrono::Duration::minutes(ctx.operators.clarify_timeout_minutes.into()))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let store = ctx.store.clone();
-    let stale = tokio::task::spawn_blocking(move || store.stale_clarifies(&cutoff)).await??;
-    for c in stale.into_iter().filter(|c| c.channel == CHANNEL) {
+    let stale = tokio::task::spawn_blocking(move || store.stale_clarifies(CHANNEL, &cutoff)).await??;
+    for c in stale {
         let Ok(chat) = c.chat.parse::<i64>() else { continue };
         let Some(number) = open_ticket(
             bot,

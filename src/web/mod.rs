@@ -1,18 +1,28 @@
 //! The web front (axum): the portal's chat page and kiosk, `POST /api/ask`, browsing by kind,
 //! ticket pages, and the operators' console at `/ops`.
 //!
-//! Only this module imports axum. [`router`] builds the whole app from an [`Assistant`] and a
-//! [`TicketStore`] (tested with `oneshot`, no server); [`serve`] runs it on a listener until the
-//! shutdown future resolves. Pages are server-rendered with every dynamic piece escaped, plus one
-//! small script; nothing is fetched from the internet. Limits: request body size, question length
-//! (the assistant's own), per-IP request rate, login attempts per IP; security headers on every
-//! response; bad JSON gets a 400 with a JSON error, never a stack trace.
+//! Only this module imports axum (and the HTTP server under it). [`router`] builds the whole app
+//! from an [`Assistant`] and a [`TicketStore`] (tested with `oneshot`, no server); [`serve`] runs
+//! it on a listener until the shutdown future resolves, then gives requests in progress
+//! `[web] shutdown_grace_seconds` and returns whatever the clients do. Pages are server-rendered
+//! with every dynamic piece escaped, plus one small script; nothing is fetched from the internet.
+//! Limits: request body size, question length (the assistant's own), per-IP request rate, login
+//! attempts per IP; header, body and whole-request timeouts; connections at once, overall and per
+//! IP; security headers on every response; bad JSON gets a 400 with a JSON error, never a stack
+//! trace.
+//!
+//! Each browser has its own conversation (`web:<random>`, from the HttpOnly `cb_chat` cookie),
+//! never the address, so people behind one NAT or at the kiosk do not share one. Feedback names its
+//! question by the question's random key and counts only from the conversation that asked; a pick
+//! counts only for an entry offered to that conversation. Anything else looks like an unknown
+//! question.
 
 mod ops;
 mod pages;
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::rejection::JsonRejection;
@@ -22,19 +32,25 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
 use serde_json::json;
+use tower::ServiceExt as _;
 
 use crate::app::Assistant;
 use crate::knowledge::Kind;
 use crate::markup::escape_html as esc;
 use crate::ratelimit::{Rate, RateLimiter};
 use crate::reply::{Body, HandoffReason, Reply, entry_web_html};
-use crate::tickets::{Feedback, NewTicket, Ticket, TicketReason, TicketStore, parse_ticket_number};
+use crate::tickets::{
+    Feedback, NewTicket, QuestionRef, Ticket, TicketReason, TicketStore, parse_ticket_number, random_key,
+};
 
 pub use pages::page;
 
 const CHANNEL: &str = "web";
+/// The cookie that names the browser's conversation.
+const CHAT_COOKIE: &str = "cb_chat";
 
 /// Shared by every handler.
 pub struct WebState {
@@ -76,6 +92,7 @@ pub fn router(assistant: Arc<Assistant>, store: Arc<dyn TicketStore>) -> Router 
         .route("/chat/ask", post(chat_ask))
         .route("/chat/pick", post(chat_pick))
         .route("/chat/feedback", post(chat_feedback))
+        .route("/chat/reset", post(chat_reset))
         .route("/ticket/{number}", get(ticket_page))
         .route("/browse", get(browse))
         .route("/browse/{kind}", get(browse_kind))
@@ -83,20 +100,130 @@ pub fn router(assistant: Arc<Assistant>, store: Arc<dyn TicketStore>) -> Router 
         .merge(ops::routes())
         .fallback(|| async { not_found("没有这个页面。") })
         .layer(DefaultBodyLimit::max(web.max_body_bytes))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(web.request_timeout_seconds),
+        ))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
 
-/// Runs the web app on `listener` until `shutdown` resolves.
+/// Runs the web app on `listener` until `shutdown` resolves, then stops accepting, lets requests
+/// in progress finish for `[web] shutdown_grace_seconds` and closes whatever is still open.
+///
+/// HTTP/1.1 (hyper) with `[web]` limits: headers (and the next request on a kept-alive
+/// connection) within `header_timeout_seconds`, no pause over `body_timeout_seconds` while a body
+/// is sent, the whole request within `request_timeout_seconds` (the router's), at most
+/// `max_connections` connections served at once (more wait in the listen queue) and
+/// `max_connections_per_ip` per address (more are closed at once).
 pub async fn serve(
     assistant: Arc<Assistant>,
     store: Arc<dyn TicketStore>,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = router(assistant, store).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    let web = assistant.config().web.clone();
+    let app = router(assistant, store);
+    let header_timeout = Duration::from_secs(web.header_timeout_seconds);
+    let body_timeout = Duration::from_secs(web.body_timeout_seconds);
+    let slots = Arc::new(tokio::sync::Semaphore::new(web.max_connections));
+    let per_ip = Arc::new(Mutex::new(HashMap::<IpAddr, usize>::new()));
+    let (close_tx, close_rx) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot?,
+            () = &mut shutdown => break,
+        };
+        let (stream, addr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::warn!(error = %e, "could not accept a web connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        while connections.try_join_next().is_some() {}
+        let Some(ip_slot) = IpSlot::take(&per_ip, addr.ip(), web.max_connections_per_ip) else {
+            tracing::debug!(ip = %addr.ip(), "too many connections from one address; closed");
+            continue;
+        };
+        let app = app.clone();
+        let mut close = close_rx.clone();
+        connections.spawn(async move {
+            let _held = (slot, ip_slot);
+            let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(addr));
+                let req = req.map(|b| axum::body::Body::new(tower_http::timeout::TimeoutBody::new(body_timeout, b)));
+                app.clone().oneshot(req)
+            });
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "web connection ended with an error");
+                    }
+                }
+                () = async { let _ = close.wait_for(|c| *c).await; } => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+    drop(listener);
+    let _ = close_tx.send(true);
+    let grace = Duration::from_secs(web.shutdown_grace_seconds);
+    let drained = tokio::time::timeout(grace, async { while connections.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!(
+            open = connections.len(),
+            grace_s = web.shutdown_grace_seconds,
+            "web connections still open after the grace period; closing them"
+        );
+        connections.shutdown().await;
+    }
     Ok(())
+}
+
+/// One of an address's connection slots, given back when the connection ends.
+struct IpSlot {
+    map: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    ip: IpAddr,
+}
+
+impl IpSlot {
+    fn take(map: &Arc<Mutex<HashMap<IpAddr, usize>>>, ip: IpAddr, max: usize) -> Option<Self> {
+        let mut m = map.lock().unwrap_or_else(|p| p.into_inner());
+        let n = m.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Self { map: map.clone(), ip })
+    }
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = m.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.ip);
+            }
+        }
+    }
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {
@@ -140,6 +267,10 @@ fn json_error(status: StatusCode, message: &str) -> Response {
 fn bad_json(e: JsonRejection) -> Response {
     match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => json_error(StatusCode::PAYLOAD_TOO_LARGE, "请求太大了。"),
+        // The body could not be read: sent too slowly (the body timeout) or cut off.
+        _ if matches!(e, JsonRejection::BytesRejection(_)) => {
+            json_error(StatusCode::REQUEST_TIMEOUT, "请求没有按时发完，请重试。")
+        }
         _ => json_error(
             StatusCode::BAD_REQUEST,
             &format!("请求不是有效的 JSON：{}", e.body_text()),
@@ -177,21 +308,71 @@ fn admit<T>(s: &WebState, ip: IpAddr, body: Result<Json<T>, JsonRejection>) -> R
     body.map(|Json(b)| b).map_err(|e| Box::new(bad_json(e)))
 }
 
+/// The browser's conversation (`web:<token>`) from its `cb_chat` cookie, if it has a valid one.
+fn conversation(jar: &CookieJar) -> Option<String> {
+    jar.get(CHAT_COOKIE)
+        .map(Cookie::value)
+        .filter(|v| is_token(v))
+        .map(chat_id)
+}
+
+/// The conversation id stored and logged for a session token: a digest, so that neither the
+/// database nor the logs hold the cookie itself (whoever reads them cannot act as the browser).
+fn chat_id(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(token.as_bytes());
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{CHANNEL}:{hex}")
+}
+
+/// A random key as made by `random_key` (32 lowercase hex digits).
+fn is_token(v: &str) -> bool {
+    v.len() == 32 && v.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Starts a new conversation: its id, and the jar that sets its cookie.
+fn new_conversation(s: &WebState, jar: CookieJar) -> (String, CookieJar) {
+    let token = random_key();
+    let cookie = Cookie::build((CHAT_COOKIE, token.clone()))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(s.assistant.config().web.secure_cookies)
+        .build();
+    (chat_id(&token), jar.add(cookie))
+}
+
+/// The browser's conversation, started now when it has none.
+fn conversation_or_new(s: &WebState, jar: CookieJar) -> (String, CookieJar) {
+    match conversation(&jar) {
+        Some(chat) => (chat, jar),
+        None => new_conversation(s, jar),
+    }
+}
+
 #[derive(Deserialize)]
 struct KioskQuery {
     kiosk: Option<String>,
 }
 
-async fn chat_page(State(s): State<Shared>, Query(q): Query<KioskQuery>) -> Html<String> {
+async fn chat_page(State(s): State<Shared>, jar: CookieJar, Query(q): Query<KioskQuery>) -> Response {
     let c = s.assistant.config();
     let office = |k: &str| c.office.get(k).cloned().unwrap_or_default();
     let kiosk = q.kiosk.as_deref().is_some_and(|k| k == "1" || k == "true");
-    Html(pages::chat(
+    let (_, jar) = conversation_or_new(&s, jar);
+    let html = Html(pages::chat(
         &office("office_name"),
         &office("hotline"),
         kiosk,
         c.web.kiosk_idle_seconds,
-    ))
+    ));
+    (jar, html).into_response()
+}
+
+/// `POST /chat/reset`: a new conversation (the kiosk, when it clears itself for the next person).
+async fn chat_reset(State(s): State<Shared>, jar: CookieJar) -> Response {
+    let (_, jar) = new_conversation(&s, jar);
+    (jar, Json(json!({}))).into_response()
 }
 
 #[derive(Deserialize)]
@@ -307,14 +488,15 @@ fn duty_html(s: &Shared) -> String {
 async fn chat_ask(
     State(s): State<Shared>,
     ClientIp(ip): ClientIp,
+    jar: CookieJar,
     body: Result<Json<AskBody>, JsonRejection>,
 ) -> Response {
     let body = match admit(&s, ip, body) {
         Ok(b) => b,
         Err(r) => return *r,
     };
+    let (chat, jar) = conversation_or_new(&s, jar);
     let (mut reply, latency) = answer(&s, body.question).await;
-    let chat = format!("web:{ip}");
     let qid = match log(&s, &chat, &reply, latency).await {
         Some(logged) => logged.id(),
         None => {
@@ -329,7 +511,27 @@ async fn chat_ask(
         latency_ms = latency.as_secs_f64() * 1000.0,
         "question"
     );
-    Json(chat_json(&s, &chat, &reply, qid).await).into_response()
+    (jar, Json(chat_json(&s, &chat, &reply, qid).await)).into_response()
+}
+
+/// Runs a store call on a blocking thread; an error (or a panic) is logged once as `what`.
+async fn store_call<T: Send + 'static>(
+    s: &Shared,
+    what: &'static str,
+    f: impl FnOnce(&dyn TicketStore) -> anyhow::Result<T> + Send + 'static,
+) -> Option<T> {
+    let store = s.store.clone();
+    match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
+        Ok(Ok(v)) => Some(v),
+        Ok(Err(e)) => {
+            tracing::error!(error = ?format!("{e:#}"), "could not {what}");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = ?e.to_string(), "could not {what}");
+            None
+        }
+    }
 }
 
 async fn chat_json(s: &Shared, chat: &str, reply: &Reply, qid: Option<i64>) -> serde_json::Value {
@@ -338,7 +540,16 @@ async fn chat_json(s: &Shared, chat: &str, reply: &Reply, qid: Option<i64>) -> s
     let mut choices = Vec::new();
     let mut ticket = None;
     match &reply.body {
-        Body::Clarify(c) => choices = c.iter().map(|c| json!({"id": c.id, "title": c.title})).collect(),
+        Body::Clarify(c) => {
+            // Remembered per conversation: a pick counts only for an entry offered to it.
+            let candidates = serde_json::to_string(c).unwrap_or_else(|_| "[]".into());
+            let (chat, question) = (chat.to_string(), reply.question.clone());
+            store_call(s, "record the choices offered", move |st| {
+                st.log_clarify(CHANNEL, &chat, &question, &candidates, qid)
+            })
+            .await;
+            choices = c.iter().map(|c| json!({"id": c.id, "title": c.title})).collect();
+        }
         Body::Handoff(reason @ (HandoffReason::NotSure | HandoffReason::Asked | HandoffReason::Internal)) => {
             html.push_str(&duty_html(s));
             let r = match reason {
@@ -354,8 +565,12 @@ async fn chat_json(s: &Shared, chat: &str, reply: &Reply, qid: Option<i64>) -> s
         }
         _ => {}
     }
-    let feedback = matches!(reply.body, Body::Answer(_)).then_some(qid).flatten();
-    json!({"decision": reply.decision, "html": html, "choices": choices, "ticket": ticket, "qid": feedback})
+    // Feedback names the question by its random key, never by the (sequential) row id.
+    let mut feedback = None;
+    if let (Body::Answer(_), Some(qid)) = (&reply.body, qid) {
+        feedback = store_call(s, "give a question its key", move |st| st.question_key(qid)).await;
+    }
+    json!({"decision": reply.decision, "html": html, "choices": choices, "ticket": ticket, "ref": feedback})
 }
 
 #[derive(Deserialize)]
@@ -363,19 +578,38 @@ struct PickBody {
     id: String,
 }
 
+/// `POST /chat/pick`: one of the choices offered to this conversation.
 async fn chat_pick(
     State(s): State<Shared>,
     ClientIp(ip): ClientIp,
+    jar: CookieJar,
     body: Result<Json<PickBody>, JsonRejection>,
 ) -> Response {
     let body = match admit(&s, ip, body) {
         Ok(b) => b,
         Err(r) => return *r,
     };
-    let Some(mut reply) = s.assistant.answer_entry(&body.id) else {
-        return json_error(StatusCode::NOT_FOUND, "这一条已经更新或下线了，请重新提问。");
+    let gone = || json_error(StatusCode::NOT_FOUND, "这一条已经更新或下线了，请重新提问。");
+    let Some(chat) = conversation(&jar) else {
+        return gone();
     };
-    let chat = format!("web:{ip}");
+    let (c, id) = (chat.clone(), body.id.clone());
+    match store_call(&s, "look up the choices offered", move |st| {
+        let offered = st.clarify_offered(CHANNEL, &c, &id)?;
+        if offered {
+            st.clarify_picked(CHANNEL, &c)?;
+        }
+        Ok(offered)
+    })
+    .await
+    {
+        Some(true) => {}
+        Some(false) => return gone(),
+        None => return json_error(StatusCode::SERVICE_UNAVAILABLE, "暂时无法处理，请稍后再试。"),
+    }
+    let Some(mut reply) = s.assistant.answer_entry(&body.id) else {
+        return gone();
+    };
     let qid = match log(&s, &chat, &reply, Duration::ZERO).await {
         Some(logged) => logged.id(),
         None => {
@@ -388,33 +622,38 @@ async fn chat_pick(
 
 #[derive(Deserialize)]
 struct FeedbackBody {
-    qid: i64,
+    /// The question's key, as `/chat/ask` or `/chat/pick` gave it.
+    #[serde(rename = "ref")]
+    key: String,
     helpful: bool,
 }
 
+/// `POST /chat/feedback`: 有帮助 / 没帮助 on an answer given to this conversation. Another
+/// conversation's question, a made-up key and no conversation at all all look like an unknown
+/// question, record nothing and open no ticket.
 async fn chat_feedback(
     State(s): State<Shared>,
     ClientIp(ip): ClientIp,
+    jar: CookieJar,
     body: Result<Json<FeedbackBody>, JsonRejection>,
 ) -> Response {
     let body = match admit(&s, ip, body) {
         Ok(b) => b,
         Err(r) => return *r,
     };
+    let unknown = || json_error(StatusCode::NOT_FOUND, "找不到这个问题。");
+    let Some(chat) = conversation(&jar).filter(|_| is_token(&body.key)) else {
+        return unknown();
+    };
     let store = s.store.clone();
-    let outcome = tokio::task::spawn_blocking(move || store.feedback(body.qid, body.helpful)).await;
-    let html = match outcome {
-        Ok(Ok(Feedback::Recorded(Some(q)))) => {
-            let guesses = json!([{ "id": q.entry }]).to_string();
-            let ticket = open_ticket(
-                &s,
-                &format!("web:{ip}"),
-                &q.question,
-                TicketReason::NotHelpful,
-                guesses,
-                Some(body.qid),
-            )
+    let c = chat.clone();
+    let outcome =
+        tokio::task::spawn_blocking(move || store.feedback(QuestionRef::Key(&body.key), CHANNEL, &c, body.helpful))
             .await;
+    let html = match outcome {
+        Ok(Ok(Feedback::Recorded(qid, Some(q)))) => {
+            let guesses = json!([{ "id": q.entry }]).to_string();
+            let ticket = open_ticket(&s, &chat, &q.question, TicketReason::NotHelpful, guesses, Some(qid)).await;
             let lines = esc(&crate::reply::hotline_lines(&s.assistant.config().office)).replace('\n', "<br>");
             format!(
                 "<p>抱歉没能帮上忙。您可以联系人工：<br>{lines}</p>{}{}",
@@ -422,10 +661,13 @@ async fn chat_feedback(
                 ticket.map(|t| ticket_html(&t)).unwrap_or_default()
             )
         }
-        Ok(Ok(Feedback::Recorded(None))) => "<p>感谢您的反馈！</p>".to_string(),
+        Ok(Ok(Feedback::Recorded(_, None))) => "<p>感谢您的反馈！</p>".to_string(),
         Ok(Ok(Feedback::AlreadyRecorded)) => "<p>已经收到您的反馈了，谢谢。</p>".to_string(),
-        Ok(Ok(Feedback::Unknown)) => return json_error(StatusCode::NOT_FOUND, "找不到这个问题。"),
-        _ => return json_error(StatusCode::SERVICE_UNAVAILABLE, "暂时无法记录，请稍后再试。"),
+        Ok(Ok(Feedback::Unknown)) => return unknown(),
+        other => {
+            tracing::error!(result = ?other.map(|r| r.map_err(|e| format!("{e:#}"))), "could not record web feedback");
+            return json_error(StatusCode::SERVICE_UNAVAILABLE, "暂时无法记录，请稍后再试。");
+        }
     };
     Json(json!({ "html": html })).into_response()
 }

@@ -182,11 +182,11 @@ async fn login(State(s): State<Shared>, ClientIp(ip): ClientIp, Form(f): Form<Lo
     .await
     .unwrap_or(false);
     if !ok {
-        tracing::warn!(%ip, name = %f.name, "failed login");
+        tracing::warn!(%ip, name = ?f.name, "failed login");
         return (StatusCode::UNAUTHORIZED, login_form("用户名或密码不对。")).into_response();
     }
     let (token, _) = s.sessions.create(f.name.trim());
-    tracing::info!(name = %f.name.trim(), "operator logged in");
+    tracing::info!(name = ?f.name.trim(), "operator logged in");
     let secure = if s.assistant.config().web.secure_cookies {
         "; Secure"
     } else {
@@ -358,7 +358,7 @@ fn authorised(s: &Shared, headers: &HeaderMap, csrf: &str) -> Result<Session, Bo
         return Err(Box::new(to_login()));
     };
     if who.csrf != csrf {
-        tracing::warn!(name = %who.name, "a form post without the right CSRF token");
+        tracing::warn!(name = ?who.name, "a form post without the right CSRF token");
         return Err(Box::new(forbidden("表单已过期，请刷新页面后重试。")));
     }
     Ok(who)

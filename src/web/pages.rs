@@ -96,7 +96,7 @@ pub const SCRIPT: &str = r#"
       });
       div.appendChild(box);
     }
-    if (r.qid) {
+    if (r.ref) {
       var fb = document.createElement('div');
       fb.className = 'feedback';
       [['有帮助', true], ['没帮助', false]].forEach(function (p) {
@@ -105,7 +105,7 @@ pub const SCRIPT: &str = r#"
         b.textContent = p[0];
         b.onclick = function () {
           fb.querySelectorAll('button').forEach(function (x) { x.disabled = true; });
-          post('/chat/feedback', {qid: r.qid, helpful: p[1]}).then(function (f) { if (f.html) add('bot', f.html); });
+          post('/chat/feedback', {ref: r.ref, helpful: p[1]}).then(function (f) { if (f.html) add('bot', f.html); });
         };
         fb.appendChild(b);
       });
@@ -124,7 +124,8 @@ pub const SCRIPT: &str = r#"
     var idle = parseInt(chat.dataset.idle, 10) * 1000, timer;
     var reset = function () {
       clearTimeout(timer);
-      timer = setTimeout(function () { chat.innerHTML = first; input.value = ''; }, idle);
+      // The next person gets a new conversation, not the last one's.
+      timer = setTimeout(function () { chat.innerHTML = first; input.value = ''; post('/chat/reset', {}); }, idle);
     };
     ['click', 'keydown', 'touchstart'].forEach(function (ev) { document.addEventListener(ev, reset); });
     reset();
