@@ -7,6 +7,7 @@ mod cli;
 mod operators;
 mod quality;
 mod review;
+mod robustness;
 mod telegram;
 mod validation;
 mod web;
