@@ -48,17 +48,18 @@ pub fn load_knowledge(config: &Config) -> knowledge::Loaded {
 }
 
 /// Makes sure the index is present and built from the current knowledge; rebuilds it (one log
-/// line) when it is missing or stale. When the knowledge has errors, an earlier index keeps
-/// serving (with a warning) and only a missing index is an error.
+/// line) when it is missing, stale or damaged. When the knowledge has errors (including files or
+/// folders that cannot be read), an earlier index keeps serving (with the problems logged) and only
+/// a missing or unusable index is an error.
 pub fn prepare_index(config: &Config) -> Result<SearchIndex, PrepareError> {
     let root = &config.index.dir;
-    let fingerprint = knowledge::fingerprint(&config.knowledge.dir)
-        .with_context(|| format!("reading the knowledge folder {}", config.knowledge.dir.display()))?;
-    let why = match index::current_meta(root) {
-        None => Some("missing"),
-        Some(m) if m.schema_version != index::SCHEMA_VERSION => Some("from an older version"),
-        Some(m) if m.fingerprint != fingerprint => Some("stale (the knowledge folder changed)"),
-        Some(_) => None,
+    let fingerprint = knowledge::fingerprint(&config.knowledge.dir);
+    let why = match (index::current_meta(root), &fingerprint) {
+        (None, _) => Some("missing"),
+        (Some(m), _) if m.schema_version != index::SCHEMA_VERSION => Some("from an older version"),
+        (Some(_), Err(_)) => Some("possibly stale (the knowledge folder cannot be read)"),
+        (Some(m), Ok(f)) if m.fingerprint != *f => Some("stale (the knowledge folder changed)"),
+        (Some(_), Ok(_)) => None,
     };
     if let Some(why) = why {
         let loaded = load_knowledge(config);
@@ -69,20 +70,54 @@ pub fn prepare_index(config: &Config) -> Result<SearchIndex, PrepareError> {
                     problems = problems.len(),
                     "the index is {why}, but the knowledge folder has errors (run `customs-bot check`); serving the previous index"
                 );
+                log_problems(&problems);
             } else {
                 return Err(PrepareError::Invalid(problems));
             }
         } else {
-            let (report, index) = index::build_and_open(&loaded.knowledge, root)?;
-            tracing::info!(
-                entries = report.entries,
-                ms = report.elapsed.as_millis() as u64,
-                "the index was {why}: rebuilt it"
-            );
-            return Ok(index);
+            return rebuild(&loaded, root, why);
         }
     }
-    Ok(SearchIndex::open(root)?)
+    match SearchIndex::open(root) {
+        Ok(index) => Ok(index),
+        Err(e) => {
+            // A damaged generation (a file missing or corrupted): rebuild it when the knowledge
+            // allows, otherwise say which file is the matter and why it cannot be rebuilt.
+            let damage = format!("{e:#}");
+            let loaded = load_knowledge(config);
+            if loaded.has_errors() {
+                let problems: Vec<String> = loaded.errors().map(|p| p.to_string()).collect();
+                return Err(PrepareError::Other(anyhow::anyhow!(
+                    "the index cannot be opened ({damage}) and cannot be rebuilt because the knowledge folder has {} problem(s):\n{}",
+                    problems.len(),
+                    problems.join("\n")
+                )));
+            }
+            tracing::warn!(error = %damage, "the index cannot be opened");
+            rebuild(&loaded, root, "damaged")
+        }
+    }
+}
+
+fn rebuild(loaded: &knowledge::Loaded, root: &Path, why: &str) -> Result<SearchIndex, PrepareError> {
+    let (report, index) = index::build_and_open(&loaded.knowledge, root)?;
+    tracing::info!(
+        entries = report.entries,
+        ms = report.elapsed.as_millis() as u64,
+        "the index was {why}: rebuilt it"
+    );
+    Ok(index)
+}
+
+/// Logs the knowledge folder's errors (the first few) while an earlier index keeps serving.
+fn log_problems(problems: &[String]) {
+    const SHOWN: usize = 10;
+    for p in problems.iter().take(SHOWN) {
+        tracing::warn!("{p}");
+    }
+    if problems.len() > SHOWN {
+        tracing::warn!("… and {} more (run `customs-bot check`)", problems.len() - SHOWN);
+    }
 }
 
 impl Assistant {
@@ -122,7 +157,11 @@ impl Assistant {
         if on_disk.built_at == self.index().meta().built_at {
             return Ok(false);
         }
-        self.swap_index(SearchIndex::open(root)?);
+        // The analyzer (jieba dictionary) is shared with the generation in service when the
+        // lexicon did not change, so a reindex does not load another one.
+        let new = SearchIndex::open_after(root, &self.index())?;
+        self.swap_index(new);
+        release_freed_memory();
         Ok(true)
     }
 
@@ -283,21 +322,44 @@ impl Assistant {
 pub fn spawn_index_watcher(assistant: Arc<Assistant>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
     let root = assistant.config().index.dir.clone();
     tokio::spawn(async move {
+        // The same failure is logged once, not every few seconds.
+        let mut last_error = None;
         loop {
             tokio::time::sleep(every).await;
             let a = assistant.clone();
             let root = root.clone();
             match tokio::task::spawn_blocking(move || a.reload_if_changed(&root)).await {
-                Ok(Ok(true)) => tracing::info!("switched to the new index"),
+                Ok(Ok(true)) => {
+                    last_error = None;
+                    tracing::info!("switched to the new index")
+                }
                 Ok(Ok(false)) => {}
                 Ok(Err(e)) => {
-                    tracing::warn!(error = %format!("{e:#}"), "a new index could not be opened; keeping the current one")
+                    let e = format!("{e:#}");
+                    if last_error.as_ref() != Some(&e) {
+                        tracing::warn!(error = %e, "a new index could not be opened; keeping the current one");
+                        last_error = Some(e);
+                    }
                 }
                 Err(e) => tracing::warn!(error = %e, "index watcher failed"),
             }
         }
     })
 }
+
+/// Gives memory freed by an old generation back to the system. The glibc allocator keeps freed
+/// memory in per-thread arenas, so without this a long-running `serve` rests at its peak after each
+/// reindex; see BENCHMARKS.md for the figures.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn release_freed_memory() {
+    // SAFETY: malloc_trim has no preconditions; it only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release_freed_memory() {}
 
 /// Where a promoted ticket goes.
 #[derive(Debug, Clone)]

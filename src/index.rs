@@ -15,6 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -31,9 +32,16 @@ use crate::markup;
 use crate::text::{self, Analyzer, Query};
 
 /// Bumped whenever the layout or tokenisation changes; an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 const CURRENT: &str = "CURRENT";
+/// Held (an advisory `flock`) by whoever builds a generation or cleans up; the OS releases it when
+/// the process ends, however it ends, so a killed build never blocks the next one.
+const LOCK: &str = "LOCK";
+/// A generation is written under this prefix and renamed to `gen-…` only once it is complete, so a
+/// folder named `gen-…` is never half-written; a folder being deleted is renamed to `trash-…` first.
+const BUILDING: &str = "building-";
+const TRASH: &str = "trash-";
 const META: &str = "meta.json";
 const ENTRIES: &str = "entries.json";
 const LEXICON: &str = "lexicon.json";
@@ -82,6 +90,7 @@ struct Fields {
     body: Field,
     all: Field,
     terms: Field,
+    head: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -98,6 +107,7 @@ fn schema() -> (Schema, Fields) {
         body: b.add_text_field("body", freqs),
         all: b.add_text_field("all", basic),
         terms: b.add_text_field("terms", STORED),
+        head: b.add_u64_field("head", FAST),
     };
     (b.build(), fields)
 }
@@ -145,9 +155,9 @@ pub fn build(knowledge: &Knowledge, root: &Path) -> anyhow::Result<BuildReport> 
 /// Builds a generation and opens it, sharing one analyzer (one jieba dictionary) between the two:
 /// what a first start does, so a newcomer's first answer comes sooner.
 pub fn build_and_open(knowledge: &Knowledge, root: &Path) -> anyhow::Result<(BuildReport, SearchIndex)> {
-    let analyzer = analyzer_for(&knowledge.lexicon)?;
+    let analyzer = Arc::new(analyzer_for(&knowledge.lexicon)?);
     let report = build_with(knowledge, root, &analyzer)?;
-    let index = SearchIndex::open_at(&report.generation, Some(analyzer))?;
+    let index = SearchIndex::open_at(&report.generation, Some((&knowledge.lexicon, &analyzer)))?;
     Ok((report, index))
 }
 
@@ -158,34 +168,91 @@ fn analyzer_for(l: &Lexicon) -> anyhow::Result<Analyzer> {
 fn build_with(knowledge: &Knowledge, root: &Path, analyzer: &Analyzer) -> anyhow::Result<BuildReport> {
     let started = Instant::now();
     std::fs::create_dir_all(root).with_context(|| format!("creating the index folder {}", root.display()))?;
+    // One build at a time per index folder: concurrent builds would otherwise delete each other's
+    // work in progress, or the generation another one just made current.
+    let _lock = BuildLock::acquire(root)?;
     let stamp = chrono::Utc::now();
     let name = format!("gen-{}-{}", stamp.format("%Y%m%dT%H%M%S%3f"), std::process::id());
+    let building = root.join(format!("{BUILDING}{name}"));
     let generation = root.join(&name);
-    let result = write_generation(knowledge, &generation, analyzer);
-    let documents = match result {
+    let written = write_generation(knowledge, &building, analyzer).and_then(|documents| {
+        let meta = Meta {
+            schema_version: SCHEMA_VERSION,
+            fingerprint: knowledge.fingerprint.clone(),
+            entries: knowledge.entries.len(),
+            documents,
+            built_at: stamp.to_rfc3339(),
+        };
+        write_atomically(&building.join(META), serde_json::to_vec_pretty(&meta)?.as_slice())?;
+        std::fs::rename(&building, &generation)
+            .with_context(|| format!("renaming {} to {}", building.display(), generation.display()))?;
+        sync_dir(root)?;
+        Ok(documents)
+    });
+    let documents = match written {
         Ok(d) => d,
         Err(e) => {
+            let _ = std::fs::remove_dir_all(&building);
             let _ = std::fs::remove_dir_all(&generation);
             return Err(e);
         }
     };
-    let meta = Meta {
-        schema_version: SCHEMA_VERSION,
-        fingerprint: knowledge.fingerprint.clone(),
-        entries: knowledge.entries.len(),
-        documents,
-        built_at: stamp.to_rfc3339(),
-    };
-    write_atomically(&generation.join(META), serde_json::to_vec_pretty(&meta)?.as_slice())?;
-    // The switch: only now does anyone see the new generation.
+    // The switch: only now does anyone see the new generation. The one it replaces is kept (a running
+    // process may still be reading it).
+    let previous = current_name(root);
     write_atomically(&root.join(CURRENT), name.as_bytes())?;
-    remove_old_generations(root, &name);
+    sync_dir(root)?;
+    remove_old_generations(root, &name, previous.as_deref());
     Ok(BuildReport {
         generation,
         entries: knowledge.entries.len(),
         documents,
         elapsed: started.elapsed(),
     })
+}
+
+/// The exclusive build lock of an index folder (`index/LOCK`), released on drop or when the process
+/// ends.
+struct BuildLock {
+    _file: std::fs::File,
+}
+
+impl BuildLock {
+    fn acquire(root: &Path) -> anyhow::Result<Self> {
+        let path = root.join(LOCK);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("opening the build lock {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                tracing::info!(lock = %path.display(), "another index build is running; waiting for it to finish");
+                file.lock()
+                    .with_context(|| format!("waiting for the build lock {}", path.display()))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("taking the build lock {}", path.display()));
+            }
+        }
+        Ok(Self { _file: file })
+    }
+}
+
+/// Makes renames inside a folder durable.
+fn sync_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing the folder {}", dir.display()))
+}
+
+/// The generation `CURRENT` names, if any.
+fn current_name(root: &Path) -> Option<String> {
+    let name = std::fs::read_to_string(root.join(CURRENT)).ok()?;
+    let name = name.trim();
+    (name.starts_with("gen-") && !name.contains(['/', '\\'])).then(|| name.to_string())
 }
 
 fn write_generation(knowledge: &Knowledge, generation: &Path, analyzer: &Analyzer) -> anyhow::Result<usize> {
@@ -237,10 +304,14 @@ fn write_generation(knowledge: &Knowledge, generation: &Path, analyzer: &Analyze
             doc.add_pre_tokenized_text(f.kw, pre_tokenized(&keywords, kw_tokens.clone()));
             doc.add_pre_tokenized_text(f.body, pre_tokenized(&body, body_tokens.clone()));
             if i == 0 {
-                // Entry-level statistics (how many entries contain a word) come from one document per entry.
+                // Entry-level data lives once per entry, on its first document (the head): the
+                // statistics of how many entries contain a word, and the entry's terms for coverage.
+                // Stored on every document, the terms made the index grow with the square of an
+                // entry's questions.
                 doc.add_pre_tokenized_text(f.all, pre_tokenized(&terms_joined, word_tokens(&term_set)));
+                doc.add_text(f.terms, &terms_joined);
+                doc.add_u64(f.head, 1);
             }
-            doc.add_text(f.terms, &terms_joined);
             writer.add_document(doc)?;
             documents += 1;
         }
@@ -284,27 +355,36 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Keeps the new generation and the one before it (a running process may still be reading it);
-/// removes older ones and leftovers of interrupted builds.
-fn remove_old_generations(root: &Path, keep: &str) {
+/// Keeps the new generation and the one it replaced (a running process may still be reading it);
+/// removes older ones and leftovers of interrupted builds (`building-…`, `trash-…`, temporary
+/// files). Runs under the build lock, so no build is in progress: everything else is garbage.
+fn remove_old_generations(root: &Path, keep: &str, previous: Option<&str>) {
     let Ok(items) = std::fs::read_dir(root) else { return };
-    let mut gens: Vec<String> = items
-        .filter_map(|i| i.ok())
-        .filter_map(|i| i.file_name().into_string().ok())
-        .filter(|n| n.starts_with("gen-") && n.as_str() != keep)
-        .collect();
-    gens.sort();
-    // Generation names sort by time; the newest other one is the previous generation.
-    gens.pop();
-    for g in gens {
-        let _ = std::fs::remove_dir_all(root.join(g));
+    for item in items.filter_map(|i| i.ok()) {
+        let Ok(name) = item.file_name().into_string() else {
+            continue;
+        };
+        if name == keep || Some(name.as_str()) == previous || name == CURRENT || name == LOCK {
+            continue;
+        }
+        let path = item.path();
+        if name.starts_with("gen-") {
+            // Renamed first, so a deletion cut short never leaves a half-deleted `gen-…` behind.
+            let trash = root.join(format!("{TRASH}{name}"));
+            if std::fs::rename(&path, &trash).is_ok() {
+                let _ = std::fs::remove_dir_all(&trash);
+            }
+        } else if name.starts_with(BUILDING) || name.starts_with(TRASH) {
+            let _ = std::fs::remove_dir_all(&path);
+        } else if name.starts_with(&format!("{CURRENT}.tmp")) {
+            let _ = std::fs::remove_file(&path);
+        }
     }
 }
 
 /// The meta of the current generation, if there is a readable one.
 pub fn current_meta(root: &Path) -> Option<Meta> {
-    let name = std::fs::read_to_string(root.join(CURRENT)).ok()?;
-    let bytes = std::fs::read(root.join(name.trim()).join(META)).ok()?;
+    let bytes = std::fs::read(root.join(current_name(root)?).join(META)).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
@@ -335,7 +415,13 @@ pub struct SearchIndex {
     meta: Meta,
     entries: Vec<Entry>,
     by_id: HashMap<String, usize>,
-    analyzer: Analyzer,
+    /// The lexicon the generation was built from (to share the analyzer with the next generation).
+    lexicon: Lexicon,
+    /// Shared with the next generation when its lexicon is the same, so a reindex does not load
+    /// another jieba dictionary.
+    analyzer: Arc<Analyzer>,
+    /// Where each entry's head document (its stored terms) is, by entry position.
+    heads: Vec<DocAddress>,
     /// How knowledge-base words sound (see `text::sound`) → the word.
     sounds: HashMap<String, String>,
     reader: IndexReader,
@@ -368,21 +454,72 @@ fn generality_discount(freq: usize) -> f32 {
     ((common - (freq as f32 + 1.0).ln()) / (common - specific)).clamp(0.2, 1.0)
 }
 
+/// The folder of the current generation under `root`.
+fn current_generation(root: &Path) -> anyhow::Result<PathBuf> {
+    let path = root.join(CURRENT);
+    match std::fs::read_to_string(&path) {
+        Ok(_) => match current_name(root) {
+            Some(name) => Ok(root.join(name)),
+            None => bail!(
+                "{} is damaged: it does not name a generation (run `customs-bot reindex`)",
+                path.display()
+            ),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("no index in {} (run `customs-bot reindex`)", root.display())
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Finds every entry's head document; an entry without one means the index files are damaged.
+fn heads(reader: &IndexReader, entries: usize) -> anyhow::Result<Vec<DocAddress>> {
+    let searcher = reader.searcher();
+    let mut heads = vec![None; entries];
+    for (segment, r) in searcher.segment_readers().iter().enumerate() {
+        let entry = r.fast_fields().u64("entry")?;
+        let head = r.fast_fields().u64("head")?;
+        for doc in r.doc_ids_alive() {
+            if head.first(doc) == Some(1)
+                && let Some(slot) = entry.first(doc).and_then(|o| heads.get_mut(o as usize))
+            {
+                *slot = Some(DocAddress::new(segment as u32, doc));
+            }
+        }
+    }
+    match heads.iter().position(Option::is_none) {
+        Some(ord) => bail!("entry number {ord} has no document (the index is damaged)"),
+        None => Ok(heads.into_iter().flatten().collect()),
+    }
+}
+
+/// Reads one JSON part of a generation, naming the file when it is missing or damaged.
+fn read_part<T: serde::de::DeserializeOwned>(generation: &Path, name: &str) -> anyhow::Result<T> {
+    let path = generation.join(name);
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_slice(&bytes).with_context(|| format!("{} is damaged", path.display()))
+}
+
 impl SearchIndex {
     /// Opens the current generation under `root`.
     pub fn open(root: &Path) -> anyhow::Result<Self> {
-        let name = std::fs::read_to_string(root.join(CURRENT))
-            .with_context(|| format!("no index in {} (run `customs-bot reindex`)", root.display()))?;
-        Self::open_at(&root.join(name.trim()), None)
+        Self::open_at(&current_generation(root)?, None)
     }
 
-    /// Opens one generation folder; `analyzer`, when given, must be built from its lexicon.
-    fn open_at(generation: &Path, analyzer: Option<Analyzer>) -> anyhow::Result<Self> {
+    /// Opens the current generation under `root`, reusing `previous`'s analyzer (its jieba
+    /// dictionary: tens of MB and ~100 ms) when both were built from the same lexicon.
+    pub fn open_after(root: &Path, previous: &SearchIndex) -> anyhow::Result<Self> {
+        Self::open_at(
+            &current_generation(root)?,
+            Some((&previous.lexicon, &previous.analyzer)),
+        )
+    }
+
+    /// Opens one generation folder; `reuse` is an analyzer and the lexicon it was built from, used
+    /// when the generation's lexicon is the same.
+    fn open_at(generation: &Path, reuse: Option<(&Lexicon, &Arc<Analyzer>)>) -> anyhow::Result<Self> {
         let generation = generation.to_path_buf();
-        let meta: Meta = serde_json::from_slice(
-            &std::fs::read(generation.join(META))
-                .with_context(|| format!("reading {}", generation.join(META).display()))?,
-        )?;
+        let meta: Meta = read_part(&generation, META)?;
         if meta.schema_version != SCHEMA_VERSION {
             bail!(
                 "the index in {} has schema version {}, this program needs {}",
@@ -391,19 +528,32 @@ impl SearchIndex {
                 SCHEMA_VERSION
             );
         }
-        let entries: Vec<Entry> = serde_json::from_slice(&std::fs::read(generation.join(ENTRIES))?)
-            .with_context(|| format!("reading {}", generation.join(ENTRIES).display()))?;
-        let lexicon: Lexicon = serde_json::from_slice(&std::fs::read(generation.join(LEXICON))?)
-            .with_context(|| format!("reading {}", generation.join(LEXICON).display()))?;
-        let analyzer = match analyzer {
-            Some(a) => a,
-            None => analyzer_for(&lexicon)?,
+        let entries: Vec<Entry> = read_part(&generation, ENTRIES)?;
+        if entries.len() != meta.entries {
+            bail!(
+                "{} is damaged: it holds {} entries, {} says {}",
+                generation.join(ENTRIES).display(),
+                entries.len(),
+                generation.join(META).display(),
+                meta.entries
+            );
+        }
+        let lexicon: Lexicon = read_part(&generation, LEXICON)?;
+        let analyzer = match reuse {
+            Some((l, a)) if *l == lexicon => a.clone(),
+            _ => Arc::new(analyzer_for(&lexicon)?),
         };
-        let sounds: HashMap<String, String> = serde_json::from_slice(&std::fs::read(generation.join(SOUNDS))?)
-            .with_context(|| format!("reading {}", generation.join(SOUNDS).display()))?;
-        let index = tantivy::Index::open_in_dir(generation.join(TANTIVY))
-            .with_context(|| format!("opening {}", generation.join(TANTIVY).display()))?;
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let sounds: HashMap<String, String> = read_part(&generation, SOUNDS)?;
+        let tantivy_dir = generation.join(TANTIVY);
+        let index = tantivy::Index::open_in_dir(&tantivy_dir)
+            .with_context(|| format!("opening the index files in {}", tantivy_dir.display()))?;
+        let reader: IndexReader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .with_context(|| format!("opening the index files in {}", tantivy_dir.display()))?;
+        let heads = heads(&reader, entries.len())
+            .with_context(|| format!("reading the index files in {}", tantivy_dir.display()))?;
         let (_, fields) = schema();
         let by_id = entries.iter().enumerate().map(|(i, e)| (e.id.clone(), i)).collect();
         let max_idf = idf(0, entries.len() as u64);
@@ -411,7 +561,9 @@ impl SearchIndex {
             meta,
             entries,
             by_id,
+            lexicon,
             analyzer,
+            heads,
             sounds,
             reader,
             fields,
@@ -523,7 +675,7 @@ impl SearchIndex {
         )?;
 
         // Collapse to distinct entries (max score), skipping entries not in force today.
-        let mut best: Vec<(usize, f32, DocAddress)> = Vec::new();
+        let mut best: Vec<(usize, f32)> = Vec::new();
         let mut columns = HashMap::new();
         for (score, addr) in top {
             let column = match columns.entry(addr.segment_ord) {
@@ -537,8 +689,8 @@ impl SearchIndex {
             if ord >= self.entries.len() || !self.entries[ord].is_current(today) {
                 continue;
             }
-            if !best.iter().any(|(e, _, _)| *e == ord) {
-                best.push((ord, score, addr));
+            if !best.iter().any(|(e, _)| *e == ord) {
+                best.push((ord, score));
             }
             if best.len() >= limit {
                 break;
@@ -547,8 +699,8 @@ impl SearchIndex {
 
         let total_weight: f32 = group_idf.iter().sum();
         let mut hits = Vec::with_capacity(best.len());
-        for (ord, score, addr) in best {
-            let doc: TantivyDocument = searcher.doc(addr)?;
+        for (ord, score) in best {
+            let doc: TantivyDocument = searcher.doc(self.heads[ord])?;
             let terms: HashSet<&str> = doc
                 .get_first(f.terms)
                 .and_then(|v| v.as_str())

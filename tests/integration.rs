@@ -8,6 +8,7 @@ mod hardening;
 mod operators;
 mod quality;
 mod review;
+mod robustness;
 mod store_faults;
 mod telegram;
 mod validation;

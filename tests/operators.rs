@@ -50,7 +50,16 @@ async fn the_whole_loop_from_hand_off_to_new_knowledge() {
         relayed.contains("工作人员答复") && relayed.contains(answer) && relayed.contains(question),
         "{relayed}"
     );
-    let ticket = h.store.ticket(1).unwrap().unwrap();
+    // The relay marks the ticket closed once Telegram has taken the message: a moment after the
+    // person sees it, so wait for it rather than racing it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let ticket = loop {
+        let t = h.store.ticket(1).unwrap().unwrap();
+        if t.state == "closed" || std::time::Instant::now() > deadline {
+            break t;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(
         (ticket.state.as_str(), ticket.close_reason.as_deref()),
         ("closed", Some("relayed"))

@@ -97,7 +97,7 @@ async fn serve(config: Config) -> anyhow::Result<Code> {
     );
 
     // Pick up new index generations (reindex, promote) without a restart.
-    crate::app::spawn_index_watcher(assistant.clone(), Duration::from_secs(2));
+    crate::app::spawn_index_watcher(assistant.clone(), Duration::from_millis(500));
     // Enforce retention daily.
     let purger = store.clone();
     tokio::spawn(async move {

@@ -118,20 +118,132 @@ fn read_text(path: &Path, shown: &str) -> Result<String, Problem> {
     Ok(text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text))
 }
 
+/// An entry with more ways of asking than this is far above normal size (the shipped entries have
+/// at most 16): `check` warns. Each way of asking is one search document.
+pub const MAX_QUESTIONS: usize = 100;
+/// An entry file larger than this (bytes) is far above normal size (the shipped ones are under
+/// 3 KB): `check` warns.
+pub const MAX_ENTRY_BYTES: usize = 32 * 1024;
+
+/// Warns about an entry far above normal size: it still works, but it is almost certainly several
+/// entries in one (or pasted text), it slows every search it matches and weighs on the index.
+fn oversize(e: &Entry, lines: &entry::Lines, bytes: usize, problems: &mut Vec<Problem>) {
+    if e.questions.len() > MAX_QUESTIONS {
+        problems.push(Problem::warning(
+            &e.source,
+            lines.questions,
+            format!(
+                "`{}` has {} questions, far above normal (at most {MAX_QUESTIONS})",
+                e.id,
+                e.questions.len()
+            ),
+            "keep the distinct ways people ask, and split different matters into entries of their own",
+        ));
+    }
+    if bytes > MAX_ENTRY_BYTES {
+        problems.push(Problem::warning(
+            &e.source,
+            1,
+            format!(
+                "`{}` is {} KB, far above normal (at most {} KB)",
+                e.id,
+                bytes.div_ceil(1024),
+                MAX_ENTRY_BYTES / 1024
+            ),
+            "shorten the answer or split it into entries of their own (a chat answer should fit on a screen)",
+        ));
+    }
+}
+
+/// Something that stopped part of the folder from being walked.
+#[derive(Debug)]
+enum WalkIssue {
+    /// A folder could not be listed (the OS error).
+    Unreadable(PathBuf, std::io::Error),
+    /// A link to a folder that leads back to one already read (or to one of its own parents).
+    Loop { link: PathBuf, target: PathBuf },
+}
+
+/// The problem a walk issue is, in the `path:line: what — fix` form.
+fn walk_problem(issue: WalkIssue, shown: &dyn Fn(&Path) -> String) -> Problem {
+    match issue {
+        WalkIssue::Unreadable(path, e) => {
+            let at = shown(&path);
+            Problem::error(
+                &at,
+                1,
+                format!("cannot read the folder: {e}"),
+                &format!(
+                    "make it readable for the bot (e.g. chmod -R a+rX {at}) or move it out of the knowledge folder; its entries are left out until then"
+                ),
+            )
+        }
+        WalkIssue::Loop { link, target } => Problem::warning(
+            &shown(&link),
+            1,
+            format!(
+                "the link leads back to {} (a loop), so it is not followed",
+                target.display()
+            ),
+            "remove the link (every file under the knowledge folder is read anyway)",
+        ),
+    }
+}
+
 /// Every entry file under `dir`: `*.md`, not in `lexicon/`, not hidden, not README.md; sorted.
-fn entry_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+/// Links are followed, but a link to a folder that was already read, or to a parent of where the
+/// link is, is a loop: it is reported and not followed. A folder that cannot be listed is reported
+/// and skipped; the rest of the walk goes on. Fails only when `dir` itself cannot be listed.
+fn entry_files(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<WalkIssue>)> {
     let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for item in std::fs::read_dir(&d)? {
-            let path = item?.path();
+    let mut issues = Vec::new();
+    let root = std::fs::canonicalize(dir)?;
+    let mut visited = std::collections::HashSet::from([root.clone()]);
+    let mut stack = vec![(dir.to_path_buf(), root)];
+    let lexicon = dir.join("lexicon");
+    while let Some((d, real)) = stack.pop() {
+        let items = match std::fs::read_dir(&d) {
+            Ok(items) => items,
+            Err(e) if d == dir => return Err(e),
+            Err(e) => {
+                issues.push(WalkIssue::Unreadable(d, e));
+                continue;
+            }
+        };
+        for item in items {
+            let item = match item {
+                Ok(i) => i,
+                Err(e) => {
+                    issues.push(WalkIssue::Unreadable(d.clone(), e));
+                    break;
+                }
+            };
+            let path = item.path();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
             if name.starts_with('.') {
                 continue;
             }
-            if path.is_dir() {
-                if path != dir.join("lexicon") {
-                    stack.push(path);
+            let is_link = item.file_type().is_ok_and(|t| t.is_symlink());
+            // `metadata` follows links; a dangling link counts as a file (reading it reports it).
+            if std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+                if path == lexicon {
+                    continue;
+                }
+                let target = if is_link {
+                    std::fs::canonicalize(&path)
+                } else {
+                    Ok(real.join(path.file_name().unwrap_or_default()))
+                };
+                match target {
+                    Ok(t) if is_link && (real.starts_with(&t) || visited.contains(&t)) => {
+                        issues.push(WalkIssue::Loop { link: path, target: t });
+                    }
+                    Ok(t) => {
+                        if visited.insert(t.clone()) {
+                            stack.push((path, t));
+                        }
+                    }
+                    Err(e) => issues.push(WalkIssue::Unreadable(path, e)),
                 }
             } else if name.ends_with(".md") && !name.eq_ignore_ascii_case("README.md") {
                 out.push(path);
@@ -139,7 +251,7 @@ fn entry_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         }
     }
     out.sort();
-    Ok(out)
+    Ok((out, issues))
 }
 
 /// Loads and validates the knowledge folder. `placeholders` are the names `bot.toml` defines;
@@ -157,7 +269,15 @@ pub fn load(dir: &Path, placeholders: &BTreeSet<String>, today: NaiveDate) -> Lo
     let rel = |p: &Path| -> String { p.strip_prefix(dir).unwrap_or(p).to_string_lossy().replace('\\', "/") };
 
     let files = match entry_files(dir) {
-        Ok(f) => f,
+        Ok((files, issues)) => {
+            for issue in issues {
+                if let WalkIssue::Unreadable(path, _) = &issue {
+                    feed(&mut hasher, &rel(path), UNREADABLE);
+                }
+                problems.push(walk_problem(issue, &shown));
+            }
+            files
+        }
         Err(e) => {
             problems.push(Problem::error(
                 &shown_root,
@@ -179,8 +299,9 @@ pub fn load(dir: &Path, placeholders: &BTreeSet<String>, today: NaiveDate) -> Lo
             Ok(t) => t,
             Err(p) => {
                 problems.push(p);
-                if let Ok(bytes) = std::fs::read(path) {
-                    feed(&mut hasher, &rel(path), &bytes);
+                match std::fs::read(path) {
+                    Ok(bytes) => feed(&mut hasher, &rel(path), &bytes),
+                    Err(_) => feed(&mut hasher, &rel(path), UNREADABLE),
                 }
                 continue;
             }
@@ -188,6 +309,9 @@ pub fn load(dir: &Path, placeholders: &BTreeSet<String>, today: NaiveDate) -> Lo
         feed(&mut hasher, &rel(path), text.as_bytes());
         let (entry, mut found) = entry::parse(&shown_path, &text);
         problems.append(&mut found);
+        if let Some((e, lines)) = &entry {
+            oversize(e, lines, text.len(), &mut problems);
+        }
         if let Some(e) = entry {
             parsed.push(e);
         }
@@ -313,17 +437,27 @@ pub fn load(dir: &Path, placeholders: &BTreeSet<String>, today: NaiveDate) -> Lo
     }
 }
 
-/// The fingerprint of the folder without validating it (cheap staleness check).
+/// What the fingerprint takes for the content of a file or folder that cannot be read.
+const UNREADABLE: &[u8] = b"\0unreadable\0";
+
+/// The fingerprint of the folder without validating it (cheap staleness check). A file or folder
+/// that cannot be read changes it (so the index looks stale, `load` reports the problem, and the
+/// previous index keeps serving) instead of stopping it. Fails only when the folder itself cannot
+/// be listed.
 pub fn fingerprint(dir: &Path) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
-    for path in entry_files(dir)? {
-        let bytes = std::fs::read(&path)?;
-        let rel = path
-            .strip_prefix(dir)
-            .unwrap_or(&path)
-            .to_string_lossy()
-            .replace('\\', "/");
-        feed(&mut hasher, &rel, strip_bom(&bytes));
+    let (files, issues) = entry_files(dir)?;
+    let rel = |p: &Path| p.strip_prefix(dir).unwrap_or(p).to_string_lossy().replace('\\', "/");
+    for path in files {
+        match std::fs::read(&path) {
+            Ok(bytes) => feed(&mut hasher, &rel(&path), strip_bom(&bytes)),
+            Err(_) => feed(&mut hasher, &rel(&path), UNREADABLE),
+        }
+    }
+    for issue in &issues {
+        if let WalkIssue::Unreadable(path, _) = issue {
+            feed(&mut hasher, &rel(path), UNREADABLE);
+        }
     }
     for name in [
         lexicon::USER_DICT,
@@ -333,7 +467,10 @@ pub fn fingerprint(dir: &Path) -> std::io::Result<String> {
     ] {
         let path = dir.join(name);
         if path.exists() {
-            feed(&mut hasher, name, strip_bom(&std::fs::read(&path)?));
+            match std::fs::read(&path) {
+                Ok(bytes) => feed(&mut hasher, name, strip_bom(&bytes)),
+                Err(_) => feed(&mut hasher, name, UNREADABLE),
+            }
         }
     }
     Ok(hex(&hasher.finalize()))
@@ -352,4 +489,32 @@ fn feed(hasher: &mut Sha256, name: &str, bytes: &[u8]) {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_folder_is_named_with_the_os_error_and_a_fix() {
+        let issue = WalkIssue::Unreadable(PathBuf::from("/srv/k/faq"), std::io::Error::from_raw_os_error(13));
+        let shown = |p: &Path| p.display().to_string().replace("/srv/", "");
+        assert_eq!(
+            walk_problem(issue, &shown).to_string(),
+            "k/faq:1: cannot read the folder: Permission denied (os error 13) — make it readable for the bot (e.g. chmod -R a+rX k/faq) or move it out of the knowledge folder; its entries are left out until then"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_back_to_its_own_folder_is_a_loop_and_not_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::create_dir_all(dir.join("faq")).unwrap();
+        std::fs::write(dir.join("faq/a.md"), "x").unwrap();
+        std::os::unix::fs::symlink(".", dir.join("faq/loop")).unwrap();
+        let (files, issues) = entry_files(dir).unwrap();
+        assert_eq!(files, vec![dir.join("faq/a.md")]);
+        assert!(matches!(issues.as_slice(), [WalkIssue::Loop { .. }]), "{issues:?}");
+    }
 }
