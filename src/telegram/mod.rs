@@ -35,7 +35,7 @@ use crate::ratelimit::{Rate, RateLimiter};
 use crate::reply::{Body, HandoffReason, Reply, hotline_lines};
 use crate::tickets::{Feedback, NewTicket, Ticket, TicketReason, TicketState, TicketStore, parse_ticket_number};
 
-pub use split::{MESSAGE_LIMIT, split_html, utf16_len};
+pub use split::{MESSAGE_LIMIT, check_html, split_html, utf16_len};
 
 /// The bot type handlers receive: outgoing messages go through Throttle (429s are waited out).
 pub type TgBot = Throttle<Bot>;
