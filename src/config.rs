@@ -337,6 +337,10 @@ impl Config {
                 message,
             })?;
         }
+        config.check_numbers().map_err(|message| ConfigError::Invalid {
+            path: source.to_path_buf(),
+            message,
+        })?;
         for p in [&mut config.knowledge.dir, &mut config.index.dir, &mut config.tickets.db] {
             if p.is_relative() {
                 *p = base.join(&*p);
@@ -364,6 +368,33 @@ impl Config {
             .or_else(|| self.telegram.token.clone().filter(|t| !t.0.trim().is_empty()))
     }
 
+    /// Every threshold and duration is a number of 0 or more: TOML's nan and inf compare false
+    /// with everything, so they would silently switch a rule off.
+    fn check_numbers(&self) -> Result<(), String> {
+        let a = &self.answer;
+        let answer = [
+            ("answer_coverage", a.answer_coverage),
+            ("answer_norm", a.answer_norm),
+            ("answer_margin", a.answer_margin),
+            ("answer_matched", a.answer_matched),
+            ("matched_coverage", a.matched_coverage),
+            ("dominant_coverage", a.dominant_coverage),
+            ("dominant_margin", a.dominant_margin),
+            ("dominant_norm", a.dominant_norm),
+            ("rival_gap", a.rival_gap),
+            ("clarify_coverage", a.clarify_coverage),
+            ("clarify_norm", a.clarify_norm),
+        ]
+        .map(|(name, v)| ("answer", name, f64::from(v)));
+        let operators = [("operators", "overdue_hours", self.operators.overdue_hours)];
+        for (table, name, v) in answer.into_iter().chain(operators) {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(format!("[{table}] {name} = {v}: write a number, 0 or more"));
+            }
+        }
+        Ok(())
+    }
+
     /// The placeholder names entries may use.
     pub fn placeholder_names(&self) -> std::collections::BTreeSet<String> {
         self.office.keys().cloned().collect()
@@ -388,6 +419,12 @@ impl DutyConfig {
                     ));
                 }
             }
+        }
+        if !(-12..=14).contains(&self.utc_offset_hours) {
+            return Err(format!(
+                "[duty] utc_offset_hours = {}: write the office's offset from UTC, -12 to 14 (China: 8)",
+                self.utc_offset_hours
+            ));
         }
         for d in self.holidays.iter().chain(&self.extra_workdays) {
             if d.date.is_none() || d.time.is_some() {
@@ -449,6 +486,43 @@ mod tests {
         );
         let text = format!("{MINIMAL}[duty]\nweekdays = [\"mon\"]\nperiods = [[\"18:00\", \"08:30\"]]\n");
         assert!(Config::parse(&text, Path::new("b.toml")).is_err());
+    }
+
+    #[test]
+    fn numbers_that_cannot_work_are_refused() {
+        // The config fuzz target's invariant (fuzz/fuzz_targets/config.rs): every number an accepted
+        // config holds is usable. TOML allows nan and inf, which compare false with everything, so
+        // `answer_coverage = nan` silently meant "never answer" and `overdue_hours = nan` "never
+        // overdue"; an offset of 1000 hours put office hours weeks away.
+        for (extra, expected) in [
+            (
+                "[answer]\nanswer_coverage = nan\n",
+                "b.toml: [answer] answer_coverage = NaN: write a number, 0 or more",
+            ),
+            (
+                "[answer]\nclarify_norm = -0.5\n",
+                "b.toml: [answer] clarify_norm = -0.5: write a number, 0 or more",
+            ),
+            (
+                "[answer]\nanswer_matched = inf\n",
+                "b.toml: [answer] answer_matched = inf: write a number, 0 or more",
+            ),
+            (
+                "[operators]\noverdue_hours = -inf\n",
+                "b.toml: [operators] overdue_hours = -inf: write a number, 0 or more",
+            ),
+            (
+                "[duty]\nweekdays = [\"mon\"]\nperiods = [[\"08:30\", \"17:30\"]]\nutc_offset_hours = 1000\n",
+                "b.toml: [duty] utc_offset_hours = 1000: write the office's offset from UTC, -12 to 14 (China: 8)",
+            ),
+        ] {
+            let e = Config::parse(&format!("{MINIMAL}{extra}"), Path::new("b.toml"))
+                .unwrap_err()
+                .to_string();
+            assert_eq!(e, expected);
+        }
+        let text = format!("{MINIMAL}[answer]\nanswer_coverage = 0\n[operators]\noverdue_hours = 0.5\n");
+        assert!(Config::parse(&text, Path::new("b.toml")).is_ok());
     }
 
     #[test]
