@@ -21,10 +21,9 @@ fn assistant() -> &'static Assistant {
     A.get_or_init(|| {
         let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/valid");
         let mut config = Config::load(&fixtures.join("bot.toml")).expect("the fixture bot.toml loads");
-        // One index per process, outside the repository.
-        let dir = std::env::temp_dir().join(format!("customs-bot-fuzz-question-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        config.index.dir = dir;
+        // Built on the first run and reopened afterwards (a stale one is rebuilt, atomically, so
+        // parallel jobs may share it); git-ignored with the rest of fuzz/target.
+        config.index.dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/question-index");
         Assistant::start(config).expect("the fixture knowledge builds an index")
     })
 }

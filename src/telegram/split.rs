@@ -174,7 +174,7 @@ pub fn check_html(html: &str) -> Result<(), String> {
                     }
                 } else {
                     let name = open_tag(tag)?;
-                    let inside_code = open.iter().any(|t| *t == "code");
+                    let inside_code = open.contains(&"code");
                     let inside_pre = open.last() == Some(&"pre");
                     if inside_code || (open.contains(&"pre") && !(inside_pre && name == "code")) {
                         return Err(format!("`<{name}>` inside code or pre"));
