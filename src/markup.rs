@@ -222,7 +222,7 @@ fn link(s: &str) -> Option<(&str, &str, usize)> {
     let ok = (url.starts_with("https://") || url.starts_with("http://"))
         && !url
             .chars()
-            .any(|c| c.is_whitespace() || c == '"' || c == '<' || c == '>');
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>');
     ok.then_some((text, url, close + 2 + end + 1))
 }
 
@@ -316,7 +316,16 @@ fn inline_html(inl: &[Inline], bold_tag: &str) -> String {
     inl.iter()
         .map(|i| match i {
             Inline::Text(t) => escape_html(t),
-            Inline::Bold(b) => format!("<{bold_tag}>{}</{bold_tag}>", inline_html(b, bold_tag)),
+            // Bold is closed at each line break and reopened after it, so a tag never spans lines
+            // (the Telegram splitter cuts long paragraphs at line breaks).
+            Inline::Bold(b) => inline_html(b, bold_tag)
+                .split('\n')
+                .map(|line| match line {
+                    "" => String::new(),
+                    line => format!("<{bold_tag}>{line}</{bold_tag}>"),
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
             Inline::Link { text, url } => {
                 format!("<a href=\"{}\">{}</a>", escape_html(url), escape_html(text))
             }
@@ -415,6 +424,26 @@ mod tests {
         assert!(!html.contains("<script>"), "{html}");
         assert!(!html.contains("href"), "{html}");
         assert!(html.contains("**未闭合"), "{html}");
+    }
+
+    #[test]
+    fn bold_over_a_line_break_is_closed_on_each_line() {
+        // Found by fuzzing (fuzz/regressions/markup): `<b>` opened on one line and closed on the
+        // next, which the Telegram splitter then cut apart into two unbalanced messages.
+        let blocks = parse("续行 **跨\n行加粗** 尾\n- 项 **a\n  b**");
+        assert_eq!(
+            to_telegram_html(&blocks),
+            "续行 <b>跨</b>\n<b>行加粗</b> 尾\n\n• 项 <b>a</b>\n<b>b</b>"
+        );
+        assert_eq!(to_plain(&blocks), "续行 跨\n行加粗 尾\n\n• 项 a\nb");
+        let blocks = parse("x **\ny**");
+        assert_eq!(to_telegram_html(&blocks), "x \n<b>y</b>");
+    }
+
+    #[test]
+    fn links_with_control_characters_stay_text() {
+        let blocks = parse("[x](https://a.example/\u{0}b)");
+        assert!(!to_telegram_html(&blocks).contains("href"));
     }
 
     #[test]

@@ -37,7 +37,7 @@ use crate::tickets::{
     Feedback, NewTicket, QuestionRef, Ticket, TicketReason, TicketState, TicketStore, parse_ticket_number,
 };
 
-pub use split::{MESSAGE_LIMIT, split_html, utf16_len};
+pub use split::{MESSAGE_LIMIT, check_html, split_html, utf16_len};
 
 /// The bot type handlers receive: outgoing messages go through Throttle (429s are waited out).
 pub type TgBot = Throttle<Bot>;
@@ -496,6 +496,56 @@ async fn on_edited(bot: TgBot, msg: Message) -> HandlerResult {
     .await
 }
 
+/// What an inline button's callback data asks for. The buttons' data is built in this module
+/// (`pick:{id}`, `fb:y:{question}`, `fb:n:{question}`, `kind:{kind}`, `human`); anything else a
+/// client sends is `None` and only acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Callback {
+    /// Show this entry (a "did you mean" choice or a topic's entry).
+    Pick(String),
+    /// 有帮助 (`helpful`) or 没帮助 on the logged question with this id.
+    Feedback { helpful: bool, question: i64 },
+    /// List the entries of one kind.
+    Kind(Kind),
+    /// None of the choices fits: hand off to a person.
+    Human,
+}
+
+impl Callback {
+    /// The callback data of a button asking for this; [`parse_callback`] reads it back.
+    pub fn format(&self) -> String {
+        match self {
+            Callback::Pick(id) => format!("pick:{id}"),
+            Callback::Feedback { helpful, question } => format!("fb:{}:{question}", if *helpful { "y" } else { "n" }),
+            Callback::Kind(kind) => format!("kind:{}", kind.as_str()),
+            Callback::Human => "human".to_string(),
+        }
+    }
+}
+
+/// Reads a button's callback data; `None` for data no button of ours carries.
+pub fn parse_callback(data: &str) -> Option<Callback> {
+    if let Some(id) = data.strip_prefix("pick:") {
+        Some(Callback::Pick(id.to_string()))
+    } else if let Some(rest) = data.strip_prefix("fb:") {
+        let (helpful, question) = match rest.split_once(':')? {
+            ("y", id) => (true, id),
+            ("n", id) => (false, id),
+            _ => return None,
+        };
+        Some(Callback::Feedback {
+            helpful,
+            question: question.parse().ok()?,
+        })
+    } else if let Some(kind) = data.strip_prefix("kind:") {
+        Kind::parse(kind).map(Callback::Kind)
+    } else if data == "human" {
+        Some(Callback::Human)
+    } else {
+        None
+    }
+}
+
 async fn on_callback(bot: TgBot, q: CallbackQuery, ctx: Arc<Context>) -> HandlerResult {
     guarded("callback", async move {
         // Always answer the query first: the client shows a spinner until we do.
@@ -506,13 +556,13 @@ async fn on_callback(bot: TgBot, q: CallbackQuery, ctx: Arc<Context>) -> Handler
             return Ok(());
         };
         tracing::info!(chat_id = chat.0, data = ?data, "button");
-        if let Some(id) = data.strip_prefix("pick:") {
+        let callback = parse_callback(&data);
+        if let Some(Callback::Pick(id)) = callback {
             ack.await?;
             let store = ctx.store.clone();
             let chat_text = chat.0.to_string();
             let _ = tokio::task::spawn_blocking(move || store.clarify_picked(CHANNEL, &chat_text)).await;
             let assistant = ctx.assistant.clone();
-            let id = id.to_string();
             let started = Instant::now();
             let reply = tokio::task::spawn_blocking(move || assistant.answer_entry(&id)).await?;
             match reply {
@@ -523,16 +573,7 @@ async fn on_callback(bot: TgBot, q: CallbackQuery, ctx: Arc<Context>) -> Handler
                 }
                 None => send_html(&bot, chat, html("这一条已经更新或下线了，请重新提问。"), None).await,
             }
-        } else if let Some(rest) = data.strip_prefix("fb:") {
-            let (helpful, qid) = match rest.split_once(':') {
-                Some(("y", id)) => (true, id.parse::<i64>().ok()),
-                Some(("n", id)) => (false, id.parse::<i64>().ok()),
-                _ => (true, None),
-            };
-            let Some(qid) = qid else {
-                ack.await?;
-                return Ok(());
-            };
+        } else if let Some(Callback::Feedback { helpful, question: qid }) = callback {
             // Only the chat that asked may give feedback on its question (callback data can be forged).
             let store = ctx.store.clone();
             let chat_text = chat.0.to_string();
@@ -575,7 +616,7 @@ async fn on_callback(bot: TgBot, q: CallbackQuery, ctx: Arc<Context>) -> Handler
                     Ok(())
                 }
             }
-        } else if let Some(kind) = data.strip_prefix("kind:").and_then(Kind::parse) {
+        } else if let Some(Callback::Kind(kind)) = callback {
             ack.await?;
             let topics = ctx.assistant.topics(kind);
             if topics.is_empty() {
@@ -586,7 +627,7 @@ async fn on_callback(bot: TgBot, q: CallbackQuery, ctx: Arc<Context>) -> Handler
                 .map(|(id, title)| vec![InlineKeyboardButton::callback(button_text(title), format!("pick:{id}"))]);
             let text = format!("{}（{} 条），点选查看：", kind.label(), topics.len());
             send_html(&bot, chat, html(&text), Some(InlineKeyboardMarkup::new(rows))).await
-        } else if data == "human" {
+        } else if let Some(Callback::Human) = callback {
             ack.await?;
             hand_off_now(&bot, &ctx, chat, "（用户在选项中选择了转人工）").await
         } else {
@@ -923,6 +964,81 @@ mod tests {
         assert!(format!("fb:n:{}", i64::MAX).len() <= 64);
         for k in Kind::ALL {
             assert!(format!("kind:{}", k.as_str()).len() <= 64);
+        }
+    }
+
+    #[test]
+    fn callback_data_round_trips() {
+        let all = [
+            Callback::Pick("proc-transit".into()),
+            Callback::Pick(String::new()),
+            Callback::Feedback {
+                helpful: true,
+                question: 42,
+            },
+            Callback::Feedback {
+                helpful: false,
+                question: i64::MIN,
+            },
+            Callback::Kind(Kind::Permit),
+            Callback::Human,
+        ];
+        for c in all {
+            assert_eq!(parse_callback(&c.format()), Some(c.clone()), "{}", c.format());
+        }
+        for k in Kind::ALL {
+            assert_eq!(parse_callback(&Callback::Kind(k).format()), Some(Callback::Kind(k)));
+        }
+    }
+
+    #[test]
+    fn callback_data_of_our_buttons_parses_to_what_they_mean() {
+        use teloxide::types::InlineKeyboardButtonKind;
+        let data = |k: InlineKeyboardMarkup| -> Vec<String> {
+            k.inline_keyboard
+                .into_iter()
+                .flatten()
+                .map(|b| match b.kind {
+                    InlineKeyboardButtonKind::CallbackData(d) => d,
+                    other => panic!("{other:?}"),
+                })
+                .collect()
+        };
+        let fb: Vec<_> = data(feedback_keyboard(7)).iter().map(|d| parse_callback(d)).collect();
+        assert_eq!(
+            fb,
+            [
+                Some(Callback::Feedback {
+                    helpful: true,
+                    question: 7
+                }),
+                Some(Callback::Feedback {
+                    helpful: false,
+                    question: 7
+                })
+            ]
+        );
+        let kinds: Vec<_> = data(topics_keyboard()).iter().map(|d| parse_callback(d)).collect();
+        assert_eq!(kinds, Kind::ALL.map(|k| Some(Callback::Kind(k))));
+    }
+
+    #[test]
+    fn unknown_callback_data_is_ignored() {
+        for d in [
+            "",
+            "pick",
+            "fb:",
+            "fb:y",
+            "fb:y:",
+            "fb:x:1",
+            "fb:y:1x",
+            "fb:n:99999999999999999999",
+            "kind:",
+            "kind:story",
+            "human ",
+            "HUMAN",
+        ] {
+            assert_eq!(parse_callback(d), None, "{d:?}");
         }
     }
 

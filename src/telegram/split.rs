@@ -6,6 +6,9 @@
 //! inside one line, so a line boundary is always outside every tag. A single line longer than the
 //! limit (which no shipped entry has) loses its markup and is cut between characters, never inside
 //! an HTML entity such as `&amp;`.
+//!
+//! [`check_html`] states what Telegram accepts in `parse_mode = HTML`; the tests and the fuzz
+//! targets (`fuzz/`) hold every rendering and every split piece to it.
 
 /// Telegram's limit for one message, in UTF-16 code units.
 pub const MESSAGE_LIMIT: usize = 4096;
@@ -15,7 +18,8 @@ pub fn utf16_len(s: &str) -> usize {
     s.encode_utf16().count()
 }
 
-/// Splits `html` into pieces of at most `limit` UTF-16 units each.
+/// Splits `html` into pieces of at most `limit` UTF-16 units each. A piece that would show nothing
+/// but whitespace is left out: Telegram refuses an empty message.
 pub fn split_html(html: &str, limit: usize) -> Vec<String> {
     let mut pieces = Vec::new();
     let mut current = String::new();
@@ -23,7 +27,10 @@ pub fn split_html(html: &str, limit: usize) -> Vec<String> {
         for unit in fit(para, limit) {
             let sep = if current.is_empty() { 0 } else { 2 };
             if utf16_len(&current) + sep + utf16_len(&unit) > limit && !current.is_empty() {
-                pieces.push(std::mem::take(&mut current));
+                let piece = std::mem::take(&mut current);
+                if !blank(&piece) {
+                    pieces.push(piece);
+                }
             }
             if !current.is_empty() {
                 current.push_str("\n\n");
@@ -31,10 +38,30 @@ pub fn split_html(html: &str, limit: usize) -> Vec<String> {
             current.push_str(&unit);
         }
     }
-    if !current.trim().is_empty() {
+    if !blank(&current) {
         pieces.push(current);
     }
     pieces
+}
+
+/// True when `html` shows nothing but whitespace (tags left out, entities read).
+fn blank(html: &str) -> bool {
+    let mut rest = html;
+    while let Some(c) = rest.chars().next() {
+        let (shown, len) = match c {
+            '<' => (None, rest.find('>').map_or(rest.len(), |i| i + 1)),
+            '&' => match rest.find(';').filter(|&i| i <= 10) {
+                Some(i) => (entity(&rest[1..i]).or(Some('&')), i + 1),
+                None => (Some('&'), 1),
+            },
+            c => (Some(c), c.len_utf8()),
+        };
+        if shown.is_some_and(|c| !c.is_whitespace()) {
+            return false;
+        }
+        rest = &rest[len..];
+    }
+    true
 }
 
 /// A paragraph as pieces that each fit: itself, or its lines regrouped, or hard-cut text.
@@ -105,6 +132,151 @@ fn hard_cut(line: &str, limit: usize) -> Vec<String> {
     out
 }
 
+/// Tags Telegram's HTML mode knows (`a` and `span` are handled apart, for their attributes).
+const TAGS: [&str; 14] = [
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "tg-spoiler",
+    "code",
+    "pre",
+    "blockquote",
+    "span",
+];
+
+/// Checks that `html` is a message Telegram accepts with `parse_mode = HTML`, and that it carries
+/// no link but an http(s) one: only known tags, each closed in order, entities may nest as the Bot
+/// API allows (nothing inside `code` or `pre` but `pre > code`, no link in a link, no blockquote in
+/// a blockquote), every `<`, `>` and `&` outside a tag escaped, every entity one Telegram knows
+/// (`&lt;` `&gt;` `&amp;` `&quot;` and numeric ones), and some visible text.
+pub fn check_html(html: &str) -> Result<(), String> {
+    let mut open: Vec<&str> = Vec::new();
+    let mut visible = false;
+    let mut rest = html;
+    while let Some(c) = rest.chars().next() {
+        match c {
+            '<' => {
+                let end = rest
+                    .find('>')
+                    .ok_or_else(|| format!("unclosed `<` at {:?}", head(rest)))?;
+                let tag = &rest[1..end];
+                if let Some(name) = tag.strip_prefix('/') {
+                    match open.pop() {
+                        Some(top) if top == name => {}
+                        Some(top) => return Err(format!("`</{name}>` closes `<{top}>`")),
+                        None => return Err(format!("`</{name}>` closes nothing")),
+                    }
+                } else {
+                    let name = open_tag(tag)?;
+                    let inside_code = open.contains(&"code");
+                    let inside_pre = open.last() == Some(&"pre");
+                    if inside_code || (open.contains(&"pre") && !(inside_pre && name == "code")) {
+                        return Err(format!("`<{name}>` inside code or pre"));
+                    }
+                    if open.contains(&name) && matches!(name, "a" | "blockquote") {
+                        return Err(format!("`<{name}>` inside `<{name}>`"));
+                    }
+                    if open.contains(&"a") && matches!(name, "code" | "pre" | "blockquote") {
+                        return Err(format!("`<{name}>` inside a link"));
+                    }
+                    open.push(name);
+                }
+                rest = &rest[end + 1..];
+            }
+            '&' => {
+                let end = rest
+                    .find(';')
+                    .filter(|&i| i <= 10)
+                    .ok_or_else(|| format!("a bare `&` at {:?}", head(rest)))?;
+                let Some(c) = entity(&rest[1..end]) else {
+                    return Err(format!("unknown entity `{}`", &rest[..=end]));
+                };
+                visible |= !c.is_whitespace();
+                rest = &rest[end + 1..];
+            }
+            '>' => return Err(format!("a bare `>` at {:?}", head(rest))),
+            c => {
+                visible |= !c.is_whitespace();
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    if let Some(top) = open.last() {
+        return Err(format!("`<{top}>` is never closed"));
+    }
+    if !visible {
+        return Err("no visible text (Telegram refuses an empty message)".into());
+    }
+    Ok(())
+}
+
+/// The name of an opening tag (the text between `<` and `>`), when Telegram accepts it as written.
+fn open_tag(tag: &str) -> Result<&'static str, String> {
+    if let Some(attrs) = tag.strip_prefix("a ") {
+        let url = attrs
+            .trim()
+            .strip_prefix("href=\"")
+            .and_then(|r| r.strip_suffix('"'))
+            .ok_or_else(|| format!("`<{tag}>` is not `<a href=\"…\">`"))?;
+        if url.contains('"') || url.contains('<') || url.split('&').skip(1).any(|r| entity_at(r).is_none()) {
+            return Err(format!("`<{tag}>`: the link is not escaped"));
+        }
+        if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(format!("`<{tag}>`: the link has spaces or control characters"));
+        }
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(format!("`<{tag}>`: only http(s) links"));
+        }
+        return Ok("a");
+    }
+    match tag {
+        "span class=\"tg-spoiler\"" => Ok("span"),
+        "blockquote expandable" => Ok("blockquote"),
+        "span" => Err("`<span>` needs class=\"tg-spoiler\"".into()),
+        _ => TAGS
+            .into_iter()
+            .find(|t| *t == tag)
+            .ok_or_else(|| format!("`<{tag}>` is not a tag Telegram knows")),
+    }
+}
+
+/// The entity at the start of `s` (after its `&`), when it is one Telegram knows.
+fn entity_at(s: &str) -> Option<char> {
+    s.find(';').filter(|&i| i <= 9).and_then(|i| entity(&s[..i]))
+}
+
+/// The character an entity name (between `&` and `;`) stands for, when Telegram knows it.
+fn entity(name: &str) -> Option<char> {
+    match name {
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "amp" => Some('&'),
+        "quot" => Some('"'),
+        _ => {
+            let num = name.strip_prefix('#')?;
+            let code = match num.strip_prefix(['x', 'X']) {
+                Some(hex) if !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()) => {
+                    u32::from_str_radix(hex, 16).ok()?
+                }
+                None if !num.is_empty() && num.chars().all(|c| c.is_ascii_digit()) => num.parse().ok()?,
+                _ => return None,
+            };
+            char::from_u32(code).filter(|&c| c != '\0')
+        }
+    }
+}
+
+fn head(s: &str) -> &str {
+    let end = s.char_indices().nth(20).map_or(s.len(), |(i, _)| i);
+    &s[..end]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +318,72 @@ mod tests {
             assert!(!p.ends_with('&') && !p.starts_with("amp;"), "{p}");
         }
         assert_eq!(pieces.concat(), "a&amp;b".repeat(20));
+    }
+
+    #[test]
+    fn a_bold_run_over_lines_splits_into_valid_pieces() {
+        // Found by fuzzing (fuzz/regressions/markup): a paragraph longer than the limit was cut at a
+        // line break inside `<b>…</b>`, leaving an unclosed `<b>` in one message and a stray `</b>`
+        // in the next; Telegram refuses both.
+        let html = crate::markup::to_telegram_html(&crate::markup::parse("**跨跨跨跨跨\n行行行行行**"));
+        let pieces = split_html(&html, 16);
+        assert_eq!(pieces, ["<b>跨跨跨跨跨</b>", "<b>行行行行行</b>"]);
+        for p in &pieces {
+            assert_eq!(check_html(p), Ok(()), "{p}");
+        }
+    }
+
+    #[test]
+    fn pieces_that_show_only_whitespace_are_left_out() {
+        // Found by fuzzing (fuzz/regressions/markup): a hard cut left a piece of one vertical tab,
+        // which Telegram refuses as an empty message.
+        let line = format!("{}\u{b}", "法".repeat(16));
+        assert_eq!(split_html(&line, 16), vec!["法".repeat(16)]);
+        let pieces = split_html(&format!("{}\n\n<b> </b>&#32;\n\n正文", "关".repeat(14)), 16);
+        assert_eq!(pieces, vec!["关".repeat(14), "正文".to_string()]);
+        assert!(split_html(" \n\n<b>\u{3000}</b>", 4096).is_empty());
+    }
+
+    #[test]
+    fn check_html_accepts_what_telegram_accepts() {
+        for ok in [
+            "<b>标题</b>\n\n正文 a &lt; b &amp;&amp; c &gt; d &quot;x&quot; &#128512; &#x1F600;",
+            "<a href=\"https://example.org/?a=1&amp;b=2\">门户</a>",
+            "<b>粗<i>斜</i></b><pre><code>x</code></pre><blockquote>引</blockquote>",
+            "<span class=\"tg-spoiler\">s</span><tg-spoiler>t</tg-spoiler>",
+        ] {
+            assert_eq!(check_html(ok), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn check_html_names_what_telegram_refuses() {
+        for (bad, why) in [
+            ("a < b", "unclosed `<`"),
+            ("a > b", "a bare `>`"),
+            ("a & b", "a bare `&`"),
+            ("&nbsp;x", "unknown entity `&nbsp;`"),
+            ("&#xD800;x", "unknown entity"),
+            ("<b>x", "`<b>` is never closed"),
+            ("<b><i>x</b></i>", "`</b>` closes `<i>`"),
+            ("x</b>", "`</b>` closes nothing"),
+            ("<p>x</p>", "`<p>` is not a tag Telegram knows"),
+            ("<script>x</script>", "is not a tag Telegram knows"),
+            ("<a href=\"javascript:alert(1)\">x</a>", "only http(s) links"),
+            ("<a href=\"https://a\" onclick=\"x\">x</a>", "the link is not escaped"),
+            ("<a href='https://a'>x</a>", "is not `<a href"),
+            ("<code><b>x</b></code>", "inside code or pre"),
+            (
+                "<a href=\"https://a\"><a href=\"https://b\">x</a></a>",
+                "`<a>` inside `<a>`",
+            ),
+            ("<b> </b>\n", "no visible text"),
+            ("&#32;\u{b}", "no visible text"),
+            ("<a href=\"https://a/\u{0}\">x</a>", "control characters"),
+            ("", "no visible text"),
+        ] {
+            let e = check_html(bad).expect_err(bad);
+            assert!(e.contains(why), "{bad}: {e}");
+        }
     }
 }
