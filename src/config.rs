@@ -396,52 +396,60 @@ impl Config {
 }
 
 /// A number that must be finite and within `lo..=hi`: the message names the key and the range.
-fn in_range<T: Copy + std::fmt::Display + AsF64>(section: &str, key: &str, value: T, lo: f64, hi: f64) -> Result<(), String> {
-    let number = value.as_f64();
+fn in_range<T: Copy + std::fmt::Display + ToF64>(
+    section: &str,
+    key: &str,
+    value: T,
+    lo: f64,
+    hi: f64,
+) -> Result<(), String> {
+    let number = value.to_f64();
     if number.is_finite() && (lo..=hi).contains(&number) {
         Ok(())
     } else {
-        Err(format!("[{section}] {key} = {value}: must be a number from {lo} to {hi}"))
+        Err(format!(
+            "[{section}] {key} = {value}: must be a number from {lo} to {hi}"
+        ))
     }
 }
 
 /// The numbers configuration holds, compared as `f64` (and shown as written).
-trait AsF64 {
-    fn as_f64(self) -> f64;
+trait ToF64 {
+    fn to_f64(self) -> f64;
 }
 
-impl AsF64 for f32 {
-    fn as_f64(self) -> f64 {
+impl ToF64 for f32 {
+    fn to_f64(self) -> f64 {
         self.into()
     }
 }
 
-impl AsF64 for f64 {
-    fn as_f64(self) -> f64 {
+impl ToF64 for f64 {
+    fn to_f64(self) -> f64 {
         self
     }
 }
 
-impl AsF64 for u32 {
-    fn as_f64(self) -> f64 {
+impl ToF64 for u32 {
+    fn to_f64(self) -> f64 {
         self.into()
     }
 }
 
-impl AsF64 for i32 {
-    fn as_f64(self) -> f64 {
+impl ToF64 for i32 {
+    fn to_f64(self) -> f64 {
         self.into()
     }
 }
 
-impl AsF64 for u64 {
-    fn as_f64(self) -> f64 {
+impl ToF64 for u64 {
+    fn to_f64(self) -> f64 {
         self as f64
     }
 }
 
-impl AsF64 for usize {
-    fn as_f64(self) -> f64 {
+impl ToF64 for usize {
+    fn to_f64(self) -> f64 {
         self as f64
     }
 }
@@ -480,15 +488,39 @@ impl Config {
             100_000.0,
         )?;
         let w = &self.web;
-        in_range("web", "max_body_bytes", w.max_body_bytes, 1024.0, 16.0 * 1024.0 * 1024.0)?;
-        in_range("web", "requests_per_minute", w.requests_per_minute, 1.0, 1_000_000_000.0)?;
+        in_range(
+            "web",
+            "max_body_bytes",
+            w.max_body_bytes,
+            1024.0,
+            16.0 * 1024.0 * 1024.0,
+        )?;
+        in_range(
+            "web",
+            "requests_per_minute",
+            w.requests_per_minute,
+            1.0,
+            1_000_000_000.0,
+        )?;
         in_range("web", "login_attempts", w.login_attempts, 1.0, 1_000_000_000.0)?;
         in_range("web", "kiosk_idle_seconds", w.kiosk_idle_seconds, 10.0, 86_400.0)?;
         in_range("web", "header_timeout_seconds", w.header_timeout_seconds, 1.0, 3_600.0)?;
         in_range("web", "body_timeout_seconds", w.body_timeout_seconds, 1.0, 3_600.0)?;
-        in_range("web", "request_timeout_seconds", w.request_timeout_seconds, 1.0, 3_600.0)?;
+        in_range(
+            "web",
+            "request_timeout_seconds",
+            w.request_timeout_seconds,
+            1.0,
+            3_600.0,
+        )?;
         in_range("web", "max_connections", w.max_connections, 1.0, 1_000_000.0)?;
-        in_range("web", "max_connections_per_ip", w.max_connections_per_ip, 1.0, 1_000_000.0)?;
+        in_range(
+            "web",
+            "max_connections_per_ip",
+            w.max_connections_per_ip,
+            1.0,
+            1_000_000.0,
+        )?;
         in_range("web", "shutdown_grace_seconds", w.shutdown_grace_seconds, 0.0, 3_600.0)?;
         Ok(())
     }
@@ -603,23 +635,70 @@ mod tests {
     #[test]
     fn numbers_out_of_range_are_refused_by_name() {
         for (section, line, expect) in [
-            ("answer", "answer_coverage = nan", "[answer] answer_coverage = NaN: must be a number from 0 to 1"),
-            ("answer", "clarify_norm = -0.1", "[answer] clarify_norm = -0.1: must be a number from 0 to 1"),
-            ("answer", "answer_margin = -1.0", "[answer] answer_margin = -1: must be a number from 0 to 1"),
-            ("answer", "answer_matched = inf", "[answer] answer_matched = inf: must be a number from 0 to 1000"),
-            ("answer", "max_question_chars = 0", "[answer] max_question_chars = 0: must be a number from 10 to 100000"),
-            ("answer", "max_choices = 0", "[answer] max_choices = 0: must be a number from 1 to 10"),
-            ("operators", "overdue_hours = -8.0", "[operators] overdue_hours = -8: must be a number from 0 to 10000"),
-            ("web", "requests_per_minute = 0", "[web] requests_per_minute = 0: must be a number from 1 to 1000000000"),
-            ("telegram", "messages_per_second = 0", "[telegram] messages_per_second = 0: must be a number from 1 to 1000000000"),
-            ("tickets", "retention_days = 0", "[tickets] retention_days = 0: must be a number from 1 to 36500"),
+            (
+                "answer",
+                "answer_coverage = nan",
+                "[answer] answer_coverage = NaN: must be a number from 0 to 1",
+            ),
+            (
+                "answer",
+                "clarify_norm = -0.1",
+                "[answer] clarify_norm = -0.1: must be a number from 0 to 1",
+            ),
+            (
+                "answer",
+                "answer_margin = -1.0",
+                "[answer] answer_margin = -1: must be a number from 0 to 1",
+            ),
+            (
+                "answer",
+                "answer_matched = inf",
+                "[answer] answer_matched = inf: must be a number from 0 to 1000",
+            ),
+            (
+                "answer",
+                "max_question_chars = 0",
+                "[answer] max_question_chars = 0: must be a number from 10 to 100000",
+            ),
+            (
+                "answer",
+                "max_choices = 0",
+                "[answer] max_choices = 0: must be a number from 1 to 10",
+            ),
+            (
+                "operators",
+                "overdue_hours = -8.0",
+                "[operators] overdue_hours = -8: must be a number from 0 to 10000",
+            ),
+            (
+                "web",
+                "requests_per_minute = 0",
+                "[web] requests_per_minute = 0: must be a number from 1 to 1000000000",
+            ),
+            (
+                "telegram",
+                "messages_per_second = 0",
+                "[telegram] messages_per_second = 0: must be a number from 1 to 1000000000",
+            ),
+            (
+                "tickets",
+                "retention_days = 0",
+                "[tickets] retention_days = 0: must be a number from 1 to 36500",
+            ),
         ] {
             let text = format!("{MINIMAL}[{section}]\n{line}\n");
             let e = Config::parse(&text, Path::new("b.toml")).unwrap_err().to_string();
             assert_eq!(e, format!("b.toml: {expect}"), "{line}");
         }
-        let text = format!("{MINIMAL}[duty]\nweekdays = [\"mon\"]\nperiods = [[\"08:30\", \"17:30\"]]\nutc_offset_hours = 99\n");
-        assert!(Config::parse(&text, Path::new("b.toml")).unwrap_err().to_string().contains("utc_offset_hours = 99"));
+        let text = format!(
+            "{MINIMAL}[duty]\nweekdays = [\"mon\"]\nperiods = [[\"08:30\", \"17:30\"]]\nutc_offset_hours = 99\n"
+        );
+        assert!(
+            Config::parse(&text, Path::new("b.toml"))
+                .unwrap_err()
+                .to_string()
+                .contains("utc_offset_hours = 99")
+        );
     }
 
     #[test]

@@ -29,7 +29,10 @@ fn run_with_closed_stdout(args: &[&str]) -> Output {
 fn assert_quiet(out: &Output, code: i32, what: &str) {
     let err = stderr(out);
     assert_eq!(out.status.code(), Some(code), "{what}: {err}");
-    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{what}: {err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{what}: {err}"
+    );
 }
 
 #[test]
@@ -46,7 +49,11 @@ fn a_closed_standard_output_ends_commands_quietly_and_reindex_still_reindexes() 
     assert_quiet(&run_with_closed_stdout(&["--config", &c, "check"]), 0, "check");
     assert_quiet(&run_with_closed_stdout(&["--config", &c, "reindex"]), 0, "reindex");
     assert!(site.path().join("index/CURRENT").exists(), "reindex did its work");
-    assert_quiet(&run_with_closed_stdout(&["--config", &c, "ask", "滞报金怎么算"]), 0, "ask");
+    assert_quiet(
+        &run_with_closed_stdout(&["--config", &c, "ask", "滞报金怎么算"]),
+        0,
+        "ask",
+    );
     let batch = run_with_closed_stdout(&["--config", &c, "ask", "--json"]);
     assert_quiet(&batch, 0, "ask batch");
 }
@@ -69,7 +76,12 @@ fn a_batch_line_that_is_not_utf8_is_reported_by_number_and_the_rest_are_asked() 
         input.write_all("转关要怎么办理\n".as_bytes()).unwrap();
     }
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "a skipped line is a problem: {}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a skipped line is a problem: {}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("line 2: not valid UTF-8"), "{}", stderr(&out));
     let answers: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(answers.len(), 2, "{}", stdout(&out));
@@ -104,11 +116,19 @@ fn promoting_to_an_id_that_is_a_path_is_refused_before_anything_is_written() {
             None,
         );
         assert_eq!(out.status.code(), Some(2), "{id}: {}", stdout(&out));
-        assert!(stderr(&out).contains("is not a valid entry id"), "{id}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("is not a valid entry id"),
+            "{id}: {}",
+            stderr(&out)
+        );
     }
     assert!(!std::path::Path::new("/tmp/customs-bot-escaped.md").exists());
     assert_eq!(listing(), before, "nothing written or removed");
-    assert_eq!(store.ticket(t.id).unwrap().unwrap().state, "answered", "the ticket was not closed");
+    assert_eq!(
+        store.ticket(t.id).unwrap().unwrap().state,
+        "answered",
+        "the ticket was not closed"
+    );
 }
 
 #[test]
@@ -126,7 +146,12 @@ fn numbers_out_of_range_in_bot_toml_stop_every_command_with_the_key_named() {
     );
     let out = run(&["--config", "/nonexistent/bot.toml", "check"], None);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(stderr(&out).matches("No such file or directory").count(), 1, "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).matches("No such file or directory").count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

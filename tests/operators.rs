@@ -85,7 +85,10 @@ async fn the_whole_loop_from_hand_off_to_new_knowledge() {
     // while on a busy machine): wait until the bot in service answers it, then ask on Telegram.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while h.assistant.ask(question).entry.map(|e| e.id).as_deref() != Some("proc-late-fee") {
-        assert!(std::time::Instant::now() < deadline, "the promoted index was never picked up");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the promoted index was never picked up"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     h.fake.send_text(42, question);

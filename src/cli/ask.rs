@@ -31,7 +31,10 @@ pub fn run(config: Config, args: Args) -> anyhow::Result<Code> {
         // One bad line (not UTF-8) is reported by number and skipped; the rest are still asked.
         let Ok(line) = std::str::from_utf8(&line) else {
             skipped += 1;
-            eprintln!("line {}: not valid UTF-8 — skipped (save the questions as UTF-8)", n + 1);
+            eprintln!(
+                "line {}: not valid UTF-8 — skipped (save the questions as UTF-8)",
+                n + 1
+            );
             continue;
         };
         if line.trim().is_empty() {

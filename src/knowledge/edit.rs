@@ -178,7 +178,18 @@ mod tests {
         std::fs::create_dir(&dir).unwrap();
         let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
         let long = "a".repeat(49);
-        for id in ["../x", "../../../../tmp/x", "a/b", "A", "", "-x", ".", "x.md", "x\\y", long.as_str()] {
+        for id in [
+            "../x",
+            "../../../../tmp/x",
+            "a/b",
+            "A",
+            "",
+            "-x",
+            ".",
+            "x.md",
+            "x\\y",
+            long.as_str(),
+        ] {
             let e = new_entry(&dir, id, Kind::Faq, "t", "q", "a", today).unwrap_err();
             assert!(e.to_string().contains("not a valid entry id"), "{id}: {e}");
         }
