@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::{run, shipped_site, stderr, stdout, valid_site};
+use crate::support::{free_port, run, shipped_site, stderr, stdout, valid_site};
 
 fn cfg(site: &tempfile::TempDir) -> String {
     site.path().join("bot.toml").display().to_string()
@@ -432,14 +432,6 @@ fn memory_mib(pid: u32) -> Option<(f64, f64)> {
             .map(|kb| kb / 1024.0)
     };
     Some((field("VmRSS:")?, field("VmHWM:")?))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// One `POST /api/ask` over a fresh connection; the HTTP status.

@@ -85,3 +85,12 @@ pub fn tree_listing(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// A port on 127.0.0.1 that was free a moment ago (for a server a test starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -544,20 +544,12 @@ mod browser {
         }
     }
 
-    fn free_port() -> u16 {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    }
-
     async fn browser(profile: &std::path::Path) -> (Driver, Client) {
         let chromedriver = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())
-            .expect("the browser tests need Debian's chromium and chromium-driver: apt-get install chromium chromium-driver (.ci/run does this)");
-        let port = free_port();
+            .expect("the browser tests need Debian's chromium and chromium-driver: scripts/test installs them");
+        let port = crate::support::free_port();
         let child = Command::new(chromedriver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())

@@ -8,7 +8,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::{copy_tree, fixtures};
+use crate::support::{copy_tree, fixtures, free_port};
 
 /// A running `customs-bot serve`, killed when dropped.
 struct Serve {
@@ -23,14 +23,6 @@ impl Drop for Serve {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Starts `serve` on the valid fixture with `web` appended to its `[web]` table, and waits until
