@@ -393,21 +393,21 @@ async fn answer(s: &Shared, question: String) -> (Reply, Duration) {
 }
 
 /// Keeps the question before its reply goes out (in the database, or in the spool while the
-/// database is locked or full). `None`: it could not be kept at all, and the caller hands off
-/// instead of replying as if it had been.
-async fn log(s: &Shared, chat: &str, reply: &Reply, latency: Duration) -> Option<crate::tickets::Logged> {
-    let record = crate::app::question_record(CHANNEL, chat, &reply.question, reply, latency);
+/// database is locked or full): the reply and the question's id. When it could not be kept at
+/// all, the hand-off with the hotline replaces the reply, so nobody is answered as if it had been.
+async fn keep_or_hand_off(s: &Shared, chat: &str, reply: Reply, latency: Duration) -> (Reply, Option<i64>) {
+    let record = crate::app::question_record(CHANNEL, chat, &reply.question, &reply, latency);
     let store = s.store.clone();
     match tokio::task::spawn_blocking(move || store.record_question(&record)).await {
-        Ok(Ok(logged)) => Some(logged),
+        Ok(Ok(logged)) => (reply, logged.id()),
         other => {
             tracing::error!(
                 chat,
-                question = %crate::tickets::mask(&reply.question),
+                question = ?crate::tickets::mask(&reply.question),
                 result = ?other.map(|r| r.map_err(|e| format!("{e:#}"))),
                 "a web question could not be kept (neither the database nor the spool took it): handing off"
             );
-            None
+            (crate::app::unrecorded_reply(&reply.question), None)
         }
     }
 }
@@ -422,10 +422,8 @@ async fn api_ask(
         Ok(b) => b,
         Err(r) => return *r,
     };
-    let (mut reply, latency) = answer(&s, body.question).await;
-    if log(&s, &format!("api:{ip}"), &reply, latency).await.is_none() {
-        reply = crate::app::unrecorded_reply(&reply.question);
-    }
+    let (reply, latency) = answer(&s, body.question).await;
+    let (reply, _) = keep_or_hand_off(&s, &format!("api:{ip}"), reply, latency).await;
     tracing::info!(
         channel = "api",
         decision = reply.decision.as_str(),
@@ -444,10 +442,9 @@ async fn open_ticket(
     guesses: String,
     qid: Option<i64>,
 ) -> Option<Ticket> {
-    let store = s.store.clone();
     let (chat, question) = (chat.to_string(), question.to_string());
-    match tokio::task::spawn_blocking(move || {
-        store.open_ticket(&NewTicket {
+    store_call(s, "open a web ticket", move |st| {
+        st.open_ticket(&NewTicket {
             channel: CHANNEL,
             chat: &chat,
             question: &question,
@@ -457,13 +454,6 @@ async fn open_ticket(
         })
     })
     .await
-    {
-        Ok(Ok(t)) => Some(t),
-        other => {
-            tracing::error!(result = ?other.map(|r| r.map(|t| t.id).map_err(|e| e.to_string())), "could not open a web ticket");
-            None
-        }
-    }
 }
 
 fn ticket_link(t: &Ticket) -> String {
@@ -496,14 +486,8 @@ async fn chat_ask(
         Err(r) => return *r,
     };
     let (chat, jar) = conversation_or_new(&s, jar);
-    let (mut reply, latency) = answer(&s, body.question).await;
-    let qid = match log(&s, &chat, &reply, latency).await {
-        Some(logged) => logged.id(),
-        None => {
-            reply = crate::app::unrecorded_reply(&reply.question);
-            None
-        }
-    };
+    let (reply, latency) = answer(&s, body.question).await;
+    let (reply, qid) = keep_or_hand_off(&s, &chat, reply, latency).await;
     tracing::info!(
         channel = CHANNEL,
         decision = reply.decision.as_str(),
@@ -607,16 +591,10 @@ async fn chat_pick(
         Some(false) => return gone(),
         None => return json_error(StatusCode::SERVICE_UNAVAILABLE, "暂时无法处理，请稍后再试。"),
     }
-    let Some(mut reply) = s.assistant.answer_entry(&body.id) else {
+    let Some(reply) = s.assistant.answer_entry(&body.id) else {
         return gone();
     };
-    let qid = match log(&s, &chat, &reply, Duration::ZERO).await {
-        Some(logged) => logged.id(),
-        None => {
-            reply = crate::app::unrecorded_reply(&reply.question);
-            None
-        }
-    };
+    let (reply, qid) = keep_or_hand_off(&s, &chat, reply, Duration::ZERO).await;
     Json(chat_json(&s, &chat, &reply, qid).await).into_response()
 }
 
