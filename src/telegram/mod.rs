@@ -214,12 +214,11 @@ fn help_text() -> String {
 }
 
 fn topics_keyboard() -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new(Kind::ALL.iter().map(|k| {
-        vec![InlineKeyboardButton::callback(
-            k.label(),
-            format!("kind:{}", k.as_str()),
-        )]
-    }))
+    InlineKeyboardMarkup::new(
+        Kind::ALL
+            .iter()
+            .map(|k| vec![InlineKeyboardButton::callback(k.label(), Callback::Kind(*k).format())]),
+    )
 }
 
 async fn on_command(bot: TgBot, msg: Message, cmd: Command, ctx: Arc<Context>) -> HandlerResult {
@@ -330,7 +329,7 @@ async fn log_question(
     };
     tracing::error!(
         chat_id = chat.0,
-        question = %crate::tickets::mask(question),
+        question = ?crate::tickets::mask(question),
         error = %error,
         "the question could not be kept (neither the database nor the spool took it): handing off"
     );
@@ -392,8 +391,22 @@ async fn on_question(bot: TgBot, msg: Message, me: Me, ctx: Arc<Context>) -> Han
 
 fn feedback_keyboard(qid: i64) -> InlineKeyboardMarkup {
     InlineKeyboardMarkup::new(vec![vec![
-        InlineKeyboardButton::callback("👍 有帮助", format!("fb:y:{qid}")),
-        InlineKeyboardButton::callback("👎 没帮助", format!("fb:n:{qid}")),
+        InlineKeyboardButton::callback(
+            "👍 有帮助",
+            Callback::Feedback {
+                helpful: true,
+                question: qid,
+            }
+            .format(),
+        ),
+        InlineKeyboardButton::callback(
+            "👎 没帮助",
+            Callback::Feedback {
+                helpful: false,
+                question: qid,
+            }
+            .format(),
+        ),
     ]])
 }
 
@@ -417,11 +430,14 @@ async fn send_reply(bot: &TgBot, ctx: &Arc<Context>, chat: ChatId, reply: &Reply
                 .map(|c| {
                     vec![InlineKeyboardButton::callback(
                         button_text(&c.title),
-                        format!("pick:{}", c.id),
+                        Callback::Pick(c.id.clone()).format(),
                     )]
                 })
                 .collect();
-            rows.push(vec![InlineKeyboardButton::callback("都不是，转人工", "human")]);
+            rows.push(vec![InlineKeyboardButton::callback(
+                "都不是，转人工",
+                Callback::Human.format(),
+            )]);
             let store = ctx.store.clone();
             let (question, candidates) = (
                 reply.question.clone(),
@@ -622,9 +638,12 @@ async fn on_callback(bot: TgBot, q: CallbackQuery, ctx: Arc<Context>) -> Handler
             if topics.is_empty() {
                 return send_html(&bot, chat, html("这一类暂时没有条目。"), None).await;
             }
-            let rows = topics
-                .iter()
-                .map(|(id, title)| vec![InlineKeyboardButton::callback(button_text(title), format!("pick:{id}"))]);
+            let rows = topics.iter().map(|(id, title)| {
+                vec![InlineKeyboardButton::callback(
+                    button_text(title),
+                    Callback::Pick(id.clone()).format(),
+                )]
+            });
             let text = format!("{}（{} 条），点选查看：", kind.label(), topics.len());
             send_html(&bot, chat, html(&text), Some(InlineKeyboardMarkup::new(rows))).await
         } else if let Some(Callback::Human) = callback {
@@ -960,10 +979,20 @@ mod tests {
     #[test]
     fn callback_data_fits_in_64_bytes() {
         let longest_id = "x".repeat(crate::knowledge::entry::MAX_ID_LEN);
-        assert!(format!("pick:{longest_id}").len() <= 64);
-        assert!(format!("fb:n:{}", i64::MAX).len() <= 64);
+        assert!(Callback::Pick(longest_id).format().len() <= 64);
+        for question in [i64::MAX, i64::MIN] {
+            assert!(
+                Callback::Feedback {
+                    helpful: false,
+                    question
+                }
+                .format()
+                .len()
+                    <= 64
+            );
+        }
         for k in Kind::ALL {
-            assert!(format!("kind:{}", k.as_str()).len() <= 64);
+            assert!(Callback::Kind(k).format().len() <= 64);
         }
     }
 
