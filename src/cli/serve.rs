@@ -78,7 +78,7 @@ async fn serve(config: Config) -> anyhow::Result<Code> {
     let retention = config.tickets.retention_days;
     // Questions kept in the spool (the database was locked or full, or this process was killed
     // before a replay): into the database now, and again every few seconds.
-    let every = Duration::from_secs(config.tickets.spool_replay_seconds.max(1));
+    let every = Duration::from_secs(config.tickets.spool_replay_seconds);
     tokio::spawn(async move {
         loop {
             let s = sqlite.clone();
