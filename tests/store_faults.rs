@@ -485,13 +485,10 @@ async fn load_of_four_clients_on_api_and_chat_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telegram_offers_no_feedback_for_a_spooled_question_and_hands_off_when_nothing_kept_it() {
-    use crate::fake_telegram::FakeTelegram;
-    use crate::telegram::{buttons, text};
-    use customs_bot::telegram;
+    use crate::telegram::{Harness, buttons, text};
 
-    let site = site("[telegram]\nmessages_per_second_per_chat = 100\nmessages_per_minute_per_chat = 1000\n");
-    let config = Config::load(&site.path().join("bot.toml")).unwrap();
-    let db = db(site.path());
+    let data = tempfile::tempdir().unwrap();
+    let db = data.path().join("customs-bot.sqlite");
     let options = StoreOptions {
         log_budget: Duration::from_millis(300),
         busy_timeout: Duration::from_millis(500),
@@ -499,25 +496,8 @@ async fn telegram_offers_no_feedback_for_a_spooled_question_and_hands_off_when_n
     };
     let store = Arc::new(SqliteStore::open_with(&db, options).unwrap());
     let spool = store.spool_path().unwrap().to_path_buf();
-    let fake = FakeTelegram::start().await;
-    let limits = telegram::limits(&config.telegram);
-    let telegram_config = config.telegram.clone();
-    let assistant = Arc::new(
-        tokio::task::spawn_blocking(move || Assistant::start(config))
-            .await
-            .unwrap()
-            .unwrap(),
-    );
-    let ctx = Arc::new(telegram::Context::new(
-        assistant,
-        store.clone() as Arc<dyn TicketStore>,
-        &telegram_config,
-    ));
-    let bot = telegram::bot("123:TEST", Some(&fake.url)).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(telegram::run(ctx, bot, limits, async move {
-        let _ = stopped.await;
-    }));
+    let h = Harness::start_with_store("", store.clone()).await;
+    let fake = &h.fake;
 
     // Logged: the answer with its feedback buttons.
     fake.send_text(42, "转关怎么办理");
@@ -545,10 +525,5 @@ async fn telegram_offers_no_feedback_for_a_spooled_question_and_hands_off_when_n
     assert_eq!(store.replay_spool().unwrap(), 1);
     assert_eq!(rows_and_uids(&db), (2, 2));
 
-    stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(20), task)
-        .await
-        .expect("the bot stops")
-        .unwrap()
-        .unwrap();
+    h.finish().await;
 }

@@ -58,11 +58,13 @@ impl Harness {
 
     /// `extra` is appended to the test bot.toml (e.g. a [telegram] override).
     pub async fn start_with(extra: &str) -> Self {
-        let fake = FakeTelegram::start().await;
-        Self::start_against(fake, extra).await
+        let store = Arc::new(SqliteStore::in_memory().unwrap());
+        Self::start_with_store(extra, store).await
     }
 
-    async fn start_against(fake: FakeTelegram, extra: &str) -> Self {
+    /// As [`Harness::start_with`], on a store of the test's choosing (e.g. a file with options).
+    pub async fn start_with_store(extra: &str, store: Arc<SqliteStore>) -> Self {
+        let fake = FakeTelegram::start().await;
         let site = tempfile::tempdir().unwrap();
         copy_tree(&fixtures().join("valid/knowledge"), &site.path().join("knowledge"));
         std::fs::create_dir_all(site.path().join("knowledge/permit")).unwrap();
@@ -90,7 +92,6 @@ impl Harness {
                 .unwrap(),
         );
         customs_bot::app::spawn_index_watcher(assistant.clone(), Duration::from_millis(200));
-        let store = Arc::new(SqliteStore::in_memory().unwrap());
         let hook_store = store.clone();
         fake.on_send(move || hook_store.question_count().unwrap());
         let served = assistant.clone();
@@ -129,6 +130,15 @@ impl Harness {
         );
         self.fake
     }
+}
+
+/// The callback data of the "没帮助" button under an answer.
+fn not_helpful_button(call: &crate::fake_telegram::Call) -> String {
+    buttons(call)
+        .into_iter()
+        .find(|(_, d)| d.starts_with("fb:n:"))
+        .expect("an answer has a 没帮助 button")
+        .1
 }
 
 pub fn text(call: &crate::fake_telegram::Call) -> String {
@@ -268,11 +278,7 @@ async fn not_helpful_opens_a_ticket_and_offers_the_hotline() {
     let h = Harness::start().await;
     h.fake.send_text(42, "滞报金怎么算");
     let sent = h.fake.wait_sent(42, 1).await;
-    let no = buttons(&sent[0])
-        .into_iter()
-        .find(|(_, d)| d.starts_with("fb:n:"))
-        .unwrap()
-        .1;
+    let no = not_helpful_button(&sent[0]);
     h.fake.press(42, 2, &no);
     let sent = h.fake.wait_sent(42, 2).await;
     let reply = text(&sent[1]);
@@ -301,11 +307,7 @@ async fn feedback_from_another_chat_is_ignored() {
     let h = Harness::start().await;
     h.fake.send_text(42, "滞报金怎么算");
     let sent = h.fake.wait_sent(42, 1).await;
-    let no = buttons(&sent[0])
-        .into_iter()
-        .find(|(_, d)| d.starts_with("fb:n:"))
-        .unwrap()
-        .1;
+    let no = not_helpful_button(&sent[0]);
     h.fake.press(43, 2, &no);
     h.fake
         .wait_for(10, "the forged press is acknowledged", |c| {
