@@ -9,7 +9,6 @@
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use anyhow::Context;
 use chrono::NaiveDate;
 
 use crate::answer::{self, Decision, Scored, Smalltalk};
@@ -317,34 +316,38 @@ impl Assistant {
     }
 }
 
-/// Checks every couple of seconds whether a new index generation was put in place (by `reindex`
-/// or a promotion) and switches to it; questions in flight finish on the old one.
-pub fn spawn_index_watcher(assistant: Arc<Assistant>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+/// Checks every `every` whether a new index generation was put in place (by `reindex` or a
+/// promotion in another process) and switches to it; questions in flight finish on the old one.
+/// Runs until its task is stopped.
+pub async fn watch_index(assistant: Arc<Assistant>, every: std::time::Duration) {
     let root = assistant.config().index.dir.clone();
-    tokio::spawn(async move {
-        // The same failure is logged once, not every few seconds.
-        let mut last_error = None;
-        loop {
-            tokio::time::sleep(every).await;
-            let a = assistant.clone();
-            let root = root.clone();
-            match tokio::task::spawn_blocking(move || a.reload_if_changed(&root)).await {
-                Ok(Ok(true)) => {
-                    last_error = None;
-                    tracing::info!("switched to the new index")
-                }
-                Ok(Ok(false)) => {}
-                Ok(Err(e)) => {
-                    let e = format!("{e:#}");
-                    if last_error.as_ref() != Some(&e) {
-                        tracing::warn!(error = %e, "a new index could not be opened; keeping the current one");
-                        last_error = Some(e);
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "index watcher failed"),
+    // The same failure is logged once, not every few seconds.
+    let mut last_error = None;
+    loop {
+        tokio::time::sleep(every).await;
+        let a = assistant.clone();
+        let root = root.clone();
+        match tokio::task::spawn_blocking(move || a.reload_if_changed(&root)).await {
+            Ok(Ok(true)) => {
+                last_error = None;
+                tracing::info!("switched to the new index")
             }
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => {
+                let e = format!("{e:#}");
+                if last_error.as_ref() != Some(&e) {
+                    tracing::warn!(error = %e, "a new index could not be opened; keeping the current one");
+                    last_error = Some(e);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "index watcher failed"),
         }
-    })
+    }
+}
+
+/// [`watch_index`] on a task of its own.
+pub fn spawn_index_watcher(assistant: Arc<Assistant>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(watch_index(assistant, every))
 }
 
 /// Gives memory freed by an old generation back to the system. The glibc allocator keeps freed
@@ -361,132 +364,11 @@ fn release_freed_memory() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn release_freed_memory() {}
 
-/// Where a promoted ticket goes.
-#[derive(Debug, Clone)]
-pub enum PromoteTarget {
-    /// Add the ticket's question to this entry's alternate questions.
-    To(String),
-    /// Write a new entry from the operator's answer.
-    New {
-        id: String,
-        kind: Kind,
-        title: Option<String>,
-    },
-}
-
-/// What a promotion did.
-#[derive(Debug)]
-pub struct Promoted {
-    pub entry: String,
-    pub path: std::path::PathBuf,
-    pub index: index::BuildReport,
-}
-
-/// Turns a ticket into knowledge: a plain edit of `knowledge/` (validated like any other; undone
-/// when validation fails), an atomic reindex that a running bot picks up, and the ticket closed as
-/// promoted.
-pub fn promote(
-    config: &Config,
-    store: &dyn crate::tickets::TicketStore,
-    ticket_id: i64,
-    target: PromoteTarget,
-) -> anyhow::Result<Promoted> {
-    use crate::knowledge::edit;
-    let ticket = store
-        .ticket(ticket_id)?
-        .ok_or_else(|| anyhow::anyhow!("there is no ticket {}", crate::tickets::ticket_number(ticket_id)))?;
-    let (entry, edit) =
-        match &target {
-            PromoteTarget::To(id) => {
-                let loaded = load_knowledge(config);
-                let e =
-                    loaded.knowledge.entries.iter().find(|e| &e.id == id).ok_or_else(|| {
-                        anyhow::anyhow!("there is no entry `{id}` in {}", config.knowledge.dir.display())
-                    })?;
-                (
-                    id.clone(),
-                    edit::add_question(std::path::Path::new(&e.source), &ticket.question)?,
-                )
-            }
-            PromoteTarget::New { id, kind, title } => {
-                let answer = ticket.answer.as_deref().ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "ticket {} has no answer yet: answer it first (review answer), then promote it",
-                        ticket.number()
-                    )
-                })?;
-                let title = title.clone().unwrap_or_else(|| ticket.question.clone());
-                (
-                    id.clone(),
-                    edit::new_entry(
-                        &config.knowledge.dir,
-                        id,
-                        *kind,
-                        &title,
-                        &ticket.question,
-                        answer,
-                        today(),
-                    )?,
-                )
-            }
-        };
-    let loaded = load_knowledge(config);
-    if loaded.has_errors() {
-        let problems: Vec<String> = loaded.errors().map(|p| p.to_string()).collect();
-        let path = edit.path.clone();
-        edit.revert()
-            .with_context(|| format!("undoing the edit of {}", path.display()))?;
-        anyhow::bail!(
-            "the promotion was undone because the knowledge folder would not validate:\n{}",
-            problems.join("\n")
-        );
-    }
-    let report = index::build(&loaded.knowledge, &config.index.dir)?;
-    store.close_ticket(ticket_id, crate::tickets::CloseReason::Promoted, Some(&entry))?;
-    Ok(Promoted {
-        entry,
-        path: edit.path,
-        index: report,
-    })
-}
-
-/// The log record of a question asked on a real channel, as it was answered.
-pub fn question_record(
-    channel: &str,
-    chat: &str,
-    question: &str,
-    reply: &Reply,
-    latency: std::time::Duration,
-) -> crate::tickets::QuestionRecord {
-    crate::tickets::QuestionRecord {
-        channel: channel.into(),
-        chat: chat.into(),
-        question: question.into(),
-        decision: reply.decision.as_str().into(),
-        entry: reply.entry.as_ref().map(|e| e.id.clone()),
-        confidence: reply.confidence,
-        latency_ms: latency.as_secs_f32() * 1000.0,
-    }
-}
-
 /// The reply when a question could not be kept at all (neither the question log nor its spool took
 /// it): log-before-reply cannot be kept, so instead of an answer the person gets the calm hand-off
 /// with the hotline.
 pub fn unrecorded_reply(question: &str) -> Reply {
     handoff(question, HandoffReason::Internal, Vec::new(), 0.0)
-}
-
-/// Working hours (by `[duty]`, or plain hours without it) a ticket has been open at `now`.
-pub fn ticket_open_hours(config: &Config, t: &crate::tickets::Ticket, now: chrono::DateTime<chrono::Utc>) -> f64 {
-    let opened = chrono::DateTime::parse_from_rfc3339(&t.opened_at)
-        .map(|d| d.with_timezone(&chrono::Utc))
-        .unwrap_or(now);
-    crate::duty::working_hours_between(config.duty.as_ref(), opened, now)
-}
-
-/// An open ticket past `[operators] overdue_hours` working hours.
-pub fn is_overdue(config: &Config, t: &crate::tickets::Ticket, now: chrono::DateTime<chrono::Utc>) -> bool {
-    t.state == "open" && ticket_open_hours(config, t, now) >= config.operators.overdue_hours
 }
 
 fn round3(x: f32) -> f32 {

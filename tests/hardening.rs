@@ -98,7 +98,7 @@ fn promoting_to_an_id_that_is_a_path_is_refused_before_anything_is_written() {
             chat: "web:x",
             question: "能打电话问吗",
             reason: TicketReason::Handoff,
-            guesses: "[]".into(),
+            guesses: &[],
             question_id: None,
         })
         .unwrap();
@@ -125,7 +125,7 @@ fn promoting_to_an_id_that_is_a_path_is_refused_before_anything_is_written() {
     assert!(!std::path::Path::new("/tmp/customs-bot-escaped.md").exists());
     assert_eq!(listing(), before, "nothing written or removed");
     assert_eq!(
-        store.ticket(t.id).unwrap().unwrap().state,
+        store.ticket(t.id).unwrap().unwrap().state.as_str(),
         "answered",
         "the ticket was not closed"
     );

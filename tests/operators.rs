@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use customs_bot::answer::Decision;
-use customs_bot::app::{self, Assistant, PromoteTarget};
+use customs_bot::app::{self, Assistant};
 use customs_bot::config::Config;
+use customs_bot::desk::{Cases, PromoteTarget, knowledge};
 use customs_bot::index;
 use customs_bot::reply::{Body, HandoffReason};
 use customs_bot::tickets::TicketStore;
@@ -55,13 +56,13 @@ async fn the_whole_loop_from_hand_off_to_new_knowledge() {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let ticket = loop {
         let t = h.store.ticket(1).unwrap().unwrap();
-        if t.state == "closed" || std::time::Instant::now() > deadline {
+        if t.state.as_str() == "closed" || std::time::Instant::now() > deadline {
             break t;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(
-        (ticket.state.as_str(), ticket.close_reason.as_deref()),
+        (ticket.state.as_str(), ticket.close_reason.map(|r| r.as_str())),
         ("closed", Some("relayed"))
     );
     assert_eq!(ticket.answered_by.as_deref(), Some("telegram:900"));
@@ -70,7 +71,8 @@ async fn the_whole_loop_from_hand_off_to_new_knowledge() {
     let config = h.config.clone();
     let store = h.store.clone();
     let promoted = tokio::task::spawn_blocking(move || {
-        app::promote(&config, store.as_ref(), 1, PromoteTarget::To("proc-late-fee".into()))
+        let cases = Cases::new(Arc::new(config), store);
+        knowledge::promote(&cases, 1, PromoteTarget::To("proc-late-fee".into()))
     })
     .await
     .unwrap()
@@ -78,7 +80,7 @@ async fn the_whole_loop_from_hand_off_to_new_knowledge() {
     assert_eq!(promoted.entry, "proc-late-fee");
     assert!(std::fs::read_to_string(&promoted.path).unwrap().contains(question));
     assert_eq!(
-        h.store.ticket(1).unwrap().unwrap().close_reason.as_deref(),
+        h.store.ticket(1).unwrap().unwrap().close_reason.map(|r| r.as_str()),
         Some("promoted")
     );
     // The running bot's watcher picks the new generation up (every 200 ms; opening it takes a
@@ -114,14 +116,14 @@ async fn only_operators_may_use_operator_commands() {
         assert!(text(refusal).contains("仅限值班人员"), "{}", text(refusal));
         assert!(!text(refusal).contains("西宁明天天气"), "no ticket content leaks");
     }
-    assert_eq!(h.store.ticket(1).unwrap().unwrap().state, "open");
+    assert_eq!(h.store.ticket(1).unwrap().unwrap().state.as_str(), "open");
     // A stranger in the operators' chat cannot answer by replying to a notice either.
     let notice_id = h.fake.wait_sent(OPS, 1).await[0].message_id.unwrap();
     h.fake
         .send_text_in(OPS, 12345, "supergroup", "随便答一个", Some(notice_id));
     let ops = h.fake.wait_sent(OPS, 2).await;
     assert!(text(&ops[1]).contains("只有值班人员"), "{}", text(&ops[1]));
-    assert_eq!(h.store.ticket(1).unwrap().unwrap().state, "open");
+    assert_eq!(h.store.ticket(1).unwrap().unwrap().state.as_str(), "open");
     // The operator lists open tickets, oldest first, and answers with /reply.
     h.fake.send_text_in(OPS, OPERATOR, "supergroup", "/tickets", None);
     let ops = h.fake.wait_sent(OPS, 3).await;
@@ -157,7 +159,7 @@ async fn overdue_tickets_are_announced_once_and_unpicked_choices_become_tickets(
     // Nobody picks: the choices become ticket T000001, the person is told, operators hear of it.
     let user = h.fake.wait_sent(42, 2).await;
     assert!(text(&user[1]).contains("T000001"), "{}", text(&user[1]));
-    assert_eq!(h.store.ticket(1).unwrap().unwrap().reason, "unpicked_clarify");
+    assert_eq!(h.store.ticket(1).unwrap().unwrap().reason.as_str(), "unpicked_clarify");
     // With overdue_hours = 0 the open ticket is overdue at once: re-announced exactly once.
     h.fake
         .wait_for(10, "overdue notice", |calls| {

@@ -1,6 +1,6 @@
 //! `customs-bot review` and `customs-bot stats` on a ticket store seeded through the library.
 
-use customs_bot::tickets::{NewTicket, QuestionRecord, SqliteStore, TicketReason, TicketStore};
+use customs_bot::tickets::{Guess, NewTicket, QuestionRecord, SqliteStore, TicketReason, TicketStore};
 
 use crate::support::{run, stderr, stdout, valid_site};
 
@@ -12,7 +12,7 @@ fn seed(site: &tempfile::TempDir) -> SqliteStore {
         ("电话13812345678能打吗", "handoff", None),
     ] {
         let qid = store
-            .log_question(&QuestionRecord {
+            .record_question(&QuestionRecord {
                 channel: "telegram".into(),
                 chat: "42".into(),
                 question: q.into(),
@@ -21,7 +21,8 @@ fn seed(site: &tempfile::TempDir) -> SqliteStore {
                 confidence: 0.5,
                 latency_ms: 0.4,
             })
-            .unwrap();
+            .unwrap()
+            .id();
         if decision == "handoff" {
             store
                 .open_ticket(&NewTicket {
@@ -29,8 +30,11 @@ fn seed(site: &tempfile::TempDir) -> SqliteStore {
                     chat: "42",
                     question: q,
                     reason: TicketReason::Handoff,
-                    guesses: r#"[{"id":"proc-late-fee","title":"滞报金","score":0.3}]"#.into(),
-                    question_id: Some(qid),
+                    guesses: &[Guess {
+                        id: "proc-late-fee".into(),
+                        title: "滞报金".into(),
+                    }],
+                    question_id: qid,
                 })
                 .unwrap();
         }
@@ -94,7 +98,7 @@ fn list_show_answer_close_and_export() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
-        store.ticket(2).unwrap().unwrap().close_reason.as_deref(),
+        store.ticket(2).unwrap().unwrap().close_reason.map(|r| r.as_str()),
         Some("out_of_scope")
     );
 
@@ -202,7 +206,7 @@ fn a_promotion_that_would_break_validation_is_undone() {
         std::fs::read_to_string(site.path().join("knowledge/procedure/late-fee.md")).unwrap(),
         before_late
     );
-    assert_eq!(store.ticket(1).unwrap().unwrap().state, "open");
+    assert_eq!(store.ticket(1).unwrap().unwrap().state.as_str(), "open");
 }
 
 #[test]

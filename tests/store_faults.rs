@@ -228,7 +228,7 @@ fn full_store(site: &Path) -> (Arc<SqliteStore>, axum::Router) {
     }
     let config = Config::load(&site.join("bot.toml")).unwrap();
     let assistant = Arc::new(Assistant::start(config).unwrap());
-    let app = customs_bot::web::router(assistant, store.clone() as Arc<dyn TicketStore>);
+    let app = customs_bot::web::router(Arc::new(customs_bot::desk::Desk::new(assistant, store.clone())));
     (store, app)
 }
 

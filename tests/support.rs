@@ -94,3 +94,13 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Questions logged in the last day (through the store's own figures).
+pub fn question_count(store: &dyn customs_bot::tickets::TicketStore) -> i64 {
+    store.stats(1).unwrap().questions
+}
+
+/// The last question logged.
+pub fn last_question(store: &dyn customs_bot::tickets::TicketStore) -> customs_bot::tickets::QuestionRecord {
+    store.recent_questions(1).unwrap().remove(0)
+}

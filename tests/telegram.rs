@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use customs_bot::app::Assistant;
 use customs_bot::config::Config;
+use customs_bot::desk::{Desk, housekeeping};
 use customs_bot::telegram;
 use customs_bot::tickets::{SqliteStore, TicketStore};
 use serde_json::json;
 use tokio::sync::oneshot;
 
 use crate::fake_telegram::{BOT_USERNAME, FakeTelegram, html_problem};
-use crate::support::{copy_tree, fixtures};
+use crate::support::{copy_tree, fixtures, last_question, question_count};
 
 /// A running bot over a small knowledge base, with its fake server and ticket store.
 pub struct Harness {
@@ -81,7 +82,6 @@ impl Harness {
         );
         std::fs::write(site.path().join("bot.toml"), text).unwrap();
         let config = Config::load(&site.path().join("bot.toml")).unwrap();
-        let limits = telegram::limits(&config.telegram);
         let telegram_config = config.telegram.clone();
         let operators = config.operators.clone();
         let kept = config.clone();
@@ -93,17 +93,26 @@ impl Harness {
         );
         customs_bot::app::spawn_index_watcher(assistant.clone(), Duration::from_millis(200));
         let hook_store = store.clone();
-        fake.on_send(move || hook_store.question_count().unwrap());
+        fake.on_send(move || question_count(hook_store.as_ref()));
         let served = assistant.clone();
-        let ctx = Arc::new(
-            telegram::Context::new(assistant, store.clone() as Arc<dyn TicketStore>, &telegram_config)
-                .with_operators(operators),
-        );
-        let bot = telegram::bot("123:TEST", Some(&fake.url)).unwrap();
+        let bot = telegram::throttled(telegram::bot("123:TEST", Some(&fake.url)).unwrap(), &telegram_config);
+        let notifier = Arc::new(telegram::TelegramNotifier::new(bot.clone(), &operators));
+        let desk = Arc::new(Desk::new(assistant, store.clone() as Arc<dyn TicketStore>).with_notifier(notifier));
+        let ctx = Arc::new(telegram::Context::new(desk.clone(), &telegram_config, operators));
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(telegram::run(ctx, bot, limits, async move {
-            let _ = stopped.await;
-        }));
+        let (stop_keeper, keeper_stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let keeper = tokio::spawn(housekeeping(desk, async move {
+                let _ = keeper_stopped.await;
+            }));
+            let outcome = telegram::run(ctx, bot, async move {
+                let _ = stopped.await;
+            })
+            .await;
+            let _ = stop_keeper.send(());
+            keeper.await?;
+            outcome
+        });
         Harness {
             fake,
             store,
@@ -208,7 +217,7 @@ async fn an_answer_is_valid_html_with_feedback_buttons_and_logged_before_it_is_s
         Some(1),
         "the question was logged before the reply was sent"
     );
-    let logged = h.store.last_question().unwrap().unwrap();
+    let logged = last_question(h.store.as_ref());
     assert_eq!(
         (logged.channel.as_str(), logged.chat.as_str(), logged.decision.as_str()),
         ("telegram", "42", "answer")
@@ -344,7 +353,7 @@ async fn a_hand_off_gives_the_hotline_duty_status_and_a_ticket() {
         "duty status: {reply}"
     );
     assert!(reply.contains("工单 <b>T000001</b>"), "{reply}");
-    assert_eq!(h.store.ticket(1).unwrap().unwrap().reason, "handoff");
+    assert_eq!(h.store.ticket(1).unwrap().unwrap().reason.as_str(), "handoff");
     h.finish().await;
 }
 
@@ -492,27 +501,20 @@ async fn an_unreachable_api_is_retried_without_panicking_and_shutdown_still_work
     copy_tree(&fixtures().join("valid"), site.path());
     let config = Config::load(&site.path().join("bot.toml")).unwrap();
     let telegram_config = config.telegram.clone();
+    let config_operators = config.operators.clone();
     let assistant = Arc::new(
         tokio::task::spawn_blocking(move || Assistant::start(config))
             .await
             .unwrap()
             .unwrap(),
     );
-    let ctx = Arc::new(telegram::Context::new(
-        assistant,
-        Arc::new(SqliteStore::in_memory().unwrap()),
-        &telegram_config,
-    ));
-    let bot = telegram::bot("123:TEST", Some(&url)).unwrap();
+    let desk = Arc::new(Desk::new(assistant, Arc::new(SqliteStore::in_memory().unwrap())));
+    let ctx = Arc::new(telegram::Context::new(desk, &telegram_config, config_operators));
+    let bot = telegram::throttled(telegram::bot("123:TEST", Some(&url)).unwrap(), &telegram_config);
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(telegram::run(
-        ctx,
-        bot,
-        telegram::limits(&telegram_config),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let task = tokio::spawn(telegram::run(ctx, bot, async move {
+        let _ = stopped.await;
+    }));
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(!task.is_finished(), "still retrying, not crashed");
     stop.send(()).unwrap();

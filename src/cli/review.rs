@@ -6,10 +6,11 @@ use std::io::Write;
 use chrono::Utc;
 use clap::Subcommand;
 
-use crate::app::{self, PromoteTarget};
 use crate::config::Config;
+use crate::desk::Cases;
+use crate::desk::knowledge::{PromoteTarget, promote};
 use crate::knowledge::Kind;
-use crate::tickets::{CloseReason, SqliteStore, TicketReason, TicketState, TicketStore, parse_ticket_number};
+use crate::tickets::{CloseReason, SqliteStore, TicketState, parse_ticket_number};
 
 use super::Code;
 
@@ -44,7 +45,7 @@ pub enum ReviewCommand {
     Close {
         ticket: String,
         #[arg(long, value_enum)]
-        reason: CloseReason,
+        reason: CloseArg,
     },
     /// Export tickets (personal data masked).
     Export {
@@ -69,12 +70,37 @@ pub enum ReviewCommand {
     },
 }
 
+/// Why a ticket is closed by hand (promotion and relaying close tickets themselves).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CloseArg {
+    /// The answer reached the person another way.
+    Relayed,
+    /// The same question is handled in another ticket.
+    Duplicate,
+    /// Not a customs matter.
+    OutOfScope,
+    /// Turned into knowledge by hand.
+    Promoted,
+}
+
+impl From<CloseArg> for CloseReason {
+    fn from(a: CloseArg) -> Self {
+        match a {
+            CloseArg::Relayed => CloseReason::Relayed,
+            CloseArg::Duplicate => CloseReason::Duplicate,
+            CloseArg::OutOfScope => CloseReason::OutOfScope,
+            CloseArg::Promoted => CloseReason::Promoted,
+        }
+    }
+}
+
 fn ticket_id(s: &str) -> anyhow::Result<i64> {
     parse_ticket_number(s).ok_or_else(|| anyhow::anyhow!("`{s}` is not a ticket number (e.g. T000012 or 12)"))
 }
 
 pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
-    let store = SqliteStore::open(&config.tickets.db)?;
+    let store = std::sync::Arc::new(SqliteStore::open(&config.tickets.db)?);
+    let cases = Cases::new(std::sync::Arc::new(config.clone()), store);
     let now = Utc::now();
     let mut out = std::io::stdout().lock();
     match args.command {
@@ -85,11 +111,11 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
                     TicketState::parse(s).ok_or_else(|| anyhow::anyhow!("--state must be open, answered or closed"))?,
                 ),
             };
-            let mut tickets = store.tickets(state)?;
+            let mut tickets = cases.list(state)?;
             // Overdue first, then oldest first.
-            tickets.sort_by_key(|t| !app::is_overdue(config, t, now));
+            tickets.sort_by_key(|t| !cases.is_overdue(t, now));
             for t in &tickets {
-                let overdue = app::is_overdue(config, t, now);
+                let overdue = cases.is_overdue(t, now);
                 if json {
                     let mut v = serde_json::to_value(t)?;
                     v["number"] = t.number().into();
@@ -100,10 +126,10 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
                         out,
                         "{} {:8} {}{} {}  {}",
                         t.number(),
-                        t.state,
+                        t.state.as_str(),
                         if overdue { "[逾期] " } else { "" },
-                        &t.opened_at[..16.min(t.opened_at.len())].replace('T', " "),
-                        TicketReason::label(&t.reason),
+                        office_minute(config, t.opened_at),
+                        t.reason.label(),
                         t.question
                     )?;
                 }
@@ -114,12 +140,10 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
         }
         ReviewCommand::Show { ticket } => {
             let id = ticket_id(&ticket)?;
-            let t = store
-                .ticket(id)?
-                .ok_or_else(|| anyhow::anyhow!("there is no ticket {ticket}"))?;
-            writeln!(out, "工单 {}（{}）", t.number(), t.state)?;
+            let t = cases.ticket(id)?;
+            writeln!(out, "工单 {}（{}）", t.number(), t.state.as_str())?;
             writeln!(out, "渠道：{} 会话 {}", t.channel, t.chat)?;
-            writeln!(out, "原因：{}", TicketReason::label(&t.reason))?;
+            writeln!(out, "原因：{}", t.reason.label())?;
             writeln!(out, "问题：{}", t.question)?;
             let guesses = t.guess_titles();
             writeln!(
@@ -134,33 +158,34 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
             writeln!(
                 out,
                 "开单：{}{}",
-                t.opened_at,
-                if app::is_overdue(config, &t, now) {
-                    "（逾期）"
-                } else {
-                    ""
-                }
+                office_minute(config, t.opened_at),
+                if cases.is_overdue(&t, now) { "（逾期）" } else { "" }
             )?;
             if let Some(a) = &t.answer {
                 writeln!(
                     out,
                     "答复（{}，{}）：{a}",
                     t.answered_by.as_deref().unwrap_or("?"),
-                    t.answered_at.as_deref().unwrap_or("?")
+                    t.answered_at.map_or("?".to_string(), |at| office_minute(config, at))
                 )?;
             }
             if let Some(r) = &t.relayed_at {
-                writeln!(out, "已转达用户：{r}")?;
+                writeln!(out, "已转达用户：{}", office_minute(config, *r))?;
             }
             if let Some(c) = &t.closed_at {
-                writeln!(out, "关闭：{c}（{}）", t.close_reason.as_deref().unwrap_or("?"))?;
+                writeln!(
+                    out,
+                    "关闭：{}（{}）",
+                    office_minute(config, *c),
+                    t.close_reason.map_or("?", |r| r.as_str())
+                )?;
             }
             if let Some(p) = &t.promoted_to {
                 writeln!(out, "已转为知识条目：{p}")?;
             }
         }
         ReviewCommand::Answer { ticket, text, by } => {
-            let t = store.answer_ticket(ticket_id(&ticket)?, &text, &by)?;
+            let t = cases.answer(ticket_id(&ticket)?, &text, &by)?;
             writeln!(
                 out,
                 "answered {}; a running bot relays it to the person's chat within seconds",
@@ -168,7 +193,8 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
             )?;
         }
         ReviewCommand::Close { ticket, reason } => {
-            let t = store.close_ticket(ticket_id(&ticket)?, reason, None)?;
+            let reason = CloseReason::from(reason);
+            let t = cases.close(ticket_id(&ticket)?, reason)?;
             writeln!(out, "closed {} ({})", t.number(), reason.as_str())?;
         }
         ReviewCommand::Export { format } => {
@@ -189,20 +215,21 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
                 "close_reason",
                 "promoted_to",
             ])?;
-            for t in store.tickets(None)? {
+            let time = |t: Option<chrono::DateTime<Utc>>| t.map(|t| office_rfc3339(config, t)).unwrap_or_default();
+            for t in cases.list(None)? {
                 w.write_record([
                     t.number(),
-                    t.opened_at.clone(),
+                    office_rfc3339(config, t.opened_at),
                     t.channel.clone(),
                     t.chat.clone(),
-                    t.reason.clone(),
-                    t.state.clone(),
+                    t.reason.as_str().to_string(),
+                    t.state.as_str().to_string(),
                     t.question.clone(),
                     t.answer.clone().unwrap_or_default(),
                     t.answered_by.clone().unwrap_or_default(),
-                    t.answered_at.clone().unwrap_or_default(),
-                    t.closed_at.clone().unwrap_or_default(),
-                    t.close_reason.clone().unwrap_or_default(),
+                    time(t.answered_at),
+                    time(t.closed_at),
+                    t.close_reason.map(|r| r.as_str().to_string()).unwrap_or_default(),
                     t.promoted_to.clone().unwrap_or_default(),
                 ])?;
             }
@@ -227,7 +254,7 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
                 },
                 (None, None) => anyhow::bail!("say where the ticket goes: --to <entry-id> or --new <id>"),
             };
-            let done = app::promote(config, &store, ticket_id(&ticket)?, target)?;
+            let done = promote(&cases, ticket_id(&ticket)?, target)?;
             writeln!(
                 out,
                 "promoted to `{}` ({}); reindexed {} entries in {} ms — a running bot picks it up within seconds.\nReview and commit the change: git diff {}",
@@ -240,4 +267,19 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
         }
     }
     Ok(Code::Ok)
+}
+
+/// A time in the office's time zone, to the minute ("2026-11-29 21:05").
+fn office_minute(config: &Config, t: chrono::DateTime<Utc>) -> String {
+    crate::duty::local_time(config.duty.as_ref(), t)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// A time in the office's time zone, RFC 3339 with its offset (for exports).
+fn office_rfc3339(config: &Config, t: chrono::DateTime<Utc>) -> String {
+    let hours = config.duty.as_ref().map_or(8, |d| d.utc_offset_hours);
+    let offset = chrono::FixedOffset::east_opt(hours * 3600).expect("offsets are validated at load");
+    t.with_timezone(&offset)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

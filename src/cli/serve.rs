@@ -1,5 +1,6 @@
-//! `customs-bot serve`: run the front ends (Telegram) over the one answering path, with the ticket
-//! store, until SIGINT or SIGTERM. A new index (from `reindex`) is picked up within seconds.
+//! `customs-bot serve`: run the front ends (web, Telegram) over the desk, with the ticket store,
+//! until SIGINT or SIGTERM. Every task belongs to a task set and stops with the process. A new
+//! index (from `reindex`) is picked up within a second.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +9,7 @@ use anyhow::Context as _;
 
 use crate::app::Assistant;
 use crate::config::Config;
+use crate::desk::{Desk, housekeeping};
 use crate::telegram;
 use crate::tickets::{SqliteStore, StoreOptions, TicketStore};
 
@@ -75,76 +77,99 @@ async fn serve(config: Config) -> anyhow::Result<Code> {
     };
     let sqlite = Arc::new(SqliteStore::open_with(&config.tickets.db, options)?);
     let store: Arc<dyn TicketStore> = sqlite.clone();
-    let retention = config.tickets.retention_days;
-    // Questions kept in the spool (the database was locked or full, or this process was killed
-    // before a replay): into the database now, and again every few seconds.
-    let every = Duration::from_secs(config.tickets.spool_replay_seconds);
-    tokio::spawn(async move {
-        loop {
-            let s = sqlite.clone();
-            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.replay_spool()).await {
-                tracing::warn!(error = %format!("{e:#}"), "the spooled questions could not be replayed yet; trying again later");
-            }
-            tokio::time::sleep(every).await;
-        }
-    });
-    let telegram_config = config.telegram.clone();
-    let operators = config.operators.clone();
+    let (telegram_config, operators) = (config.telegram.clone(), config.operators.clone());
+    let (retention, replay_every) = (
+        config.tickets.retention_days,
+        Duration::from_secs(config.tickets.spool_replay_seconds),
+    );
     let assistant = Arc::new(
         tokio::task::spawn_blocking(move || Assistant::start(config))
             .await?
             .context("preparing the index")?,
     );
 
-    // Pick up new index generations (reindex, promote) without a restart.
-    crate::app::spawn_index_watcher(assistant.clone(), Duration::from_millis(500));
-    // Enforce retention daily.
-    let purger = store.clone();
-    tokio::spawn(async move {
-        loop {
-            let s = purger.clone();
-            match tokio::task::spawn_blocking(move || s.purge(retention)).await {
-                Ok(Ok(n)) if n > 0 => tracing::info!(rows = n, days = retention, "removed records past retention"),
-                Ok(Err(e)) => tracing::warn!(error = %format!("{e:#}"), "retention purge failed"),
-                _ => {}
-            }
-            tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
-        }
-    });
+    // The task set: background work runs until the fronts have stopped, then is stopped with them.
+    let mut background = tokio::task::JoinSet::new();
+    background.spawn(replay_spool(sqlite, replay_every));
+    background.spawn(crate::app::watch_index(assistant.clone(), Duration::from_millis(500)));
+    background.spawn(purge(store.clone(), retention));
 
-    // One shutdown signal for every front end.
+    let bot = token
+        .map(|t| telegram::bot(&t.0, telegram_config.api_url.as_deref()))
+        .transpose()?;
+    let bot = bot.map(|b| telegram::throttled(b, &telegram_config));
+    let mut desk = Desk::new(assistant, store);
+    if let Some(bot) = &bot {
+        desk = desk.with_notifier(Arc::new(telegram::TelegramNotifier::new(bot.clone(), &operators)));
+    }
+    let desk = Arc::new(desk);
+
+    // One shutdown signal for every front end and the desk's housekeeping.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let signal = shutdown_signal();
-    tokio::spawn(async move {
+    let stopper = stop_tx.clone();
+    background.spawn(async move {
         signal.await;
-        let _ = stop_tx.send(true);
+        let _ = stopper.send(true);
     });
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
 
-    let mut tasks = Vec::new();
+    let mut fronts = tokio::task::JoinSet::new();
+    let (d, stop) = (desk.clone(), stopped(stop_rx.clone()));
+    fronts.spawn(async move {
+        housekeeping(d, stop).await;
+        Ok(())
+    });
     if web.enabled {
         let listener = tokio::net::TcpListener::bind(&web.listen)
             .await
             .with_context(|| format!("listening on {} ([web] listen)", web.listen))?;
         tracing::info!(url = %format!("http://{}", listener.local_addr()?), "serving the web front");
-        let (a, st, stop) = (assistant.clone(), store.clone(), stopped(stop_rx.clone()));
-        tasks.push(tokio::spawn(
-            async move { crate::web::serve(a, st, listener, stop).await },
-        ));
+        fronts.spawn(crate::web::serve(desk.clone(), listener, stopped(stop_rx.clone())));
     }
-    if let Some(token) = token {
-        let bot = telegram::bot(&token.0, telegram_config.api_url.as_deref())?;
-        let ctx = Arc::new(telegram::Context::new(assistant, store, &telegram_config).with_operators(operators));
+    if let Some(bot) = bot {
+        let ctx = Arc::new(telegram::Context::new(desk.clone(), &telegram_config, operators));
         tracing::info!("serving Telegram (long polling)");
-        let stop = stopped(stop_rx.clone());
-        tasks.push(tokio::spawn(async move {
-            telegram::run(ctx, bot, telegram::limits(&telegram_config), stop).await
-        }));
+        fronts.spawn(telegram::run(ctx, bot, stopped(stop_rx.clone())));
     }
-    for t in tasks {
-        t.await??;
+    // A front that fails stops the others; the first error is the outcome.
+    let mut outcome = Ok(Code::Ok);
+    while let Some(done) = fronts.join_next().await {
+        let result = done.map_err(anyhow::Error::from).and_then(|r| r);
+        if let Err(e) = result {
+            let _ = stop_tx.send(true);
+            if outcome.is_ok() {
+                outcome = Err(e);
+            }
+        }
     }
-    Ok(Code::Ok)
+    background.shutdown().await;
+    outcome
+}
+
+/// Questions kept in the spool (the database was locked or full, or this process was killed before
+/// a replay): into the database now, and again every `every`.
+async fn replay_spool(sqlite: Arc<SqliteStore>, every: Duration) {
+    loop {
+        let s = sqlite.clone();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.replay_spool()).await {
+            tracing::warn!(error = %format!("{e:#}"), "the spooled questions could not be replayed yet; trying again later");
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// Enforces retention daily.
+async fn purge(store: Arc<dyn TicketStore>, days: u32) {
+    loop {
+        let s = store.clone();
+        match tokio::task::spawn_blocking(move || s.purge(days)).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(rows = n, days, "removed records past retention"),
+            Ok(Err(e)) => tracing::warn!(error = %format!("{e:#}"), "retention purge failed"),
+            _ => {}
+        }
+        tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
+    }
 }

@@ -4,11 +4,12 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{CHANNEL, Shared, not_found, page};
+use super::{Shared, not_found, office_minute, page};
+use crate::desk::Channel;
 use crate::knowledge::Kind;
 use crate::markup::escape_html as esc;
 use crate::reply::{Body, entry_web_html};
-use crate::tickets::parse_ticket_number;
+use crate::tickets::{TicketState, parse_ticket_number};
 
 #[derive(Deserialize)]
 pub(super) struct KeyQuery {
@@ -24,8 +25,7 @@ pub(super) async fn ticket_page(
     let Some(id) = parse_ticket_number(&number) else {
         return not_found("没有这个工单。");
     };
-    let store = s.store.clone();
-    let Ok(Ok(Some(t))) = tokio::task::spawn_blocking(move || store.ticket(id)).await else {
+    let Ok(t) = s.desk.ticket(id).await else {
         return not_found("没有这个工单。");
     };
     // Compare in constant time; a wrong key looks exactly like a missing ticket.
@@ -42,23 +42,22 @@ pub(super) async fn ticket_page(
     }
     let body = match &t.answer {
         Some(answer) => {
-            if t.channel == CHANNEL && t.relayed_at.is_none() {
-                let store = s.store.clone();
-                let _ = tokio::task::spawn_blocking(move || store.mark_relayed(t.id)).await;
+            if t.channel == Channel::Web.as_str() {
+                s.desk.answer_seen(&t).await;
             }
             format!("<h2>工作人员的答复</h2><p>{}</p>", esc(answer).replace('\n', "<br>"))
         }
-        None if t.state == "closed" => "<p>这个工单已关闭。</p>".to_string(),
+        None if t.state == TicketState::Closed => "<p>这个工单已关闭。</p>".to_string(),
         None => format!(
             "<p>工作人员还在处理，请稍后再来查看。</p><p>{}</p>",
-            esc(&crate::reply::hotline_lines(&s.assistant.config().office)).replace('\n', "<br>")
+            esc(&crate::reply::hotline_lines(&s.assistant().config().office)).replace('\n', "<br>")
         ),
     };
     let html = format!(
         "<header><h1>工单 {}</h1><nav><a href=\"/\">继续提问</a></nav></header><main><div class=\"msg\"><p>您的问题：{}</p><p>登记时间：{}</p>{body}</div></main>",
         t.number(),
         esc(&t.question),
-        esc(&t.opened_at.get(..16).unwrap_or(&t.opened_at).replace('T', " "))
+        esc(&office_minute(&s, t.opened_at))
     );
     Html(page(&format!("工单 {}", t.number()), &html, false)).into_response()
 }
@@ -71,7 +70,7 @@ pub(super) async fn browse(State(s): State<Shared>) -> Html<String> {
                 "<li><a href=\"/browse/{}\">{}</a>（{} 条）</li>",
                 k.as_str(),
                 k.label(),
-                s.assistant.topics(*k).len()
+                s.assistant().topics(*k).len()
             )
         })
         .collect();
@@ -87,7 +86,7 @@ pub(super) async fn browse_kind(State(s): State<Shared>, Path(kind): Path<String
         return not_found("没有这个类别。");
     };
     let items: String = s
-        .assistant
+        .assistant()
         .topics(kind)
         .iter()
         .map(|(id, title)| format!("<li><a href=\"/entry/{}\">{}</a></li>", esc(id), esc(title)))
@@ -100,7 +99,7 @@ pub(super) async fn browse_kind(State(s): State<Shared>, Path(kind): Path<String
 }
 
 pub(super) async fn entry_page(State(s): State<Shared>, Path(id): Path<String>) -> Response {
-    let Some(reply) = s.assistant.answer_entry(&id) else {
+    let Some(reply) = s.assistant().answer_entry(&id) else {
         return not_found("没有这一条，或它已经下线。");
     };
     let Body::Answer(e) = &reply.body else {
@@ -111,7 +110,7 @@ pub(super) async fn entry_page(State(s): State<Shared>, Path(id): Path<String>) 
         esc(&e.title),
         e.kind.as_str(),
         e.kind.label(),
-        entry_web_html(e, &s.assistant.config().office)
+        entry_web_html(e, &s.assistant().config().office)
     );
     Html(page(&e.title, &html, false)).into_response()
 }

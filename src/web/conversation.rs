@@ -7,7 +7,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{CHANNEL, CHAT_COOKIE, Shared, WebState, pages};
+use super::{CHAT_COOKIE, Shared, WebState, pages};
 use crate::tickets::random_key;
 
 /// The browser's conversation (`web:<token>`) from its `cb_chat` cookie, if it has a valid one.
@@ -24,7 +24,7 @@ pub(super) fn chat_id(token: &str) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(token.as_bytes());
     let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{CHANNEL}:{hex}")
+    format!("web:{hex}")
 }
 
 /// A random key as made by `random_key` (32 lowercase hex digits).
@@ -39,7 +39,7 @@ pub(super) fn new_conversation(s: &WebState, jar: CookieJar) -> (String, CookieJ
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(s.assistant.config().web.secure_cookies)
+        .secure(s.assistant().config().web.secure_cookies)
         .build();
     (chat_id(&token), jar.add(cookie))
 }
@@ -58,7 +58,7 @@ pub(super) struct KioskQuery {
 }
 
 pub(super) async fn chat_page(State(s): State<Shared>, jar: CookieJar, Query(q): Query<KioskQuery>) -> Response {
-    let c = s.assistant.config();
+    let c = s.assistant().config();
     let office = |k: &str| c.office.get(k).cloned().unwrap_or_default();
     let kiosk = q.kiosk.as_deref().is_some_and(|k| k == "1" || k == "true");
     let (_, jar) = conversation_or_new(&s, jar);

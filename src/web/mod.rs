@@ -2,7 +2,7 @@
 //! ticket pages, and the operators' console at `/ops`.
 //!
 //! Only this module imports axum (and the HTTP server under it). [`router`] builds the whole app
-//! from an [`Assistant`] and a [`TicketStore`] (tested with `oneshot`, no server); [`serve`] runs
+//! over the [`Desk`] (tested with `oneshot`, no server); [`serve`] runs
 //! it on a listener until the shutdown future resolves, then gives requests in progress
 //! `[web] shutdown_grace_seconds` and returns whatever the clients do. Pages are server-rendered
 //! with every dynamic piece escaped, plus one small script; nothing is fetched from the internet.
@@ -38,34 +38,37 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::app::Assistant;
+use crate::desk::Desk;
 use crate::markup::escape_html as esc;
 use crate::ratelimit::{Rate, RateLimiter};
-use crate::tickets::TicketStore;
 
 pub use pages::page;
 pub use server::serve;
 
-const CHANNEL: &str = "web";
 /// The cookie that names the browser's conversation.
 const CHAT_COOKIE: &str = "cb_chat";
 
 /// Shared by every handler.
 pub struct WebState {
-    pub assistant: Arc<Assistant>,
-    pub store: Arc<dyn TicketStore>,
+    pub desk: Arc<Desk>,
     limiter: RateLimiter<IpAddr>,
     logins: RateLimiter<IpAddr>,
     sessions: ops::Sessions,
 }
 
+impl WebState {
+    fn assistant(&self) -> &Assistant {
+        self.desk.assistant()
+    }
+}
+
 type Shared = Arc<WebState>;
 
-/// The whole web app.
-pub fn router(assistant: Arc<Assistant>, store: Arc<dyn TicketStore>) -> Router {
-    let web = assistant.config().web.clone();
+/// The whole web app over the desk.
+pub fn router(desk: Arc<Desk>) -> Router {
+    let web = desk.assistant().config().web.clone();
     let state = Arc::new(WebState {
-        assistant,
-        store,
+        desk,
         limiter: RateLimiter::new(web.requests_per_minute, Duration::from_secs(60)),
         logins: RateLimiter::new(web.login_attempts, Duration::from_secs(600)),
         sessions: ops::Sessions::default(),
@@ -185,4 +188,10 @@ fn admit<T>(s: &WebState, ip: IpAddr, body: Result<Json<T>, JsonRejection>) -> R
         return Err(Box::new(r));
     }
     body.map(|Json(b)| b).map_err(|e| Box::new(bad_json(e)))
+}
+
+/// A time as the office reads it ("2026-11-29 21:05", the office's time zone).
+fn office_minute(s: &WebState, t: chrono::DateTime<chrono::Utc>) -> String {
+    let duty = s.assistant().config().duty.as_ref();
+    crate::duty::local_time(duty, t).format("%Y-%m-%d %H:%M").to_string()
 }

@@ -16,12 +16,12 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::{ClientIp, Shared, page};
-use crate::app::{self, PromoteTarget};
+use super::{ClientIp, Shared, office_minute, page};
+use crate::desk::{PromoteTarget, ReindexError};
 use crate::knowledge::Kind;
 use crate::markup::escape_html as esc;
 use crate::ratelimit::Rate;
-use crate::tickets::{CloseReason, Ticket, TicketReason, TicketState, random_key, ticket_number};
+use crate::tickets::{CloseReason, Ticket, TicketState, random_key, ticket_number};
 
 const COOKIE: &str = "cb_session";
 const SESSION_HOURS: u64 = 8;
@@ -126,7 +126,7 @@ fn forbidden(message: &str) -> Response {
 }
 
 fn overdue(s: &Shared, t: &Ticket) -> bool {
-    app::is_overdue(s.assistant.config(), t, chrono::Utc::now())
+    s.desk.cases().is_overdue(t, chrono::Utc::now())
 }
 
 async fn login_page() -> Html<String> {
@@ -166,7 +166,7 @@ async fn login(State(s): State<Shared>, ClientIp(ip): ClientIp, Form(f): Form<Lo
         )
             .into_response();
     }
-    let operators = s.assistant.config().web.operators.clone();
+    let operators = s.assistant().config().web.operators.clone();
     let (name, password) = (f.name.trim().to_string(), f.password);
     let ok = tokio::task::spawn_blocking(move || {
         let hash = operators
@@ -187,7 +187,7 @@ async fn login(State(s): State<Shared>, ClientIp(ip): ClientIp, Form(f): Form<Lo
     }
     let (token, _) = s.sessions.create(f.name.trim());
     tracing::info!(name = ?f.name.trim(), "operator logged in");
-    let secure = if s.assistant.config().web.secure_cookies {
+    let secure = if s.assistant().config().web.secure_cookies {
         "; Secure"
     } else {
         ""
@@ -222,19 +222,17 @@ async fn queue(State(s): State<Shared>, headers: HeaderMap) -> Response {
     let Some((_, who)) = session(&s, &headers) else {
         return to_login();
     };
-    let store = s.store.clone();
-    let mut open = tokio::task::spawn_blocking(move || store.tickets(Some(TicketState::Open)))
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or_default();
-    let store = s.store.clone();
-    let answered = tokio::task::spawn_blocking(move || store.tickets(Some(TicketState::Answered)))
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or_default();
-    open.sort_by_key(|t| !overdue(&s, t));
+    let cases = s.desk.cases().clone();
+    let (open, answered) = tokio::task::spawn_blocking(move || {
+        Ok::<_, anyhow::Error>((
+            cases.queue(chrono::Utc::now())?,
+            cases.list(Some(TicketState::Answered))?,
+        ))
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .unwrap_or_default();
     let row = |t: &Ticket| {
         format!(
             "<tr><td><a href=\"/ops/ticket/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -245,8 +243,8 @@ async fn queue(State(s): State<Shared>, headers: HeaderMap) -> Response {
             } else {
                 ""
             },
-            esc(&t.opened_at.get(..16).unwrap_or(&t.opened_at).replace('T', " ")),
-            esc(TicketReason::label(&t.reason)),
+            esc(&office_minute(&s, t.opened_at)),
+            esc(t.reason.label()),
             esc(&t.question)
         )
     };
@@ -255,7 +253,7 @@ async fn queue(State(s): State<Shared>, headers: HeaderMap) -> Response {
             "<p>无。</p>".to_string()
         } else {
             format!(
-                "<table><tr><th>工单</th><th></th><th>登记时间（UTC）</th><th>原因</th><th>问题</th></tr>{}</table>",
+                "<table><tr><th>工单</th><th></th><th>登记时间</th><th>原因</th><th>问题</th></tr>{}</table>",
                 ts.iter().map(row).collect::<String>()
             )
         }
@@ -273,8 +271,7 @@ async fn queue(State(s): State<Shared>, headers: HeaderMap) -> Response {
 }
 
 async fn load_ticket(s: &Shared, id: i64) -> Option<Ticket> {
-    let store = s.store.clone();
-    tokio::task::spawn_blocking(move || store.ticket(id)).await.ok()?.ok()?
+    s.desk.ticket(id).await.ok()
 }
 
 async fn ticket(State(s): State<Shared>, headers: HeaderMap, Path(id): Path<i64>) -> Response {
@@ -288,25 +285,25 @@ async fn ticket(State(s): State<Shared>, headers: HeaderMap, Path(id): Path<i64>
     let guesses = t.guess_titles();
     let mut history = format!(
         "<li>{} 登记（{}）</li>",
-        esc(&t.opened_at),
-        esc(TicketReason::label(&t.reason))
+        esc(&office_minute(&s, t.opened_at)),
+        esc(t.reason.label())
     );
     if let (Some(a), Some(at)) = (&t.answer, &t.answered_at) {
         history.push_str(&format!(
             "<li>{} {} 答复：{}</li>",
-            esc(at),
+            esc(&office_minute(&s, *at)),
             esc(t.answered_by.as_deref().unwrap_or("")),
             esc(a)
         ));
     }
     if let Some(r) = &t.relayed_at {
-        history.push_str(&format!("<li>{} 已转达用户</li>", esc(r)));
+        history.push_str(&format!("<li>{} 已转达用户</li>", esc(&office_minute(&s, *r))));
     }
     if let Some(c) = &t.closed_at {
         history.push_str(&format!(
             "<li>{} 关闭（{}）{}</li>",
-            esc(c),
-            esc(t.close_reason.as_deref().unwrap_or("")),
+            esc(&office_minute(&s, *c)),
+            esc(t.close_reason.map_or("", |r| r.label())),
             t.promoted_to
                 .as_deref()
                 .map(|p| format!("，转为条目 {}", esc(p)))
@@ -330,7 +327,7 @@ async fn ticket(State(s): State<Shared>, headers: HeaderMap, Path(id): Path<i64>
         esc(&t.question),
         esc(&t.channel),
         esc(&t.chat),
-        esc(&t.state),
+        esc(t.state.label()),
         if overdue(&s, &t) {
             " <span class=\"overdue\">逾期</span>"
         } else {
@@ -374,20 +371,18 @@ async fn answer(
         Ok(w) => w,
         Err(r) => return *r,
     };
-    let store = s.store.clone();
     let by = format!("web:{}", who.name);
-    match tokio::task::spawn_blocking(move || store.answer_ticket(id, &f.answer, &by)).await {
-        Ok(Ok(_)) => Redirect::to(&format!("/ops/ticket/{id}")).into_response(),
-        Ok(Err(e)) => console(
+    match s.desk.answer(id, f.answer, by).await {
+        Ok(_) => Redirect::to(&format!("/ops/ticket/{id}")).into_response(),
+        Err(e) => console(
             "答复失败",
             &who,
             &format!(
                 "<p class=\"problems\">{}</p><p><a href=\"/ops/ticket/{id}\">返回</a></p>",
-                esc(&format!("{e:#}"))
+                esc(&e.sentence())
             ),
         )
         .into_response(),
-        Err(_) => forbidden("暂时无法保存。"),
     }
 }
 
@@ -407,8 +402,7 @@ async fn close(State(s): State<Shared>, headers: HeaderMap, Path(id): Path<i64>,
         "relayed" => CloseReason::Relayed,
         _ => return forbidden("未知的关闭原因。"),
     };
-    let store = s.store.clone();
-    let _ = tokio::task::spawn_blocking(move || store.close_ticket(id, reason, None)).await;
+    let _ = s.desk.close(id, reason).await;
     Redirect::to(&format!("/ops/ticket/{id}")).into_response()
 }
 
@@ -449,25 +443,17 @@ async fn promote(
         )
         .into_response();
     };
-    let (a, store) = (s.assistant.clone(), s.store.clone());
-    let result = tokio::task::spawn_blocking(move || {
-        let done = app::promote(a.config(), store.as_ref(), id, target)?;
-        a.reload_if_changed(&a.config().index.dir)?;
-        Ok::<_, anyhow::Error>(done)
-    })
-    .await;
-    let body = match result {
-        Ok(Ok(done)) => format!(
+    let body = match s.desk.promote(id, target).await {
+        Ok(done) => format!(
             "<p>已把工单 {} 转为条目 <b>{}</b>（{}），索引已重建并生效。请在版本库中检查并提交这个改动。</p><p><a href=\"/ops\">返回工单</a></p>",
             ticket_number(id),
             esc(&done.entry),
             esc(&done.path.display().to_string())
         ),
-        Ok(Err(e)) => format!(
+        Err(e) => format!(
             "<p class=\"problems\">{}</p><p><a href=\"/ops/ticket/{id}\">返回</a></p>",
             esc(&format!("{e:#}"))
         ),
-        Err(_) => "<p class=\"problems\">暂时无法完成。</p>".to_string(),
     };
     console("转为知识", &who, &body).into_response()
 }
@@ -476,8 +462,7 @@ async fn stats(State(s): State<Shared>, headers: HeaderMap) -> Response {
     let Some((_, who)) = session(&s, &headers) else {
         return to_login();
     };
-    let store = s.store.clone();
-    let Ok(Ok(st)) = tokio::task::spawn_blocking(move || store.stats(30)).await else {
+    let Some(st) = s.desk.store("count the figures", |st| st.stats(30)).await else {
         return forbidden("暂时无法统计。");
     };
     let list = |items: &[(String, i64)]| {
@@ -513,29 +498,17 @@ async fn reindex(State(s): State<Shared>, headers: HeaderMap, Form(f): Form<Csrf
         Ok(w) => w,
         Err(r) => return *r,
     };
-    let a = s.assistant.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let loaded = app::load_knowledge(a.config());
-        if loaded.has_errors() {
-            return Ok::<_, anyhow::Error>(Err(loaded.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>()));
-        }
-        let report = crate::index::build(&loaded.knowledge, &a.config().index.dir)?;
-        a.reload_if_changed(&a.config().index.dir)?;
-        Ok(Ok(report))
-    })
-    .await;
-    let body = match result {
-        Ok(Ok(Ok(r))) => format!(
+    let body = match s.desk.reindex().await {
+        Ok(done) => format!(
             "<p>已重建索引：{} 个条目，用时 {} 毫秒，已生效。</p>",
-            r.entries,
-            r.elapsed.as_millis()
+            done.report.entries,
+            done.report.elapsed.as_millis()
         ),
-        Ok(Ok(Err(problems))) => format!(
+        Err(ReindexError::Invalid { problems, .. }) => format!(
             "<p>知识库有问题，未重建（原索引继续服务）：</p><p class=\"problems\">{}</p>",
             esc(&problems.join("\n"))
         ),
-        Ok(Err(e)) => format!("<p class=\"problems\">{}</p>", esc(&format!("{e:#}"))),
-        Err(_) => "<p class=\"problems\">暂时无法完成。</p>".to_string(),
+        Err(ReindexError::Other(e)) => format!("<p class=\"problems\">{}</p>", esc(&format!("{e:#}"))),
     };
     console("重建索引", &who, &body).into_response()
 }

@@ -11,8 +11,7 @@ use axum::extract::ConnectInfo;
 use tower::ServiceExt as _;
 
 use super::router;
-use crate::app::Assistant;
-use crate::tickets::TicketStore;
+use crate::desk::Desk;
 
 /// Runs the web app on `listener` until `shutdown` resolves, then stops accepting, lets requests
 /// in progress finish for `[web] shutdown_grace_seconds` and closes whatever is still open.
@@ -23,13 +22,12 @@ use crate::tickets::TicketStore;
 /// `max_connections` connections served at once (more wait in the listen queue) and
 /// `max_connections_per_ip` per address (more are closed at once).
 pub async fn serve(
-    assistant: Arc<Assistant>,
-    store: Arc<dyn TicketStore>,
+    desk: Arc<Desk>,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let web = assistant.config().web.clone();
-    let app = router(assistant, store);
+    let web = desk.assistant().config().web.clone();
+    let app = router(desk);
     let header_timeout = Duration::from_secs(web.header_timeout_seconds);
     let body_timeout = Duration::from_secs(web.body_timeout_seconds);
     let slots = Arc::new(tokio::sync::Semaphore::new(web.max_connections));

@@ -1,0 +1,406 @@
+//! The question log and tickets: nothing a real channel was asked is lost.
+//!
+//! Callers see the [`TicketStore`] trait and typed records ([`Ticket`] with its [`TicketState`],
+//! [`TicketReason`] and UTC times); only [`sqlite`] imports the database crates (SQLite, bundled,
+//! WAL mode), so a networked database can be added behind the same trait. Personal data — mobile
+//! numbers, ID-card numbers, unified social credit codes — is masked ([`mask`]) before anything is
+//! written, so logs, exports and operator views never hold it.
+//!
+//! What a ticket *means* — when one opens, why, who is told — is the desk's business
+//! (`crate::desk`); this module only keeps records.
+
+mod mask;
+mod spool;
+mod sqlite;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use mask::{mask, random_key};
+pub use sqlite::{SqliteStore, StoreOptions, spool_path};
+
+/// One question asked on a real channel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuestionRecord {
+    pub channel: String,
+    pub chat: String,
+    pub question: String,
+    pub decision: String,
+    pub entry: Option<String>,
+    pub confidence: f32,
+    pub latency_ms: f32,
+}
+
+/// Why a ticket was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketReason {
+    /// The assistant was not sure.
+    Handoff,
+    /// The person asked for a human.
+    Asked,
+    /// The person said an answer did not help.
+    NotHelpful,
+    /// Something failed inside.
+    Internal,
+    /// Choices were offered and nobody picked one in time.
+    UnpickedClarify,
+}
+
+impl TicketReason {
+    pub const ALL: [TicketReason; 5] = [
+        TicketReason::Handoff,
+        TicketReason::Asked,
+        TicketReason::NotHelpful,
+        TicketReason::Internal,
+        TicketReason::UnpickedClarify,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketReason::Handoff => "handoff",
+            TicketReason::Asked => "asked",
+            TicketReason::NotHelpful => "not_helpful",
+            TicketReason::Internal => "internal",
+            TicketReason::UnpickedClarify => "unpicked_clarify",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The reason as operators read it.
+    pub fn label(self) -> &'static str {
+        match self {
+            TicketReason::Handoff => "机器人没把握",
+            TicketReason::Asked => "用户要求转人工",
+            TicketReason::NotHelpful => "用户反馈没帮助",
+            TicketReason::Internal => "系统故障",
+            TicketReason::UnpickedClarify => "给出选项后用户未选择",
+        }
+    }
+}
+
+/// Where a ticket stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketState {
+    Open,
+    Answered,
+    Closed,
+}
+
+impl TicketState {
+    pub const ALL: [TicketState; 3] = [TicketState::Open, TicketState::Answered, TicketState::Closed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketState::Open => "open",
+            TicketState::Answered => "answered",
+            TicketState::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The state as operators read it.
+    pub fn label(self) -> &'static str {
+        match self {
+            TicketState::Open => "待处理",
+            TicketState::Answered => "已答复、待转达",
+            TicketState::Closed => "已关闭",
+        }
+    }
+}
+
+/// Why a ticket was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    /// The operator's answer reached the person.
+    Relayed,
+    /// The question became knowledge.
+    Promoted,
+    /// The same question is handled in another ticket.
+    Duplicate,
+    /// Not a customs matter.
+    OutOfScope,
+}
+
+impl CloseReason {
+    pub const ALL: [CloseReason; 4] = [
+        CloseReason::Relayed,
+        CloseReason::Promoted,
+        CloseReason::Duplicate,
+        CloseReason::OutOfScope,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::Relayed => "relayed",
+            CloseReason::Promoted => "promoted",
+            CloseReason::Duplicate => "duplicate",
+            CloseReason::OutOfScope => "out_of_scope",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The reason as operators read it.
+    pub fn label(self) -> &'static str {
+        match self {
+            CloseReason::Relayed => "已答复",
+            CloseReason::Promoted => "已转为知识",
+            CloseReason::Duplicate => "重复",
+            CloseReason::OutOfScope => "非海关业务",
+        }
+    }
+}
+
+/// One of the assistant's guesses kept with a ticket: the entry and its title, whatever the front.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Guess {
+    pub id: String,
+    /// Empty in tickets stored before guesses were uniform.
+    #[serde(default)]
+    pub title: String,
+}
+
+impl Guess {
+    /// The title, or the id when no title was kept.
+    pub fn label(&self) -> &str {
+        if self.title.is_empty() { &self.id } else { &self.title }
+    }
+}
+
+/// A new ticket.
+#[derive(Debug, Clone)]
+pub struct NewTicket<'a> {
+    pub channel: &'a str,
+    pub chat: &'a str,
+    pub question: &'a str,
+    pub reason: TicketReason,
+    /// The assistant's best guesses.
+    pub guesses: &'a [Guess],
+    pub question_id: Option<i64>,
+}
+
+/// A ticket as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ticket {
+    pub id: i64,
+    pub opened_at: DateTime<Utc>,
+    pub channel: String,
+    pub chat: String,
+    pub question: String,
+    pub reason: TicketReason,
+    /// The assistant's best guesses.
+    pub guesses: Vec<Guess>,
+    pub state: TicketState,
+    pub answer: Option<String>,
+    pub answered_by: Option<String>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub relayed_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub close_reason: Option<CloseReason>,
+    pub promoted_to: Option<String>,
+    pub notice_message_id: Option<i64>,
+    pub overdue_announced: bool,
+    /// The secret that opens the ticket's web page.
+    #[serde(skip)]
+    pub access_key: String,
+}
+
+impl Ticket {
+    /// The number people see: T000042.
+    pub fn number(&self) -> String {
+        ticket_number(self.id)
+    }
+
+    /// The guesses' titles, for people.
+    pub fn guess_titles(&self) -> Vec<String> {
+        self.guesses.iter().map(|g| g.label().to_string()).collect()
+    }
+}
+
+/// Parses "T000042", "t42" or "42" into a ticket id.
+pub fn parse_ticket_number(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let digits = s.strip_prefix(['T', 't']).unwrap_or(s);
+    digits.parse::<i64>().ok().filter(|&n| n > 0)
+}
+
+/// Formats a ticket id as people see it.
+pub fn ticket_number(id: i64) -> String {
+    format!("T{id:06}")
+}
+
+/// What an operator's action on a ticket can run into. `Display` is for the command line and the
+/// log; [`TicketError::sentence`] is what operators read in chat and in the console.
+#[derive(Debug, thiserror::Error)]
+pub enum TicketError {
+    #[error("there is no ticket {}", ticket_number(*.0))]
+    NoSuchTicket(i64),
+    #[error("ticket {} is already closed", ticket_number(*.0))]
+    AlreadyClosed(i64),
+    #[error("the answer is empty")]
+    EmptyAnswer,
+    /// The store itself failed.
+    #[error("the ticket store failed: {0:#}")]
+    Store(#[source] anyhow::Error),
+}
+
+impl TicketError {
+    /// The error as an operator reads it, in Chinese; a store failure is a calm sentence (the
+    /// details go to the log).
+    pub fn sentence(&self) -> String {
+        match self {
+            TicketError::NoSuchTicket(id) => format!("没有工单 {}。", ticket_number(*id)),
+            TicketError::AlreadyClosed(id) => format!("工单 {} 已经关闭，不能再答复。", ticket_number(*id)),
+            TicketError::EmptyAnswer => "答复内容是空的。".to_string(),
+            TicketError::Store(_) => "工单库暂时无法访问，请稍后再试。".to_string(),
+        }
+    }
+}
+
+impl From<anyhow::Error> for TicketError {
+    fn from(e: anyhow::Error) -> Self {
+        TicketError::Store(e)
+    }
+}
+
+/// A set of choices nobody picked from in time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaleClarify {
+    pub id: i64,
+    pub channel: String,
+    pub chat: String,
+    pub question: String,
+    pub candidates: Vec<Guess>,
+    pub question_id: Option<i64>,
+}
+
+/// Figures for `customs-bot stats`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Stats {
+    pub days: u32,
+    pub questions: i64,
+    pub answered: i64,
+    pub clarified: i64,
+    pub handed_off: i64,
+    pub smalltalk: i64,
+    pub tickets_opened: i64,
+    pub tickets_open: i64,
+    /// Median minutes from opening a ticket to an operator's answer.
+    pub median_minutes_to_answer: Option<f64>,
+    pub top_entries: Vec<(String, i64)>,
+    pub top_unanswered: Vec<(String, i64)>,
+    pub helpful: i64,
+    pub not_helpful: i64,
+}
+
+/// Which logged question feedback is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuestionRef<'a> {
+    /// The row id (Telegram's buttons: the chat they come from is Telegram's own, not the client's word).
+    Id(i64),
+    /// The question's random key from [`TicketStore::question_key`] (the web: unguessable).
+    Key(&'a str),
+}
+
+/// What recording feedback did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Feedback {
+    /// Recorded now for the question with this id; for "not helpful", the question itself.
+    Recorded(i64, Option<QuestionRecord>),
+    /// Feedback for that question was already recorded (a second tap).
+    AlreadyRecorded,
+    /// No such question in this conversation (another conversation's question looks the same).
+    Unknown,
+}
+
+/// Where a question was kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logged {
+    /// In the database, with its id.
+    Stored(i64),
+    /// In the spool: the database did not take it within the budget. It is replayed into the
+    /// database later; until then it has no id, so nothing that needs one (feedback buttons, a
+    /// ticket's link to its question) may be offered.
+    Spooled,
+}
+
+impl Logged {
+    /// The question's id, when it is in the database.
+    pub fn id(self) -> Option<i64> {
+        match self {
+            Logged::Stored(id) => Some(id),
+            Logged::Spooled => None,
+        }
+    }
+}
+
+/// Where questions, tickets and feedback are kept. Every method is short and synchronous; async
+/// callers run them on a blocking thread.
+pub trait TicketStore: Send + Sync {
+    /// Keeps a question before its reply is sent: in the database, or — when the database stays
+    /// locked or is full past the retry budget — in a spool that is replayed later. An error means
+    /// it could not be kept at all: the caller must not pretend it was (it hands off instead).
+    fn record_question(&self, q: &QuestionRecord) -> anyhow::Result<Logged>;
+    /// The most recent questions, newest first.
+    fn recent_questions(&self, limit: usize) -> anyhow::Result<Vec<QuestionRecord>>;
+    /// Opens a ticket.
+    fn open_ticket(&self, t: &NewTicket<'_>) -> anyhow::Result<Ticket>;
+    /// A ticket by id.
+    fn ticket(&self, id: i64) -> anyhow::Result<Option<Ticket>>;
+    /// Tickets, oldest first, optionally only those in `state`.
+    fn tickets(&self, state: Option<TicketState>) -> anyhow::Result<Vec<Ticket>>;
+    /// Records an operator's answer (state → answered); the desk relays it.
+    fn answer_ticket(&self, id: i64, answer: &str, by: &str) -> Result<Ticket, TicketError>;
+    /// Answered tickets of `channel` whose answer has not reached the person yet.
+    fn pending_relays(&self, channel: &str) -> anyhow::Result<Vec<Ticket>>;
+    /// The answer reached the person: closed, reason relayed.
+    fn mark_relayed(&self, id: i64) -> anyhow::Result<()>;
+    /// Closes a ticket with a reason (and, when promoted, the entry it went to).
+    fn close_ticket(&self, id: i64, reason: CloseReason, promoted_to: Option<&str>) -> Result<Ticket, TicketError>;
+    /// Remembers the message that announced the ticket to operators.
+    fn set_notice(&self, id: i64, message_id: i64) -> anyhow::Result<()>;
+    /// The ticket announced by that message.
+    fn ticket_by_notice(&self, message_id: i64) -> anyhow::Result<Option<Ticket>>;
+    /// Open tickets opened before `cutoff` that were not yet re-announced as overdue.
+    fn overdue_unannounced(&self, cutoff: DateTime<Utc>) -> anyhow::Result<Vec<Ticket>>;
+    fn mark_overdue_announced(&self, id: i64) -> anyhow::Result<()>;
+    /// Records that choices were offered.
+    fn log_clarify(
+        &self,
+        channel: &str,
+        chat: &str,
+        question: &str,
+        candidates: &[Guess],
+        question_id: Option<i64>,
+    ) -> anyhow::Result<i64>;
+    /// The person picked one of the choices offered in `chat`.
+    fn clarify_picked(&self, channel: &str, chat: &str) -> anyhow::Result<()>;
+    /// Whether entry `entry` was among the choices ever offered in `chat` of `channel`.
+    fn clarify_offered(&self, channel: &str, chat: &str, entry: &str) -> anyhow::Result<bool>;
+    /// Choices offered before `cutoff` (on any channel) that nobody picked and that have no ticket yet.
+    fn stale_clarifies(&self, cutoff: DateTime<Utc>) -> anyhow::Result<Vec<StaleClarify>>;
+    fn link_clarify(&self, clarify_id: i64, ticket_id: i64) -> anyhow::Result<()>;
+    /// The question's random key (128 bits, created on first call): how the web names a question
+    /// to the browser, so that questions cannot be enumerated by their row ids.
+    fn question_key(&self, question_id: i64) -> anyhow::Result<String>;
+    /// Records whether the answer to a logged question helped (once per question). Only the
+    /// conversation that asked (`channel` and `chat` as logged) may: for any other, the question
+    /// is [`Feedback::Unknown`] and nothing is recorded.
+    fn feedback(&self, question: QuestionRef<'_>, channel: &str, chat: &str, helpful: bool)
+    -> anyhow::Result<Feedback>;
+    /// Figures for the last `days` days.
+    fn stats(&self, days: u32) -> anyhow::Result<Stats>;
+    /// Deletes questions, feedback and closed tickets older than `days`. Returns rows removed.
+    fn purge(&self, days: u32) -> anyhow::Result<usize>;
+}

@@ -1,0 +1,383 @@
+//! The [`TicketStore`] implementation: questions, tickets, choices offered, feedback.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::{INSERT_QUESTION, QuestionRow, SqliteStore, now, stamp};
+use crate::tickets::spool::append_spool;
+use crate::tickets::{
+    CloseReason, Feedback, Guess, Logged, NewTicket, QuestionRecord, QuestionRef, StaleClarify, Stats, Ticket,
+    TicketError, TicketReason, TicketState, TicketStore, mask, random_key,
+};
+
+const TICKET_COLUMNS: &str = "id, opened_at, channel, chat, question, reason, guesses, state, answer, answered_by, \
+     answered_at, relayed_at, closed_at, close_reason, promoted_to, notice_message_id, overdue_announced, \
+     COALESCE(access_key, '')";
+
+fn row_ticket(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
+    Ok(Ticket {
+        id: r.get(0)?,
+        opened_at: time(r, 1)?,
+        channel: r.get(2)?,
+        chat: r.get(3)?,
+        question: r.get(4)?,
+        reason: parsed(r, 5, TicketReason::parse)?,
+        guesses: guesses(&r.get::<_, String>(6)?),
+        state: parsed(r, 7, TicketState::parse)?,
+        answer: r.get(8)?,
+        answered_by: r.get(9)?,
+        answered_at: optional_time(r, 10)?,
+        relayed_at: optional_time(r, 11)?,
+        closed_at: optional_time(r, 12)?,
+        close_reason: r
+            .get::<_, Option<String>>(13)?
+            .map(|s| CloseReason::parse(&s).ok_or_else(|| bad_value(13, &s)))
+            .transpose()?,
+        promoted_to: r.get(14)?,
+        notice_message_id: r.get(15)?,
+        overdue_announced: r.get(16)?,
+        access_key: r.get(17)?,
+    })
+}
+
+/// A column that does not hold what this version writes: an error naming the column and value.
+fn bad_value(column: usize, value: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        column,
+        rusqlite::types::Type::Text,
+        format!("unexpected value `{value}`").into(),
+    )
+}
+
+fn parsed<T>(r: &rusqlite::Row<'_>, column: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+    let s: String = r.get(column)?;
+    parse(&s).ok_or_else(|| bad_value(column, &s))
+}
+
+fn time(r: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<DateTime<Utc>> {
+    parsed(r, column, |s| {
+        DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    })
+}
+
+fn optional_time(r: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    match r.get::<_, Option<String>>(column)? {
+        None => Ok(None),
+        Some(_) => time(r, column).map(Some),
+    }
+}
+
+/// Guesses as stored (a JSON array of `{id, title, …}`; older rows may lack titles). Unreadable
+/// JSON is no guesses rather than a ticket that cannot be shown.
+fn guesses(json: &str) -> Vec<Guess> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+impl SqliteStore {
+    fn tickets_where(&self, clause: &str, params: impl rusqlite::Params) -> anyhow::Result<Vec<Ticket>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!("SELECT {TICKET_COLUMNS} FROM tickets {clause}"))?;
+        let rows = stmt.query_map(params, row_ticket)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn get_ticket(&self, id: i64) -> Result<Ticket, TicketError> {
+        self.ticket(id)?.ok_or(TicketError::NoSuchTicket(id))
+    }
+}
+
+impl TicketStore for SqliteStore {
+    fn record_question(&self, q: &QuestionRecord) -> anyhow::Result<Logged> {
+        let started = Instant::now();
+        let row = QuestionRow::new(q);
+        let stored = self.write_with_retry(self.options.log_budget, |conn| {
+            row.insert(conn, INSERT_QUESTION)?;
+            Ok(conn.last_insert_rowid())
+        });
+        let db_error = match stored {
+            Ok(id) => return Ok(Logged::Stored(id)),
+            Err(e) => e,
+        };
+        let Some(spool) = &self.spool else {
+            return Err(db_error.context("the question log could not be written and an in-memory store has no spool"));
+        };
+        match append_spool(spool, &row) {
+            Ok(()) => {
+                tracing::error!(
+                    channel = %row.channel,
+                    chat = %row.chat,
+                    uid = %row.uid,
+                    waited_ms = started.elapsed().as_millis() as u64,
+                    spool = %spool.display(),
+                    error = %format!("{db_error:#}"),
+                    "the question log could not be written: the question is kept in the spool and will be replayed"
+                );
+                Ok(Logged::Spooled)
+            }
+            Err(spool_error) => Err(db_error.context(format!(
+                "the question log could not be written, and neither could the spool: {spool_error:#}"
+            ))),
+        }
+    }
+
+    fn open_ticket(&self, t: &NewTicket<'_>) -> anyhow::Result<Ticket> {
+        // On the reply's path, like the question: bounded by the same budget.
+        let guesses = serde_json::to_string(t.guesses)?;
+        let id = self.write_with_retry(self.options.log_budget, |conn| {
+            conn.execute(
+                "INSERT INTO tickets (opened_at, channel, chat, question, reason, guesses, question_id, access_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    now(),
+                    t.channel,
+                    t.chat,
+                    mask(t.question),
+                    t.reason.as_str(),
+                    guesses,
+                    t.question_id,
+                    random_key()
+                ],
+            )?;
+            Ok(conn.last_insert_rowid())
+        })?;
+        Ok(self.get_ticket(id)?)
+    }
+
+    fn ticket(&self, id: i64) -> anyhow::Result<Option<Ticket>> {
+        Ok(self.tickets_where("WHERE id = ?1", [id])?.pop())
+    }
+
+    fn tickets(&self, state: Option<TicketState>) -> anyhow::Result<Vec<Ticket>> {
+        match state {
+            Some(s) => self.tickets_where("WHERE state = ?1 ORDER BY opened_at, id", [s.as_str()]),
+            None => self.tickets_where("ORDER BY opened_at, id", []),
+        }
+    }
+
+    fn answer_ticket(&self, id: i64, answer: &str, by: &str) -> Result<Ticket, TicketError> {
+        let answer = answer.trim();
+        if answer.is_empty() {
+            return Err(TicketError::EmptyAnswer);
+        }
+        if self.get_ticket(id)?.state == TicketState::Closed {
+            return Err(TicketError::AlreadyClosed(id));
+        }
+        self.conn()?.execute(
+            "UPDATE tickets SET state = 'answered', answer = ?2, answered_by = ?3, answered_at = ?4, relayed_at = NULL WHERE id = ?1",
+            params![id, mask(answer), by, now()],
+        )
+        .map_err(anyhow::Error::from)?;
+        self.get_ticket(id)
+    }
+
+    fn pending_relays(&self, channel: &str) -> anyhow::Result<Vec<Ticket>> {
+        self.tickets_where(
+            "WHERE state = 'answered' AND relayed_at IS NULL AND channel = ?1 ORDER BY answered_at, id",
+            [channel],
+        )
+    }
+
+    fn mark_relayed(&self, id: i64) -> anyhow::Result<()> {
+        let at = now();
+        self.conn()?.execute(
+            "UPDATE tickets SET relayed_at = ?2, state = 'closed', closed_at = ?2, close_reason = 'relayed' WHERE id = ?1",
+            params![id, at],
+        )?;
+        Ok(())
+    }
+
+    fn close_ticket(&self, id: i64, reason: CloseReason, promoted_to: Option<&str>) -> Result<Ticket, TicketError> {
+        self.get_ticket(id)?;
+        self.conn()?
+            .execute(
+                "UPDATE tickets SET state = 'closed', closed_at = ?2, close_reason = ?3,
+                 promoted_to = COALESCE(?4, promoted_to) WHERE id = ?1",
+                params![id, now(), reason.as_str(), promoted_to],
+            )
+            .map_err(anyhow::Error::from)?;
+        self.get_ticket(id)
+    }
+
+    fn set_notice(&self, id: i64, message_id: i64) -> anyhow::Result<()> {
+        self.conn()?.execute(
+            "UPDATE tickets SET notice_message_id = ?2 WHERE id = ?1",
+            params![id, message_id],
+        )?;
+        Ok(())
+    }
+
+    fn ticket_by_notice(&self, message_id: i64) -> anyhow::Result<Option<Ticket>> {
+        Ok(self
+            .tickets_where("WHERE notice_message_id = ?1 ORDER BY id DESC LIMIT 1", [message_id])?
+            .pop())
+    }
+
+    fn overdue_unannounced(&self, cutoff: DateTime<Utc>) -> anyhow::Result<Vec<Ticket>> {
+        self.tickets_where(
+            "WHERE state = 'open' AND overdue_announced = 0 AND opened_at < ?1 ORDER BY opened_at",
+            [stamp(cutoff)],
+        )
+    }
+
+    fn mark_overdue_announced(&self, id: i64) -> anyhow::Result<()> {
+        self.conn()?
+            .execute("UPDATE tickets SET overdue_announced = 1 WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    fn log_clarify(
+        &self,
+        channel: &str,
+        chat: &str,
+        question: &str,
+        candidates: &[Guess],
+        question_id: Option<i64>,
+    ) -> anyhow::Result<i64> {
+        let candidates = serde_json::to_string(candidates)?;
+        let conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO clarifies (at, channel, chat, question, candidates, question_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![now(), channel, chat, mask(question), candidates, question_id],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    fn clarify_picked(&self, channel: &str, chat: &str) -> anyhow::Result<()> {
+        self.conn()?.execute(
+            "UPDATE clarifies SET picked = 1 WHERE channel = ?1 AND chat = ?2 AND picked = 0",
+            params![channel, chat],
+        )?;
+        Ok(())
+    }
+
+    fn clarify_offered(&self, channel: &str, chat: &str, entry: &str) -> anyhow::Result<bool> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare("SELECT candidates FROM clarifies WHERE channel = ?1 AND chat = ?2")?;
+        let rows = stmt.query_map(params![channel, chat], |r| r.get::<_, String>(0))?;
+        for candidates in rows {
+            if guesses(&candidates?).iter().any(|c| c.id == entry) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn stale_clarifies(&self, cutoff: DateTime<Utc>) -> anyhow::Result<Vec<StaleClarify>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT id, channel, chat, question, candidates, question_id FROM clarifies
+             WHERE picked = 0 AND ticket_id IS NULL AND at < ?1 ORDER BY at",
+        )?;
+        let rows = stmt.query_map([stamp(cutoff)], |r| {
+            Ok(StaleClarify {
+                id: r.get(0)?,
+                channel: r.get(1)?,
+                chat: r.get(2)?,
+                question: r.get(3)?,
+                candidates: guesses(&r.get::<_, String>(4)?),
+                question_id: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn link_clarify(&self, clarify_id: i64, ticket_id: i64) -> anyhow::Result<()> {
+        self.conn()?.execute(
+            "UPDATE clarifies SET ticket_id = ?2 WHERE id = ?1",
+            params![clarify_id, ticket_id],
+        )?;
+        Ok(())
+    }
+
+    fn recent_questions(&self, limit: usize) -> anyhow::Result<Vec<QuestionRecord>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT channel, chat, question, decision, entry, confidence, latency_ms FROM questions
+             ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok(QuestionRecord {
+                channel: r.get(0)?,
+                chat: r.get(1)?,
+                question: r.get(2)?,
+                decision: r.get(3)?,
+                entry: r.get(4)?,
+                confidence: r.get(5)?,
+                latency_ms: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn stats(&self, days: u32) -> anyhow::Result<Stats> {
+        self.figures(days)
+    }
+
+    fn question_key(&self, question_id: i64) -> anyhow::Result<String> {
+        let conn = self.conn()?;
+        conn.execute(
+            "UPDATE questions SET ref_key = ?2 WHERE id = ?1 AND ref_key IS NULL",
+            params![question_id, random_key()],
+        )?;
+        conn.query_row("SELECT ref_key FROM questions WHERE id = ?1", [question_id], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .ok_or_else(|| anyhow::anyhow!("there is no question {question_id}"))
+    }
+
+    fn feedback(
+        &self,
+        question: QuestionRef<'_>,
+        channel: &str,
+        chat: &str,
+        helpful: bool,
+    ) -> anyhow::Result<Feedback> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let (clause, key): (&str, &dyn rusqlite::ToSql) = match &question {
+            QuestionRef::Id(id) => ("id = ?1", id),
+            QuestionRef::Key(k) => ("ref_key = ?1", k),
+        };
+        let found = tx
+            .query_row(
+                &format!(
+                    "SELECT id, channel, chat, question, decision, entry, confidence, latency_ms FROM questions
+                     WHERE {clause} AND channel = ?2 AND chat = ?3"
+                ),
+                params![key, channel, chat],
+                |r| {
+                    let id: i64 = r.get(0)?;
+                    let q = QuestionRecord {
+                        channel: r.get(1)?,
+                        chat: r.get(2)?,
+                        question: r.get(3)?,
+                        decision: r.get(4)?,
+                        entry: r.get(5)?,
+                        confidence: r.get(6)?,
+                        latency_ms: r.get(7)?,
+                    };
+                    Ok((id, q))
+                },
+            )
+            .optional()?;
+        let Some((question_id, question)) = found else {
+            return Ok(Feedback::Unknown);
+        };
+        let inserted = tx.execute(
+            "INSERT OR IGNORE INTO feedback (at, question_id, helpful) VALUES (?1, ?2, ?3)",
+            params![now(), question_id, helpful],
+        )?;
+        tx.commit()?;
+        if inserted == 0 {
+            return Ok(Feedback::AlreadyRecorded);
+        }
+        Ok(Feedback::Recorded(question_id, (!helpful).then_some(question)))
+    }
+
+    fn purge(&self, days: u32) -> anyhow::Result<usize> {
+        self.remove_older_than(days)
+    }
+}
