@@ -80,12 +80,21 @@ pub struct TermGroup {
     pub weight: f32,
 }
 
+/// How a form of a question word relates to the word (see [`TermGroup::forms`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    Word,
+    Synonym,
+    Part,
+}
+
 impl TermGroup {
-    /// Every form of the word that should be looked up, the word itself first.
-    pub fn forms(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.word.as_str())
-            .chain(self.synonyms.iter().map(String::as_str))
-            .chain(self.parts.iter().map(String::as_str))
+    /// Every form of the word that should be looked up, with how it relates to the word: the word
+    /// itself first, then its synonyms, then its parts.
+    pub fn forms(&self) -> impl Iterator<Item = (&str, Form)> {
+        std::iter::once((self.word.as_str(), Form::Word))
+            .chain(self.synonyms.iter().map(|s| (s.as_str(), Form::Synonym)))
+            .chain(self.parts.iter().map(|s| (s.as_str(), Form::Part)))
     }
 }
 
@@ -451,7 +460,7 @@ mod tests {
     #[test]
     fn long_words_carry_their_parts() {
         let q = analyzer().query("进境动植物检疫许可证");
-        let all: Vec<&str> = q.groups.iter().flat_map(|g| g.forms()).collect();
+        let all: Vec<&str> = q.groups.iter().flat_map(|g| g.forms().map(|(w, _)| w)).collect();
         assert!(all.contains(&"许可证"), "{all:?}");
         assert!(all.contains(&"检疫"), "{all:?}");
     }

@@ -1,0 +1,166 @@
+//! The search index: building generations atomically, opening the current one, and searching it.
+//!
+//! Only this module imports tantivy. An index *generation* is a folder `index/gen-…/` holding the
+//! tantivy files, the entries and the lexicon it was built from (`entries.json`, `lexicon.json`) and
+//! `meta.json` (schema version, knowledge fingerprint). `index/CURRENT` names the generation in
+//! service and is replaced by an atomic rename only after the new generation is complete, so a
+//! failed or interrupted build leaves the previous index serving and nothing half-written is read.
+//!
+//! Documents: one per way of asking (the title and each alternate question) so that the margin
+//! between the top two results compares *different* entries; results are collapsed to distinct
+//! entries (max score). Text is tokenised by `text::Analyzer` and handed to tantivy pre-tokenised,
+//! so no tokenizer has to be registered on open and the same code segments documents and questions.
+//!
+//! Three rooms: `generation` (building, the lock, switching, cleaning up, opening), `search` (the
+//! query and the hits) and `features` (coverage, norm, matched: plain arithmetic, unit-tested).
+//! This file holds what they share: the public types, the document schema and the field weights.
+//! Called by `app`, `cli` and `web::ops` (reindex); decides nothing.
+
+mod features;
+mod generation;
+mod search;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions};
+use tantivy::{DocAddress, IndexReader};
+
+pub use generation::{build, build_and_open, current_meta};
+
+use crate::knowledge::{Entry, Lexicon};
+use crate::text::Analyzer;
+
+/// Bumped whenever the layout or tokenisation changes; an index of another version is rebuilt.
+pub const SCHEMA_VERSION: u32 = 4;
+
+/// Field weights, chosen on tests/data/dev.tsv (top-1 accuracy). Every document of an entry carries
+/// its keywords and body, so they add to the best-matching way of asking.
+const BOOST_Q: f32 = 3.0;
+const BOOST_KW: f32 = 1.5;
+const BOOST_BODY: f32 = 1.0;
+const BOOST_BIGRAM: f32 = 1.0;
+
+/// What an index generation records about itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Meta {
+    pub schema_version: u32,
+    pub fingerprint: String,
+    pub entries: usize,
+    pub documents: usize,
+    pub built_at: String,
+}
+
+/// What a build did.
+#[derive(Debug, Clone)]
+pub struct BuildReport {
+    pub generation: PathBuf,
+    pub entries: usize,
+    pub documents: usize,
+    pub elapsed: Duration,
+}
+
+/// One distinct entry found for a question, with the features the decision uses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// Position of the entry in [`SearchIndex::entries`].
+    pub entry: usize,
+    /// Raw BM25 sum (comparable only within one question).
+    pub score: f32,
+    /// What results are ordered by: `score` × √`coverage`, so that between two similar scores the
+    /// entry that explains more of the question comes first.
+    pub rank: f32,
+    /// IDF-weighted share of the question's content words found in the entry (0–1).
+    pub coverage: f32,
+    /// `score` as a share of the question's ideal score (roughly 0–1, may exceed 1).
+    pub norm: f32,
+    /// Sum of the entry-level IDF of the question's words the entry contains: how much specific
+    /// vocabulary the two share, however long the question is.
+    pub matched: f32,
+}
+
+/// The fields of every generation's documents (see ARCHITECTURE.md, "Index layout").
+#[derive(Clone, Copy)]
+struct Fields {
+    entry: Field,
+    q: Field,
+    q_bi: Field,
+    kw: Field,
+    body: Field,
+    all: Field,
+    terms: Field,
+    head: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let freqs = TextOptions::default()
+        .set_indexing_options(TextFieldIndexing::default().set_index_option(IndexRecordOption::WithFreqs));
+    let basic = TextOptions::default()
+        .set_indexing_options(TextFieldIndexing::default().set_index_option(IndexRecordOption::Basic));
+    let fields = Fields {
+        entry: b.add_u64_field("entry", INDEXED | FAST | STORED),
+        q: b.add_text_field("q", freqs.clone()),
+        q_bi: b.add_text_field("q_bi", freqs.clone()),
+        kw: b.add_text_field("kw", freqs.clone()),
+        body: b.add_text_field("body", freqs),
+        all: b.add_text_field("all", basic),
+        terms: b.add_text_field("terms", STORED),
+        head: b.add_u64_field("head", FAST),
+    };
+    (b.build(), fields)
+}
+
+/// An open index generation, ready to search. Cheap to share behind an `Arc`. Opened by
+/// `generation`, searched by `search`.
+pub struct SearchIndex {
+    meta: Meta,
+    entries: Vec<Entry>,
+    by_id: HashMap<String, usize>,
+    /// The lexicon the generation was built from (to share the analyzer with the next generation).
+    lexicon: Lexicon,
+    /// Shared with the next generation when its lexicon is the same, so a reindex does not load
+    /// another jieba dictionary.
+    analyzer: Arc<Analyzer>,
+    /// Where each entry's head document (its stored terms) is, by entry position.
+    heads: Vec<DocAddress>,
+    /// How knowledge-base words sound (see `text::sound`) → the word.
+    sounds: HashMap<String, String>,
+    reader: IndexReader,
+    fields: Fields,
+    generation: PathBuf,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex")
+            .field("generation", &self.generation)
+            .field("meta", &self.meta)
+            .finish()
+    }
+}
+
+impl SearchIndex {
+    pub fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    pub fn entry(&self, ord: usize) -> &Entry {
+        &self.entries[ord]
+    }
+
+    pub fn find(&self, id: &str) -> Option<&Entry> {
+        self.by_id.get(id).map(|&i| &self.entries[i])
+    }
+
+    pub fn analyzer(&self) -> &Analyzer {
+        &self.analyzer
+    }
+}

@@ -1,0 +1,160 @@
+//! Searching one open generation: a question's term groups become a `BooleanQuery` of `TermQuery`s
+//! (never tantivy's QueryParser, which would turn an unspaced Chinese question into a phrase
+//! query), the matching documents are collapsed to distinct entries in force today, and each entry
+//! gets its features (`features`). Called through [`SearchIndex::search`]; decides nothing.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query as TQuery, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::{Searcher, TantivyDocument, Term};
+
+use super::features::{self, Counts, QuestionWeights, WordStats};
+use super::{BOOST_BIGRAM, BOOST_BODY, BOOST_KW, BOOST_Q, Hit, SearchIndex};
+use crate::text::{self, Form, Query, TermGroup};
+
+/// Weights of a word's synonyms and of its sub-words, relative to the word itself.
+const SYNONYM_WEIGHT: f32 = 0.9;
+const PART_WEIGHT: f32 = 0.3;
+/// How many documents to collect before collapsing to entries.
+const DOC_LIMIT: usize = 60;
+
+impl SearchIndex {
+    /// Searches for a question: up to `limit` distinct current entries, best first, with features.
+    pub fn search(&self, question: &str, limit: usize, today: NaiveDate) -> anyhow::Result<(Query, Vec<Hit>)> {
+        let mut query = self.analyzer.query(question);
+        if query.groups.is_empty() {
+            return Ok((query, Vec::new()));
+        }
+        let searcher = self.reader.searcher();
+        self.add_homophones(&searcher, &mut query.groups)?;
+        let stats = query
+            .groups
+            .iter()
+            .map(|g| self.word_stats(&searcher, g))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let counts = Counts {
+            entries: self.entries.len().max(1) as u64,
+            documents: searcher.num_docs().max(1),
+        };
+        let weights = QuestionWeights::new(&stats, counts);
+        let top = searcher.search(
+            &self.boolean_query(&query),
+            &TopDocs::with_limit(DOC_LIMIT).order_by_score(),
+        )?;
+        let mut hits = Vec::new();
+        for (ord, score) in self.distinct_entries(&searcher, top, limit, today)? {
+            let doc: TantivyDocument = searcher.doc(self.heads[ord])?;
+            let terms: HashSet<&str> = doc
+                .get_first(self.fields.terms)
+                .and_then(|v| v.as_str())
+                .map(|s| s.split(' ').collect())
+                .unwrap_or_default();
+            let shares = query.groups.iter().map(|g| features::share(g, &terms));
+            hits.push(weights.hit(ord, score, shares));
+        }
+        hits.sort_by(|a, b| b.rank.total_cmp(&a.rank));
+        Ok((query, hits))
+    }
+
+    /// How many entries (the `all` field) hold a word.
+    fn entries_with(&self, searcher: &Searcher, word: &str) -> tantivy::Result<u64> {
+        searcher.doc_freq(&Term::from_field_text(self.fields.all, word))
+    }
+
+    /// A word the knowledge base has never seen (nor any synonym of it) may be a homophone typed by
+    /// mistake (保关 → 报关): the knowledge-base word that sounds the same becomes a synonym.
+    fn add_homophones(&self, searcher: &Searcher, groups: &mut [TermGroup]) -> anyhow::Result<()> {
+        for g in groups {
+            let mut known = false;
+            for (w, _) in g.forms().filter(|(_, kind)| *kind != Form::Part) {
+                known |= self.entries_with(searcher, w)? > 0;
+            }
+            if known {
+                continue;
+            }
+            if let Some(alike) = text::sound(&g.word).and_then(|k| self.sounds.get(&k)) {
+                g.synonyms.push(alike.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// What the index knows about a question word: the largest frequencies of the word and its
+    /// synonyms, and how common the word is in general Chinese.
+    fn word_stats(&self, searcher: &Searcher, g: &TermGroup) -> anyhow::Result<WordStats> {
+        let (mut entries_with, mut questions_with) = (0, 0);
+        for (w, _) in g.forms().filter(|(_, kind)| *kind != Form::Part) {
+            entries_with = entries_with.max(self.entries_with(searcher, w)?);
+            questions_with = questions_with.max(searcher.doc_freq(&Term::from_field_text(self.fields.q, w))?);
+        }
+        Ok(WordStats {
+            topical: g.weight,
+            entries_with,
+            questions_with,
+            general_freq: self.analyzer.word_freq(&g.word),
+        })
+    }
+
+    /// Every form of every word in the question, keyword and body fields (weighted by how the form
+    /// relates to the word), and the question's bigrams.
+    fn boolean_query(&self, query: &Query) -> BooleanQuery {
+        let f = self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
+        let mut add = |field: Field, word: &str, boost: f32| {
+            let tq = TermQuery::new(Term::from_field_text(field, word), IndexRecordOption::WithFreqs);
+            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), boost))));
+        };
+        for g in &query.groups {
+            for (w, kind) in g.forms() {
+                let weight = match kind {
+                    Form::Word => 1.0,
+                    Form::Synonym => SYNONYM_WEIGHT,
+                    Form::Part => PART_WEIGHT,
+                };
+                add(f.q, w, BOOST_Q * weight);
+                add(f.kw, w, BOOST_KW * weight);
+                add(f.body, w, BOOST_BODY * weight);
+            }
+        }
+        for b in &query.bigrams {
+            add(f.q_bi, b, BOOST_BIGRAM);
+        }
+        BooleanQuery::new(clauses)
+    }
+
+    /// Collapses the best documents to distinct entries (the score of their best document), in
+    /// order, skipping entries not in force `today`; at most `limit`.
+    fn distinct_entries(
+        &self,
+        searcher: &Searcher,
+        top: Vec<(f32, tantivy::DocAddress)>,
+        limit: usize,
+        today: NaiveDate,
+    ) -> anyhow::Result<Vec<(usize, f32)>> {
+        let mut best: Vec<(usize, f32)> = Vec::new();
+        let mut columns = HashMap::new();
+        for (score, addr) in top {
+            let column = match columns.entry(addr.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(searcher.segment_reader(addr.segment_ord).fast_fields().u64("entry")?)
+                }
+            };
+            let Some(ord) = column.first(addr.doc_id) else { continue };
+            let ord = ord as usize;
+            if ord >= self.entries.len() || !self.entries[ord].is_current(today) {
+                continue;
+            }
+            if !best.iter().any(|(e, _)| *e == ord) {
+                best.push((ord, score));
+            }
+            if best.len() >= limit {
+                break;
+            }
+        }
+        Ok(best)
+    }
+}
