@@ -131,8 +131,6 @@ pub enum Smalltalk {
     Goodbye,
     /// Who or what the assistant is.
     Identity,
-    /// The person asks for a human: hand off.
-    Human,
     /// Nothing but whitespace, punctuation or emoji.
     NoText,
 }
@@ -235,16 +233,19 @@ const FRAGMENTS: &[(&str, Option<Smalltalk>)] = &[
     ("~", None),
 ];
 
+/// Whether a normalised message asks for a person (转人工, 人工客服 …) rather than asking a question.
+pub fn wants_human(normalized: &str) -> bool {
+    let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();
+    core == "人工" || (HUMAN.iter().any(|p| core.contains(p)) && core.chars().count() <= 12)
+}
+
 /// Recognises small talk in a normalised message (see `text::normalize`). Returns `None` for
-/// anything that should be searched.
+/// anything that should be searched (check [`wants_human`] first).
 pub fn smalltalk(normalized: &str) -> Option<Smalltalk> {
     if !normalized.chars().any(char::is_alphanumeric) {
         return Some(Smalltalk::NoText);
     }
     let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();
-    if core == "人工" || (HUMAN.iter().any(|p| core.contains(p)) && core.chars().count() <= 12) {
-        return Some(Smalltalk::Human);
-    }
     // Consume the message fragment by fragment, longest first; anything else makes it a question.
     let mut rest = core.as_str();
     let mut seen: Vec<Smalltalk> = Vec::new();
@@ -415,18 +416,26 @@ mod tests {
             ("thank you", Some(Smalltalk::Thanks)),
             ("再见", Some(Smalltalk::Goodbye)),
             ("你是机器人吗", Some(Smalltalk::Identity)),
-            ("转人工", Some(Smalltalk::Human)),
-            ("我要转人工客服", Some(Smalltalk::Human)),
             ("🎉🎉🎉", Some(Smalltalk::NoText)),
             ("   ", Some(Smalltalk::NoText)),
             ("你好,报关单怎么修改", None),
             ("人工智能产品进口怎么报关需要哪些单证材料", None),
             ("滞报金", None),
             ("人工智能设备怎么报关", None),
-            ("人工", Some(Smalltalk::Human)),
         ];
         for (input, expected) in cases {
             assert_eq!(smalltalk(input), expected, "smalltalk({input:?})");
+        }
+        for (input, human) in [
+            ("转人工", true),
+            ("我要转人工客服", true),
+            ("人工", true),
+            ("人工智能产品进口怎么报关需要哪些单证材料", false),
+            ("人工智能设备怎么报关", false),
+            ("滞报金", false),
+            ("", false),
+        ] {
+            assert_eq!(wants_human(input), human, "wants_human({input:?})");
         }
     }
 }

@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 
 use chrono::NaiveDate;
 
-use crate::answer::{self, Decision, Scored, Smalltalk};
+use crate::answer::{self, Decision, Scored};
 use crate::config::Config;
 use crate::index::{self, SearchIndex};
 use crate::knowledge::{self, Kind};
@@ -182,10 +182,10 @@ impl Assistant {
         if normalized.chars().count() > t.max_question_chars {
             return Ok(handoff(question, HandoffReason::TooLong, Vec::new(), 0.0));
         }
+        if answer::wants_human(&normalized) {
+            return Ok(handoff(question, HandoffReason::Asked, Vec::new(), 1.0));
+        }
         if let Some(kind) = answer::smalltalk(&normalized) {
-            if kind == Smalltalk::Human {
-                return Ok(handoff(question, HandoffReason::Asked, Vec::new(), 1.0));
-            }
             return Ok(Reply {
                 question: question.to_string(),
                 decision: Decision::Smalltalk,

@@ -249,15 +249,9 @@ fn render(r: &Reply, o: &BTreeMap<String, String>, s: &dyn Style) -> String {
                     "我是{name}的自动咨询助手，根据海关公开的办事指南和法律法规回答问题。我不确定的问题，会请您联系人工：海关服务热线 {}。",
                     office(o, "hotline")
                 ),
-                Smalltalk::Human => unreachable_human(o),
                 Smalltalk::NoText => "请用文字描述您的问题，例如「报关单填错了怎么改」。".to_string(),
             };
             s.text(&text)
         }
     }
-}
-
-/// `Human` small talk is always turned into a hand-off by the assistant; render it as one anyway.
-fn unreachable_human(o: &BTreeMap<String, String>) -> String {
-    format!("好的，为您转人工。您可以联系：\n{}", hotline_lines(o))
 }
