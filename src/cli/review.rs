@@ -1,15 +1,19 @@
 //! `customs-bot review …`: the operators' command line over the ticket store — list, show,
 //! answer (relayed by the running bot), close, export (masked CSV) and promote to knowledge.
+//! Times are shown in the office's time zone (`Config::office_clock`): to the minute for people,
+//! RFC 3339 with the office's offset in JSON and CSV.
 
 use std::io::Write;
 
-use chrono::Utc;
+use anyhow::Context;
+use chrono::{DateTime, Utc};
 use clap::Subcommand;
 
 use crate::app::{self, PromoteTarget};
 use crate::config::Config;
+use crate::duty::OfficeClock;
 use crate::knowledge::Kind;
-use crate::tickets::{CloseReason, SqliteStore, TicketReason, TicketState, TicketStore, parse_ticket_number};
+use crate::tickets::{CloseReason, SqliteStore, Ticket, TicketReason, TicketState, TicketStore, parse_ticket_number};
 
 use super::Code;
 
@@ -21,12 +25,13 @@ pub struct Args {
 
 #[derive(Debug, Subcommand)]
 pub enum ReviewCommand {
-    /// List tickets, oldest first (overdue ones flagged).
+    /// List tickets, oldest first (overdue ones flagged), opened times in the office's time zone.
     List {
         /// Only tickets in this state: open, answered, closed.
         #[arg(long)]
         state: Option<String>,
-        /// One JSON object per line.
+        /// One JSON object per line; times RFC 3339 with the office's offset
+        /// (2026-11-29T22:05:00+08:00).
         #[arg(long)]
         json: bool,
     },
@@ -46,7 +51,8 @@ pub enum ReviewCommand {
         #[arg(long, value_enum)]
         reason: CloseReason,
     },
-    /// Export tickets (personal data masked).
+    /// Export tickets (personal data masked); times RFC 3339 with the office's offset
+    /// (2026-11-29T22:05:00+08:00).
     Export {
         #[arg(long, default_value = "csv")]
         format: String,
@@ -75,7 +81,6 @@ fn ticket_id(s: &str) -> anyhow::Result<i64> {
 
 pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
     let store = SqliteStore::open(&config.tickets.db)?;
-    let now = Utc::now();
     let mut out = std::io::stdout().lock();
     match args.command {
         ReviewCommand::List { state, json } => {
@@ -85,79 +90,14 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
                     TicketState::parse(s).ok_or_else(|| anyhow::anyhow!("--state must be open, answered or closed"))?,
                 ),
             };
-            let mut tickets = store.tickets(state)?;
-            // Overdue first, then oldest first.
-            tickets.sort_by_key(|t| !app::is_overdue(config, t, now));
-            for t in &tickets {
-                let overdue = app::is_overdue(config, t, now);
-                if json {
-                    let mut v = serde_json::to_value(t)?;
-                    v["number"] = t.number().into();
-                    v["overdue"] = overdue.into();
-                    writeln!(out, "{v}")?;
-                } else {
-                    writeln!(
-                        out,
-                        "{} {:8} {}{} {}  {}",
-                        t.number(),
-                        t.state,
-                        if overdue { "[逾期] " } else { "" },
-                        &t.opened_at[..16.min(t.opened_at.len())].replace('T', " "),
-                        TicketReason::label(&t.reason),
-                        t.question
-                    )?;
-                }
-            }
-            if !json {
-                writeln!(out, "{} ticket(s)", tickets.len())?;
-            }
+            list(config, store.tickets(state)?, json, &mut out)?;
         }
         ReviewCommand::Show { ticket } => {
             let id = ticket_id(&ticket)?;
             let t = store
                 .ticket(id)?
                 .ok_or_else(|| anyhow::anyhow!("there is no ticket {ticket}"))?;
-            writeln!(out, "工单 {}（{}）", t.number(), t.state)?;
-            writeln!(out, "渠道：{} 会话 {}", t.channel, t.chat)?;
-            writeln!(out, "原因：{}", TicketReason::label(&t.reason))?;
-            writeln!(out, "问题：{}", t.question)?;
-            let guesses = t.guess_titles();
-            writeln!(
-                out,
-                "机器人的猜测：{}",
-                if guesses.is_empty() {
-                    "无".to_string()
-                } else {
-                    guesses.join(" / ")
-                }
-            )?;
-            writeln!(
-                out,
-                "开单：{}{}",
-                t.opened_at,
-                if app::is_overdue(config, &t, now) {
-                    "（逾期）"
-                } else {
-                    ""
-                }
-            )?;
-            if let Some(a) = &t.answer {
-                writeln!(
-                    out,
-                    "答复（{}，{}）：{a}",
-                    t.answered_by.as_deref().unwrap_or("?"),
-                    t.answered_at.as_deref().unwrap_or("?")
-                )?;
-            }
-            if let Some(r) = &t.relayed_at {
-                writeln!(out, "已转达用户：{r}")?;
-            }
-            if let Some(c) = &t.closed_at {
-                writeln!(out, "关闭：{c}（{}）", t.close_reason.as_deref().unwrap_or("?"))?;
-            }
-            if let Some(p) = &t.promoted_to {
-                writeln!(out, "已转为知识条目：{p}")?;
-            }
+            show(config, &t, &mut out)?;
         }
         ReviewCommand::Answer { ticket, text, by } => {
             let t = store.answer_ticket(ticket_id(&ticket)?, &text, &by)?;
@@ -173,40 +113,7 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
         }
         ReviewCommand::Export { format } => {
             anyhow::ensure!(format == "csv", "only --format csv is supported");
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record([
-                "number",
-                "opened_at",
-                "channel",
-                "chat",
-                "reason",
-                "state",
-                "question",
-                "answer",
-                "answered_by",
-                "answered_at",
-                "closed_at",
-                "close_reason",
-                "promoted_to",
-            ])?;
-            for t in store.tickets(None)? {
-                w.write_record([
-                    t.number(),
-                    t.opened_at.clone(),
-                    t.channel.clone(),
-                    t.chat.clone(),
-                    t.reason.clone(),
-                    t.state.clone(),
-                    t.question.clone(),
-                    t.answer.clone().unwrap_or_default(),
-                    t.answered_by.clone().unwrap_or_default(),
-                    t.answered_at.clone().unwrap_or_default(),
-                    t.closed_at.clone().unwrap_or_default(),
-                    t.close_reason.clone().unwrap_or_default(),
-                    t.promoted_to.clone().unwrap_or_default(),
-                ])?;
-            }
-            w.flush()?;
+            export(config.office_clock(), store.tickets(None)?, out)?;
             return Ok(Code::Ok);
         }
         ReviewCommand::Promote {
@@ -240,4 +147,151 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
         }
     }
     Ok(Code::Ok)
+}
+
+/// A stored ticket time (RFC 3339, UTC) as an instant; goes once tickets carry `DateTime<Utc>`.
+fn utc(stored: &str) -> anyhow::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(stored)
+        .map(|t| t.to_utc())
+        .with_context(|| format!("the ticket time `{stored}` is not RFC 3339"))
+}
+
+/// A stored ticket time, if any, for people: to the minute in office time.
+fn minute(clock: OfficeClock, stored: Option<&str>) -> anyhow::Result<Option<String>> {
+    Ok(stored.map(utc).transpose()?.map(|t| clock.format_minute(t)))
+}
+
+/// A stored ticket time, if any, for machines: RFC 3339 with the office's offset ("" for none).
+fn machine(clock: OfficeClock, stored: Option<&str>) -> anyhow::Result<String> {
+    Ok(stored
+        .map(utc)
+        .transpose()?
+        .map(|t| clock.rfc3339(t))
+        .unwrap_or_default())
+}
+
+/// `review list`: overdue first, then oldest first; one line or one JSON object per ticket.
+fn list(config: &Config, mut tickets: Vec<Ticket>, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
+    let (now, clock) = (Utc::now(), config.office_clock());
+    tickets.sort_by_key(|t| !app::is_overdue(config, t, now));
+    for t in &tickets {
+        let overdue = app::is_overdue(config, t, now);
+        if json {
+            let mut v = serde_json::to_value(t)?;
+            v["number"] = t.number().into();
+            v["overdue"] = overdue.into();
+            for (key, at) in [
+                ("opened_at", Some(&t.opened_at)),
+                ("answered_at", t.answered_at.as_ref()),
+                ("relayed_at", t.relayed_at.as_ref()),
+                ("closed_at", t.closed_at.as_ref()),
+            ] {
+                if let Some(at) = at {
+                    v[key] = clock.rfc3339(utc(at)?).into();
+                }
+            }
+            writeln!(out, "{v}")?;
+        } else {
+            writeln!(
+                out,
+                "{} {:8} {}{} {}  {}",
+                t.number(),
+                t.state,
+                if overdue { "[逾期] " } else { "" },
+                clock.format_minute(utc(&t.opened_at)?),
+                TicketReason::label(&t.reason),
+                t.question
+            )?;
+        }
+    }
+    if !json {
+        writeln!(out, "{} ticket(s)", tickets.len())?;
+    }
+    Ok(())
+}
+
+/// `review show`: one ticket with the bot's guesses and its history, times in office time.
+fn show(config: &Config, t: &Ticket, out: &mut impl Write) -> anyhow::Result<()> {
+    let clock = config.office_clock();
+    writeln!(out, "工单 {}（{}）", t.number(), t.state)?;
+    writeln!(out, "渠道：{} 会话 {}", t.channel, t.chat)?;
+    writeln!(out, "原因：{}", TicketReason::label(&t.reason))?;
+    writeln!(out, "问题：{}", t.question)?;
+    let guesses = t.guess_titles();
+    writeln!(
+        out,
+        "机器人的猜测：{}",
+        if guesses.is_empty() {
+            "无".to_string()
+        } else {
+            guesses.join(" / ")
+        }
+    )?;
+    writeln!(
+        out,
+        "开单：{}{}",
+        clock.format_minute(utc(&t.opened_at)?),
+        if app::is_overdue(config, t, Utc::now()) {
+            "（逾期）"
+        } else {
+            ""
+        }
+    )?;
+    if let Some(a) = &t.answer {
+        writeln!(
+            out,
+            "答复（{}，{}）：{a}",
+            t.answered_by.as_deref().unwrap_or("?"),
+            minute(clock, t.answered_at.as_deref())?.as_deref().unwrap_or("?")
+        )?;
+    }
+    if let Some(r) = minute(clock, t.relayed_at.as_deref())? {
+        writeln!(out, "已转达用户：{r}")?;
+    }
+    if let Some(c) = minute(clock, t.closed_at.as_deref())? {
+        writeln!(out, "关闭：{c}（{}）", t.close_reason.as_deref().unwrap_or("?"))?;
+    }
+    if let Some(p) = &t.promoted_to {
+        writeln!(out, "已转为知识条目：{p}")?;
+    }
+    Ok(())
+}
+
+/// `review export`: every ticket as CSV, times RFC 3339 with the office's offset.
+fn export(clock: OfficeClock, tickets: Vec<Ticket>, out: impl Write) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "number",
+        "opened_at",
+        "channel",
+        "chat",
+        "reason",
+        "state",
+        "question",
+        "answer",
+        "answered_by",
+        "answered_at",
+        "closed_at",
+        "close_reason",
+        "promoted_to",
+    ])?;
+    for t in tickets {
+        w.write_record([
+            t.number(),
+            machine(clock, Some(t.opened_at.as_str()))?,
+            t.channel,
+            t.chat,
+            t.reason,
+            t.state,
+            t.question,
+            t.answer.unwrap_or_default(),
+            t.answered_by.unwrap_or_default(),
+            machine(clock, t.answered_at.as_deref())?,
+            machine(clock, t.closed_at.as_deref())?,
+            t.close_reason.unwrap_or_default(),
+            t.promoted_to.unwrap_or_default(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
 }
