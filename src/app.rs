@@ -27,9 +27,10 @@ pub struct Assistant {
     index: RwLock<Arc<SearchIndex>>,
 }
 
-/// Today's date in China (UTC+8, no daylight saving), for entries' effective/expires dates.
+/// Today's date in China, for entries' effective/expires dates: regulations take effect on
+/// China's calendar, whatever the office's own clock.
 pub fn today() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+    crate::duty::OfficeClock::CHINA.today()
 }
 
 /// Why the index could not be prepared.

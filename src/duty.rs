@@ -1,35 +1,82 @@
-//! Whether people are on duty at the hotline now, and if not, when they are back.
+//! Whether people are on duty at the hotline now, and if not, when they are back; and the office's
+//! clock (its local time for an instant, today's date there, times shown to people).
 //!
-//! Pure: takes the `[duty]` configuration and a UTC instant, returns a [`DutyStatus`]. Working days
-//! are the configured weekdays, minus holidays, plus make-up working days; each working day has one
-//! or more opening periods in the office's local time.
+//! Pure: takes a [`Schedule`] (built once from `[duty]` by `config`) and a UTC instant, returns a
+//! [`DutyStatus`]. Working days are the configured weekdays, minus holidays, plus make-up working
+//! days; each working day has one or more opening periods in the office's local time.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, Utc, Weekday,
+};
 
-use crate::config::DutyConfig;
+/// The office's clock: a fixed offset from UTC (China has no daylight saving).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OfficeClock {
+    pub offset: FixedOffset,
+}
 
-/// Parses "mon" … "sun".
-pub fn weekday(s: &str) -> Option<Weekday> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "mon" => Some(Weekday::Mon),
-        "tue" => Some(Weekday::Tue),
-        "wed" => Some(Weekday::Wed),
-        "thu" => Some(Weekday::Thu),
-        "fri" => Some(Weekday::Fri),
-        "sat" => Some(Weekday::Sat),
-        "sun" => Some(Weekday::Sun),
-        _ => None,
+impl OfficeClock {
+    /// China (UTC+8): the office's clock when `[duty]` does not say otherwise, and the clock on
+    /// which regulations take effect.
+    pub const CHINA: OfficeClock = match FixedOffset::east_opt(8 * 3600) {
+        Some(offset) => OfficeClock { offset },
+        None => panic!("UTC+8 is a valid offset"),
+    };
+
+    /// The office's local time for an instant.
+    pub fn local(&self, t: DateTime<Utc>) -> DateTime<FixedOffset> {
+        t.with_timezone(&self.offset)
+    }
+
+    /// The office's local time now.
+    pub fn now_local(&self) -> DateTime<FixedOffset> {
+        self.local(Utc::now())
+    }
+
+    /// Today's date at the office.
+    pub fn today(&self) -> NaiveDate {
+        self.now_local().date_naive()
+    }
+
+    /// An instant for people, to the minute in office time: "2026-11-29 14:05".
+    pub fn format_minute(&self, t: DateTime<Utc>) -> String {
+        self.local(t).format("%Y-%m-%d %H:%M").to_string()
+    }
+
+    /// An instant for machines, RFC 3339 with the office's offset: "2026-11-29T14:05:00+08:00".
+    pub fn rfc3339(&self, t: DateTime<Utc>) -> String {
+        self.local(t).to_rfc3339_opts(SecondsFormat::Secs, true)
     }
 }
 
-/// Parses "HH:MM".
-pub fn clock(s: &str) -> Option<NaiveTime> {
-    NaiveTime::parse_from_str(s.trim(), "%H:%M").ok()
+/// When people are on duty, as typed values (`config` builds it once from `[duty]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    /// Working weekdays.
+    pub weekdays: Vec<Weekday>,
+    /// Opening periods of a working day in local time, sorted, each opening before it closes.
+    pub periods: Vec<(NaiveTime, NaiveTime)>,
+    /// Public holidays (no duty).
+    pub holidays: Vec<NaiveDate>,
+    /// Make-up working days that fall on a weekend.
+    pub extra_workdays: Vec<NaiveDate>,
+    /// The office's offset from UTC.
+    pub offset: FixedOffset,
 }
 
-fn date(d: &toml::value::Datetime) -> Option<NaiveDate> {
-    let d = d.date?;
-    NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into())
+impl Schedule {
+    /// The office's clock.
+    pub fn clock(&self) -> OfficeClock {
+        OfficeClock { offset: self.offset }
+    }
+
+    fn local(&self, t: DateTime<Utc>) -> NaiveDateTime {
+        self.clock().local(t).naive_local()
+    }
+
+    fn working(&self, d: NaiveDate) -> bool {
+        self.extra_workdays.contains(&d) || (self.weekdays.contains(&d.weekday()) && !self.holidays.contains(&d))
+    }
 }
 
 /// Is someone at the hotline?
@@ -71,47 +118,10 @@ fn weekday_zh(w: Weekday) -> &'static str {
     ["周一", "周二", "周三", "周四", "周五", "周六", "周日"][w.num_days_from_monday() as usize]
 }
 
-struct Schedule {
-    weekdays: Vec<Weekday>,
-    periods: Vec<(NaiveTime, NaiveTime)>,
-    holidays: Vec<NaiveDate>,
-    extra: Vec<NaiveDate>,
-    offset: Duration,
-}
-
-impl Schedule {
-    fn new(c: &DutyConfig) -> Self {
-        let mut periods: Vec<(NaiveTime, NaiveTime)> = c
-            .periods
-            .iter()
-            .filter_map(|[a, b]| Some((clock(a)?, clock(b)?)))
-            .collect();
-        periods.sort();
-        Self {
-            weekdays: c.weekdays.iter().filter_map(|d| weekday(d)).collect(),
-            periods,
-            holidays: c.holidays.iter().filter_map(date).collect(),
-            extra: c.extra_workdays.iter().filter_map(date).collect(),
-            offset: Duration::hours(c.utc_offset_hours.into()),
-        }
-    }
-
-    fn working(&self, d: NaiveDate) -> bool {
-        self.extra.contains(&d) || (self.weekdays.contains(&d.weekday()) && !self.holidays.contains(&d))
-    }
-}
-
-/// The office's local time for a UTC instant.
-pub fn local_time(c: Option<&DutyConfig>, now: DateTime<Utc>) -> NaiveDateTime {
-    let offset = c.map_or(8, |c| c.utc_offset_hours);
-    (now + Duration::hours(offset.into())).naive_utc()
-}
-
 /// Whether people are on duty at `now`.
-pub fn status(c: Option<&DutyConfig>, now: DateTime<Utc>) -> DutyStatus {
-    let Some(c) = c else { return DutyStatus::Unknown };
-    let s = Schedule::new(c);
-    let local = (now + s.offset).naive_utc();
+pub fn status(schedule: Option<&Schedule>, now: DateTime<Utc>) -> DutyStatus {
+    let Some(s) = schedule else { return DutyStatus::Unknown };
+    let local = s.local(now);
     if s.working(local.date()) {
         for &(open, close) in &s.periods {
             if local.time() >= open && local.time() < close {
@@ -137,15 +147,14 @@ pub fn status(c: Option<&DutyConfig>, now: DateTime<Utc>) -> DutyStatus {
 
 /// Working hours between two instants: time inside the opening periods of working days, or plain
 /// hours when no `[duty]` is configured.
-pub fn working_hours_between(c: Option<&DutyConfig>, from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+pub fn working_hours_between(schedule: Option<&Schedule>, from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
     if to <= from {
         return 0.0;
     }
-    let Some(c) = c else {
+    let Some(s) = schedule else {
         return (to - from).num_seconds() as f64 / 3600.0;
     };
-    let s = Schedule::new(c);
-    let (a, b) = ((from + s.offset).naive_utc(), (to + s.offset).naive_utc());
+    let (a, b) = (s.local(from), s.local(to));
     let mut seconds = 0i64;
     let mut day = a.date();
     while day <= b.date() {
@@ -167,14 +176,19 @@ pub fn working_hours_between(c: Option<&DutyConfig>, from: DateTime<Utc>, to: Da
 mod tests {
     use super::*;
 
-    fn cfg() -> DutyConfig {
-        toml::from_str(
-            r#"weekdays = ["mon", "tue", "wed", "thu", "fri"]
-periods = [["08:30", "12:00"], ["14:30", "18:00"]]
-holidays = [2026-10-01, 2026-10-02]
-extra_workdays = [2026-10-10]"#,
-        )
-        .unwrap()
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn cfg() -> Schedule {
+        use Weekday::*;
+        Schedule {
+            weekdays: vec![Mon, Tue, Wed, Thu, Fri],
+            periods: vec![(t(8, 30), t(12, 0)), (t(14, 30), t(18, 0))],
+            holidays: vec![day(2026, 10, 1), day(2026, 10, 2)],
+            extra_workdays: vec![day(2026, 10, 10)],
+            offset: OfficeClock::CHINA.offset,
+        }
     }
 
     /// A UTC instant for a Beijing local time.
@@ -262,6 +276,46 @@ extra_workdays = [2026-10-10]"#,
         assert_eq!(
             DutyStatus::OnDuty { until: t(18, 0) }.describe(now),
             "现在是工作时间，人工服务至 18:00。"
+        );
+    }
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    #[test]
+    fn the_office_clock_crosses_midnight_in_office_time() {
+        let china = OfficeClock::CHINA;
+        let late = utc("2026-11-29T16:05:00Z");
+        assert_eq!(china.local(late).date_naive(), day(2026, 11, 30));
+        assert_eq!(china.format_minute(late), "2026-11-30 00:05");
+        assert_eq!(china.rfc3339(late), "2026-11-30T00:05:00+08:00");
+        assert_eq!(china.format_minute(utc("2026-11-29T15:59:59Z")), "2026-11-29 23:59");
+        assert_eq!(
+            china.rfc3339(utc("2026-11-29T14:05:00.123Z")),
+            "2026-11-29T22:05:00+08:00"
+        );
+    }
+
+    #[test]
+    fn an_office_west_of_utc_is_behind_it() {
+        let offset = FixedOffset::west_opt(5 * 3600).unwrap();
+        let clock = OfficeClock { offset };
+        let early = utc("2026-11-29T03:30:00Z");
+        assert_eq!(clock.format_minute(early), "2026-11-28 22:30");
+        assert_eq!(clock.rfc3339(early), "2026-11-28T22:30:00-05:00");
+        // The schedule reads its hours on the same clock: Thursday 14:00 UTC is 09:00 there.
+        let schedule = Schedule { offset, ..cfg() };
+        assert_eq!(schedule.clock(), clock);
+        assert_eq!(
+            status(Some(&schedule), utc("2026-11-26T14:00:00Z")),
+            DutyStatus::OnDuty { until: t(12, 0) }
+        );
+        assert_eq!(
+            status(Some(&cfg()), utc("2026-11-26T14:00:00Z")),
+            DutyStatus::OffDuty {
+                back: Some(day(2026, 11, 27).and_time(t(8, 30)))
+            }
         );
     }
 }

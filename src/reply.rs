@@ -160,16 +160,14 @@ pub fn hotline_lines(o: &BTreeMap<String, String>) -> String {
 
 /// One line on whether people are at the hotline now (or when they are back); without `[duty]`,
 /// the office hours as published.
-pub fn duty_line(duty: Option<&crate::config::DutyConfig>, o: &BTreeMap<String, String>) -> String {
+pub fn duty_line(duty: Option<&crate::duty::Schedule>, o: &BTreeMap<String, String>) -> String {
     let now = chrono::Utc::now();
-    match crate::duty::status(duty, now) {
-        crate::duty::DutyStatus::Unknown => {
-            format!(
-                "人工服务时间：{}。",
-                o.get("office_hours").map_or("以海关公布为准", String::as_str)
-            )
-        }
-        status => status.describe(crate::duty::local_time(duty, now)),
+    match duty {
+        Some(s) => crate::duty::status(duty, now).describe(s.clock().local(now).naive_local()),
+        None => format!(
+            "人工服务时间：{}。",
+            o.get("office_hours").map_or("以海关公布为准", String::as_str)
+        ),
     }
 }
 

@@ -123,6 +123,49 @@ fn list_show_answer_close_and_export() {
     assert!(stderr(&out).contains("there is no ticket"), "{}", stderr(&out));
 }
 
+/// The ticket's opening time as `review` should show it at an office `hours` east of UTC: to the
+/// minute for people, RFC 3339 with the offset for machines.
+fn opened_at_office(store: &SqliteStore, hours: i32) -> (String, String, String) {
+    let stored = store.ticket(1).unwrap().unwrap().opened_at;
+    let utc = chrono::DateTime::parse_from_rfc3339(&stored).unwrap().to_utc();
+    let office = utc.with_timezone(&chrono::FixedOffset::east_opt(hours * 3600).unwrap());
+    (
+        office.format("%Y-%m-%d %H:%M").to_string(),
+        office.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        utc.format("%Y-%m-%d %H:%M").to_string(),
+    )
+}
+
+#[test]
+fn review_shows_times_in_office_time() {
+    let site = valid_site();
+    let store = seed(&site);
+    let c = cfg(&site);
+    // Without [duty] the office is in China (UTC+8).
+    let (minute, _, utc_minute) = opened_at_office(&store, 8);
+    let list = stdout(&run(&["--config", &c, "review", "list"], None));
+    assert!(list.contains(&format!("T000001 open     {minute} ")), "{list}");
+    assert!(!list.contains(&utc_minute), "{list}");
+
+    // An office five hours behind UTC, as `[duty] utc_offset_hours` says.
+    let toml = site.path().join("bot.toml");
+    let mut text = std::fs::read_to_string(&toml).unwrap();
+    text.push_str("\n[duty]\nweekdays = [\"mon\"]\nperiods = [[\"09:00\", \"17:00\"]]\nutc_offset_hours = -5\n");
+    std::fs::write(&toml, text).unwrap();
+    let (minute, machine, utc_minute) = opened_at_office(&store, -5);
+    assert!(machine.ends_with("-05:00"), "{machine}");
+    let list = stdout(&run(&["--config", &c, "review", "list"], None));
+    assert!(list.contains(&format!("T000001 open     {minute} ")), "{list}");
+    assert!(!list.contains(&utc_minute), "{list}");
+    let show = stdout(&run(&["--config", &c, "review", "show", "T000001"], None));
+    assert!(show.contains(&format!("开单：{minute}\n")), "{show}");
+    let csv = stdout(&run(&["--config", &c, "review", "export"], None));
+    assert!(csv.contains(&format!("T000001,{machine},telegram,42,")), "{csv}");
+    let out = run(&["--config", &c, "review", "list", "--json"], None);
+    let first: serde_json::Value = serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
+    assert_eq!(first["opened_at"], machine.as_str());
+}
+
 #[test]
 fn promote_to_an_entry_and_to_a_new_entry() {
     let site = valid_site();

@@ -45,9 +45,13 @@ fuzz_target!(|text: &str| {
             assert!(hours.is_finite() && hours >= 0.0, "{hours}");
             let now = DateTime::from_timestamp(1_795_000_000, 0).unwrap();
             if let Some(d) = &c.duty {
-                assert!((-12..=14).contains(&d.utc_offset_hours), "{d:?}");
+                let seconds = d.offset.local_minus_utc();
+                assert!((-12 * 3600..=14 * 3600).contains(&seconds), "{d:?}");
+                assert!(d.periods.iter().all(|(open, close)| open < close), "{d:?}");
             }
-            let _ = duty::status(c.duty.as_ref(), now).describe(duty::local_time(c.duty.as_ref(), now));
+            let clock = c.office_clock();
+            let _ = duty::status(c.duty.as_ref(), now).describe(clock.local(now).naive_local());
+            let _ = clock.format_minute(now);
             let h = duty::working_hours_between(c.duty.as_ref(), now - Duration::days(30), now);
             assert!(h.is_finite() && h >= 0.0 && h <= 30.0 * 24.0, "{h}");
             let _ = c.placeholder_names();

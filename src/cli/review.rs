@@ -1,16 +1,19 @@
 //! `customs-bot review …`: the operators' command line over the ticket store — list, show,
 //! answer (relayed by the running bot), close, export (masked CSV) and promote to knowledge.
+//! Times are shown in the office's time zone (`Config::office_clock`): to the minute for people,
+//! RFC 3339 with the office's offset in JSON and CSV.
 
 use std::io::Write;
 
 use chrono::Utc;
 use clap::Subcommand;
 
-use crate::config::Config;
 use crate::desk::Cases;
 use crate::desk::knowledge::{PromoteTarget, promote};
+use crate::config::Config;
+use crate::duty::OfficeClock;
 use crate::knowledge::Kind;
-use crate::tickets::{CloseReason, SqliteStore, TicketState, parse_ticket_number};
+use crate::tickets::{CloseReason, SqliteStore, Ticket, TicketState, parse_ticket_number};
 
 use super::Code;
 
@@ -22,12 +25,13 @@ pub struct Args {
 
 #[derive(Debug, Subcommand)]
 pub enum ReviewCommand {
-    /// List tickets, oldest first (overdue ones flagged).
+    /// List tickets, oldest first (overdue ones flagged), opened times in the office's time zone.
     List {
         /// Only tickets in this state: open, answered, closed.
         #[arg(long)]
         state: Option<String>,
-        /// One JSON object per line.
+        /// One JSON object per line; times RFC 3339 with the office's offset
+        /// (2026-11-29T22:05:00+08:00).
         #[arg(long)]
         json: bool,
     },
@@ -47,7 +51,8 @@ pub enum ReviewCommand {
         #[arg(long, value_enum)]
         reason: CloseArg,
     },
-    /// Export tickets (personal data masked).
+    /// Export tickets (personal data masked); times RFC 3339 with the office's offset
+    /// (2026-11-29T22:05:00+08:00).
     Export {
         #[arg(long, default_value = "csv")]
         format: String,
@@ -70,26 +75,26 @@ pub enum ReviewCommand {
     },
 }
 
-/// Why a ticket is closed by hand (promotion and relaying close tickets themselves).
+/// Why a ticket is closed by hand (relaying and promotion close tickets themselves).
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum CloseArg {
     /// The answer reached the person another way.
     Relayed,
+    /// Turned into knowledge by hand.
+    Promoted,
     /// The same question is handled in another ticket.
     Duplicate,
     /// Not a customs matter.
     OutOfScope,
-    /// Turned into knowledge by hand.
-    Promoted,
 }
 
 impl From<CloseArg> for CloseReason {
     fn from(a: CloseArg) -> Self {
         match a {
             CloseArg::Relayed => CloseReason::Relayed,
+            CloseArg::Promoted => CloseReason::Promoted,
             CloseArg::Duplicate => CloseReason::Duplicate,
             CloseArg::OutOfScope => CloseReason::OutOfScope,
-            CloseArg::Promoted => CloseReason::Promoted,
         }
     }
 }
@@ -101,7 +106,6 @@ fn ticket_id(s: &str) -> anyhow::Result<i64> {
 pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
     let store = std::sync::Arc::new(SqliteStore::open(&config.tickets.db)?);
     let cases = Cases::new(std::sync::Arc::new(config.clone()), store);
-    let now = Utc::now();
     let mut out = std::io::stdout().lock();
     match args.command {
         ReviewCommand::List { state, json } => {
@@ -111,78 +115,11 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
                     TicketState::parse(s).ok_or_else(|| anyhow::anyhow!("--state must be open, answered or closed"))?,
                 ),
             };
-            let mut tickets = cases.list(state)?;
-            // Overdue first, then oldest first.
-            tickets.sort_by_key(|t| !cases.is_overdue(t, now));
-            for t in &tickets {
-                let overdue = cases.is_overdue(t, now);
-                if json {
-                    let mut v = serde_json::to_value(t)?;
-                    v["number"] = t.number().into();
-                    v["overdue"] = overdue.into();
-                    writeln!(out, "{v}")?;
-                } else {
-                    writeln!(
-                        out,
-                        "{} {:8} {}{} {}  {}",
-                        t.number(),
-                        t.state.as_str(),
-                        if overdue { "[逾期] " } else { "" },
-                        office_minute(config, t.opened_at),
-                        t.reason.label(),
-                        t.question
-                    )?;
-                }
-            }
-            if !json {
-                writeln!(out, "{} ticket(s)", tickets.len())?;
-            }
+            list(&cases, cases.list(state)?, json, &mut out)?;
         }
         ReviewCommand::Show { ticket } => {
             let id = ticket_id(&ticket)?;
-            let t = cases.ticket(id)?;
-            writeln!(out, "工单 {}（{}）", t.number(), t.state.as_str())?;
-            writeln!(out, "渠道：{} 会话 {}", t.channel, t.chat)?;
-            writeln!(out, "原因：{}", t.reason.label())?;
-            writeln!(out, "问题：{}", t.question)?;
-            let guesses = t.guess_titles();
-            writeln!(
-                out,
-                "机器人的猜测：{}",
-                if guesses.is_empty() {
-                    "无".to_string()
-                } else {
-                    guesses.join(" / ")
-                }
-            )?;
-            writeln!(
-                out,
-                "开单：{}{}",
-                office_minute(config, t.opened_at),
-                if cases.is_overdue(&t, now) { "（逾期）" } else { "" }
-            )?;
-            if let Some(a) = &t.answer {
-                writeln!(
-                    out,
-                    "答复（{}，{}）：{a}",
-                    t.answered_by.as_deref().unwrap_or("?"),
-                    t.answered_at.map_or("?".to_string(), |at| office_minute(config, at))
-                )?;
-            }
-            if let Some(r) = &t.relayed_at {
-                writeln!(out, "已转达用户：{}", office_minute(config, *r))?;
-            }
-            if let Some(c) = &t.closed_at {
-                writeln!(
-                    out,
-                    "关闭：{}（{}）",
-                    office_minute(config, *c),
-                    t.close_reason.map_or("?", |r| r.as_str())
-                )?;
-            }
-            if let Some(p) = &t.promoted_to {
-                writeln!(out, "已转为知识条目：{p}")?;
-            }
+            show(&cases, &cases.ticket(id)?, &mut out)?;
         }
         ReviewCommand::Answer { ticket, text, by } => {
             let t = cases.answer(ticket_id(&ticket)?, &text, &by)?;
@@ -199,41 +136,7 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
         }
         ReviewCommand::Export { format } => {
             anyhow::ensure!(format == "csv", "only --format csv is supported");
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record([
-                "number",
-                "opened_at",
-                "channel",
-                "chat",
-                "reason",
-                "state",
-                "question",
-                "answer",
-                "answered_by",
-                "answered_at",
-                "closed_at",
-                "close_reason",
-                "promoted_to",
-            ])?;
-            let time = |t: Option<chrono::DateTime<Utc>>| t.map(|t| office_rfc3339(config, t)).unwrap_or_default();
-            for t in cases.list(None)? {
-                w.write_record([
-                    t.number(),
-                    office_rfc3339(config, t.opened_at),
-                    t.channel.clone(),
-                    t.chat.clone(),
-                    t.reason.as_str().to_string(),
-                    t.state.as_str().to_string(),
-                    t.question.clone(),
-                    t.answer.clone().unwrap_or_default(),
-                    t.answered_by.clone().unwrap_or_default(),
-                    time(t.answered_at),
-                    time(t.closed_at),
-                    t.close_reason.map(|r| r.as_str().to_string()).unwrap_or_default(),
-                    t.promoted_to.clone().unwrap_or_default(),
-                ])?;
-            }
-            w.flush()?;
+            export(config.office_clock(), cases.list(None)?, out)?;
             return Ok(Code::Ok);
         }
         ReviewCommand::Promote {
@@ -269,17 +172,130 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
     Ok(Code::Ok)
 }
 
-/// A time in the office's time zone, to the minute ("2026-11-29 21:05").
-fn office_minute(config: &Config, t: chrono::DateTime<Utc>) -> String {
-    crate::duty::local_time(config.duty.as_ref(), t)
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
+/// `review list`: overdue first, then oldest first; one line or one JSON object per ticket.
+fn list(cases: &Cases, mut tickets: Vec<Ticket>, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
+    let (now, clock) = (Utc::now(), cases.config().office_clock());
+    tickets.sort_by_key(|t| !cases.is_overdue(t, now));
+    for t in &tickets {
+        let overdue = cases.is_overdue(t, now);
+        if json {
+            let mut v = serde_json::to_value(t)?;
+            v["number"] = t.number().into();
+            v["overdue"] = overdue.into();
+            for (key, at) in [
+                ("opened_at", Some(t.opened_at)),
+                ("answered_at", t.answered_at),
+                ("relayed_at", t.relayed_at),
+                ("closed_at", t.closed_at),
+            ] {
+                if let Some(at) = at {
+                    v[key] = clock.rfc3339(at).into();
+                }
+            }
+            writeln!(out, "{v}")?;
+        } else {
+            writeln!(
+                out,
+                "{} {:8} {}{} {}  {}",
+                t.number(),
+                t.state.as_str(),
+                if overdue { "[逾期] " } else { "" },
+                clock.format_minute(t.opened_at),
+                t.reason.label(),
+                t.question
+            )?;
+        }
+    }
+    if !json {
+        writeln!(out, "{} ticket(s)", tickets.len())?;
+    }
+    Ok(())
 }
 
-/// A time in the office's time zone, RFC 3339 with its offset (for exports).
-fn office_rfc3339(config: &Config, t: chrono::DateTime<Utc>) -> String {
-    let hours = config.duty.as_ref().map_or(8, |d| d.utc_offset_hours);
-    let offset = chrono::FixedOffset::east_opt(hours * 3600).expect("offsets are validated at load");
-    t.with_timezone(&offset)
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+/// `review show`: one ticket with the bot's guesses and its history, times in office time.
+fn show(cases: &Cases, t: &Ticket, out: &mut impl Write) -> anyhow::Result<()> {
+    let clock = cases.config().office_clock();
+    writeln!(out, "工单 {}（{}）", t.number(), t.state.as_str())?;
+    writeln!(out, "渠道：{} 会话 {}", t.channel, t.chat)?;
+    writeln!(out, "原因：{}", t.reason.label())?;
+    writeln!(out, "问题：{}", t.question)?;
+    let guesses = t.guess_titles();
+    writeln!(
+        out,
+        "机器人的猜测：{}",
+        if guesses.is_empty() {
+            "无".to_string()
+        } else {
+            guesses.join(" / ")
+        }
+    )?;
+    writeln!(
+        out,
+        "开单：{}{}",
+        clock.format_minute(t.opened_at),
+        if cases.is_overdue(t, Utc::now()) {
+            "（逾期）"
+        } else {
+            ""
+        }
+    )?;
+    if let Some(a) = &t.answer {
+        writeln!(
+            out,
+            "答复（{}，{}）：{a}",
+            t.answered_by.as_deref().unwrap_or("?"),
+            t.answered_at.map_or("?".to_string(), |at| clock.format_minute(at))
+        )?;
+    }
+    if let Some(r) = t.relayed_at {
+        writeln!(out, "已转达用户：{}", clock.format_minute(r))?;
+    }
+    if let Some(c) = t.closed_at {
+        let reason = t.close_reason.map_or("?", |r| r.as_str());
+        writeln!(out, "关闭：{}（{reason}）", clock.format_minute(c))?;
+    }
+    if let Some(p) = &t.promoted_to {
+        writeln!(out, "已转为知识条目：{p}")?;
+    }
+    Ok(())
+}
+
+/// `review export`: every ticket as CSV, times RFC 3339 with the office's offset.
+fn export(clock: OfficeClock, tickets: Vec<Ticket>, out: impl Write) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "number",
+        "opened_at",
+        "channel",
+        "chat",
+        "reason",
+        "state",
+        "question",
+        "answer",
+        "answered_by",
+        "answered_at",
+        "closed_at",
+        "close_reason",
+        "promoted_to",
+    ])?;
+    let machine = |t: Option<chrono::DateTime<Utc>>| t.map(|t| clock.rfc3339(t)).unwrap_or_default();
+    for t in tickets {
+        w.write_record([
+            t.number(),
+            machine(Some(t.opened_at)),
+            t.channel,
+            t.chat,
+            t.reason.as_str().to_string(),
+            t.state.as_str().to_string(),
+            t.question,
+            t.answer.unwrap_or_default(),
+            t.answered_by.unwrap_or_default(),
+            machine(t.answered_at),
+            machine(t.closed_at),
+            t.close_reason.map(|r| r.as_str().to_string()).unwrap_or_default(),
+            t.promoted_to.unwrap_or_default(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
 }

@@ -79,7 +79,7 @@ async fn list_open(bot: &TgBot, ctx: &Context, chat: ChatId) -> HandlerResult {
         return send_html(bot, chat, html("没有未处理的工单。"), None).await;
     }
     let now = chrono::Utc::now();
-    let config = ctx.desk.assistant().config();
+    let clock = ctx.desk.assistant().config().office_clock();
     let lines: Vec<String> = open
         .iter()
         .map(|t| {
@@ -91,11 +91,7 @@ async fn list_open(bot: &TgBot, ctx: &Context, chat: ChatId) -> HandlerResult {
                 } else {
                     ""
                 },
-                html(
-                    &crate::duty::local_time(config.duty.as_ref(), t.opened_at)
-                        .format("%Y-%m-%d %H:%M")
-                        .to_string()
-                ),
+                html(&clock.format_minute(t.opened_at)),
                 html(t.reason.label()),
                 html(&t.question)
             )

@@ -192,6 +192,5 @@ fn admit<T>(s: &WebState, ip: IpAddr, body: Result<Json<T>, JsonRejection>) -> R
 
 /// A time as the office reads it ("2026-11-29 21:05", the office's time zone).
 fn office_minute(s: &WebState, t: chrono::DateTime<chrono::Utc>) -> String {
-    let duty = s.assistant().config().duty.as_ref();
-    crate::duty::local_time(duty, t).format("%Y-%m-%d %H:%M").to_string()
+    s.assistant().config().office_clock().format_minute(t)
 }

@@ -1,0 +1,211 @@
+//! Loading `bot.toml`: defaults, paths, refused values and the messages that name them.
+
+use super::*;
+use crate::duty::{OfficeClock, Schedule};
+
+const MINIMAL: &str = "[office]\noffice_name = \"X\"\nhotline = \"12360\"\nconsult_phone = \"-\"\n";
+
+#[test]
+fn minimal_config_gets_defaults_and_relative_paths() {
+    let c = Config::parse(MINIMAL, Path::new("/srv/bot/bot.toml")).unwrap();
+    assert_eq!(c.knowledge.dir, Path::new("/srv/bot/knowledge"));
+    assert_eq!(c.index.dir, Path::new("/srv/bot/index"));
+    assert_eq!(c.answer, AnswerConfig::default());
+}
+
+#[test]
+fn unknown_keys_are_named() {
+    let text = format!("{MINIMAL}[answer]\nanswer_coverag = 0.5\n");
+    let e = Config::parse(&text, Path::new("bot.toml")).unwrap_err().to_string();
+    assert!(e.contains("answer_coverag"), "{e}");
+    assert!(e.starts_with("bot.toml: line 6"), "{e}");
+    let e = Config::parse(&format!("colour = 1\n{MINIMAL}"), Path::new("bot.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("colour"), "{e}");
+}
+
+#[test]
+fn office_needs_the_handoff_details() {
+    let e = Config::parse("[office]\nhotline = \"12360\"\n", Path::new("b.toml"))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "b.toml: [office] needs `office_name`: the hand-off reply uses it");
+}
+
+#[test]
+fn token_is_never_shown() {
+    let text = format!("{MINIMAL}[telegram]\ntoken = \"123:SECRET\"\n");
+    let c = Config::parse(&text, Path::new("b.toml")).unwrap();
+    assert!(!format!("{c:?}").contains("SECRET"));
+}
+
+#[test]
+fn bad_duty_hours_are_explained() {
+    let text = format!("{MINIMAL}[duty]\nweekdays = [\"mon\", \"funday\"]\nperiods = [[\"08:30\", \"17:30\"]]\n");
+    let e = Config::parse(&text, Path::new("b.toml")).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "b.toml: [duty] weekdays: `funday` is not one of mon, tue, wed, thu, fri, sat, sun"
+    );
+    let text = format!("{MINIMAL}[duty]\nweekdays = [\"mon\"]\nperiods = [[\"18:00\", \"08:30\"]]\n");
+    assert!(Config::parse(&text, Path::new("b.toml")).is_err());
+}
+
+#[test]
+fn numbers_out_of_range_are_refused_by_name() {
+    for (section, line, expect) in [
+        (
+            "answer",
+            "answer_coverage = nan",
+            "[answer] answer_coverage = NaN: must be a number from 0 to 1",
+        ),
+        (
+            "answer",
+            "clarify_norm = -0.1",
+            "[answer] clarify_norm = -0.1: must be a number from 0 to 1",
+        ),
+        (
+            "answer",
+            "answer_margin = -1.0",
+            "[answer] answer_margin = -1: must be a number from 0 to 1",
+        ),
+        (
+            "answer",
+            "answer_matched = inf",
+            "[answer] answer_matched = inf: must be a number from 0 to 1000",
+        ),
+        (
+            "answer",
+            "max_question_chars = 0",
+            "[answer] max_question_chars = 0: must be a number from 10 to 100000",
+        ),
+        (
+            "answer",
+            "max_choices = 0",
+            "[answer] max_choices = 0: must be a number from 1 to 10",
+        ),
+        (
+            "operators",
+            "overdue_hours = -8.0",
+            "[operators] overdue_hours = -8: must be a number from 0 to 10000",
+        ),
+        (
+            "web",
+            "requests_per_minute = 0",
+            "[web] requests_per_minute = 0: must be a number from 1 to 1000000000",
+        ),
+        (
+            "telegram",
+            "messages_per_second = 0",
+            "[telegram] messages_per_second = 0: must be a number from 1 to 1000000000",
+        ),
+        (
+            "tickets",
+            "retention_days = 0",
+            "[tickets] retention_days = 0: must be a number from 1 to 36500",
+        ),
+    ] {
+        let text = format!("{MINIMAL}[{section}]\n{line}\n");
+        let e = Config::parse(&text, Path::new("b.toml")).unwrap_err().to_string();
+        assert_eq!(e, format!("b.toml: {expect}"), "{line}");
+    }
+    let text =
+        format!("{MINIMAL}[duty]\nweekdays = [\"mon\"]\nperiods = [[\"08:30\", \"17:30\"]]\nutc_offset_hours = 99\n");
+    assert!(
+        Config::parse(&text, Path::new("b.toml"))
+            .unwrap_err()
+            .to_string()
+            .contains("utc_offset_hours = 99")
+    );
+}
+
+#[test]
+fn a_missing_file_names_the_os_error_once() {
+    let e = anyhow::Error::new(Config::load(Path::new("/nonexistent/bot.toml")).unwrap_err());
+    let text = format!("{e:#}");
+    assert_eq!(text.matches("No such file or directory").count(), 1, "{text}");
+    assert!(text.starts_with("cannot read /nonexistent/bot.toml: "), "{text}");
+}
+
+#[test]
+fn web_limits_must_be_positive() {
+    let text = format!("{MINIMAL}[web]\nheader_timeout_seconds = 0\n");
+    let e = Config::parse(&text, Path::new("b.toml")).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "b.toml: [web] header_timeout_seconds = 0: must be a number from 1 to 3600"
+    );
+    let c = Config::parse(MINIMAL, Path::new("b.toml")).unwrap();
+    assert_eq!((c.web.header_timeout_seconds, c.web.shutdown_grace_seconds), (10, 10));
+}
+
+#[test]
+fn shipped_bot_toml_loads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("bot.toml");
+    let c = Config::load(&path).unwrap();
+    assert!(c.office.contains_key("hotline"));
+    assert!(c.knowledge.dir.ends_with("knowledge"));
+}
+
+#[test]
+fn duty_is_parsed_once_into_a_schedule() {
+    use chrono::{FixedOffset, NaiveDate, NaiveTime, Weekday};
+    let text = format!(
+        "{MINIMAL}[duty]\nweekdays = [\"Mon\", \" fri\"]\nperiods = [[\"14:30\", \"18:00\"], [\"08:30\", \"12:00\"]]\n\
+         holidays = [2026-10-01]\nextra_workdays = [2026-10-10]\n"
+    );
+    let c = Config::parse(&text, Path::new("b.toml")).unwrap();
+    let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+    let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+    let expected = Schedule {
+        weekdays: vec![Weekday::Mon, Weekday::Fri],
+        periods: vec![(t(8, 30), t(12, 0)), (t(14, 30), t(18, 0))],
+        holidays: vec![day(10, 1)],
+        extra_workdays: vec![day(10, 10)],
+        offset: FixedOffset::east_opt(8 * 3600).unwrap(),
+    };
+    assert_eq!(c.duty, Some(expected));
+    assert_eq!(c.office_clock(), OfficeClock::CHINA);
+}
+
+#[test]
+fn the_office_clock_follows_duty_else_china() {
+    let c = Config::parse(MINIMAL, Path::new("b.toml")).unwrap();
+    assert_eq!(c.office_clock(), OfficeClock::CHINA);
+    let text =
+        format!("{MINIMAL}[duty]\nweekdays = [\"mon\"]\nperiods = [[\"09:00\", \"17:00\"]]\nutc_offset_hours = -5\n");
+    let clock = Config::parse(&text, Path::new("b.toml")).unwrap().office_clock();
+    assert_eq!(clock.offset.local_minus_utc(), -5 * 3600);
+    let t = chrono::DateTime::parse_from_rfc3339("2026-11-29T03:30:00Z")
+        .unwrap()
+        .to_utc();
+    assert_eq!(clock.format_minute(t), "2026-11-28 22:30");
+    assert_eq!(clock.rfc3339(t), "2026-11-28T22:30:00-05:00");
+}
+
+#[test]
+fn bad_duty_values_are_named() {
+    for (lines, expect) in [
+        (
+            "weekdays = [\"mon\"]\nperiods = [[\"8:30am\", \"12:00\"]]\n",
+            "[duty] periods: [\"8:30am\", \"12:00\"] must be two times HH:MM, the first before the second",
+        ),
+        (
+            "weekdays = [\"mon\"]\nperiods = [[\"08:30\", \"12:00\"]]\nholidays = [2026-10-01T08:00:00]\n",
+            "[duty] `2026-10-01T08:00:00` must be a date like 2026-10-01",
+        ),
+        (
+            "weekdays = [\"mon\"]\nperiods = [[\"08:30\", \"12:00\"]]\nextra_workdays = [08:00:00]\n",
+            "[duty] `08:00:00` must be a date like 2026-10-01",
+        ),
+        (
+            "weekdays = [\"mon\"]\nperiods = [[\"08:30\", \"12:00\"]]\nutc_offset_hours = -13\n",
+            "[duty] utc_offset_hours = -13: must be a number from -12 to 14",
+        ),
+    ] {
+        let text = format!("{MINIMAL}[duty]\n{lines}");
+        let e = Config::parse(&text, Path::new("b.toml")).unwrap_err().to_string();
+        assert_eq!(e, format!("b.toml: {expect}"), "{lines}");
+    }
+}
