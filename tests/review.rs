@@ -126,8 +126,7 @@ fn list_show_answer_close_and_export() {
 /// The ticket's opening time as `review` should show it at an office `hours` east of UTC: to the
 /// minute for people, RFC 3339 with the offset for machines.
 fn opened_at_office(store: &SqliteStore, hours: i32) -> (String, String, String) {
-    let stored = store.ticket(1).unwrap().unwrap().opened_at;
-    let utc = chrono::DateTime::parse_from_rfc3339(&stored).unwrap().to_utc();
+    let utc = store.ticket(1).unwrap().unwrap().opened_at;
     let office = utc.with_timezone(&chrono::FixedOffset::east_opt(hours * 3600).unwrap());
     (
         office.format("%Y-%m-%d %H:%M").to_string(),
