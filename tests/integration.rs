@@ -4,6 +4,7 @@ mod fake_telegram;
 mod support;
 
 mod cli;
+mod desk;
 mod hardening;
 mod operators;
 mod quality;

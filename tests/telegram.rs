@@ -29,7 +29,7 @@ pub struct Harness {
 const LONG_PARAGRAPH: &str =
     "保税仓库经营企业应当如实记录货物的进、出、转、存情况，按照海关要求提交报表，并接受海关的监管和核查。";
 
-fn write_extra_entries(k: &std::path::Path) {
+pub fn write_extra_entries(k: &std::path::Path) {
     // A long answer (well over 4096 UTF-16 units) and two entries one short question cannot tell apart.
     let long_body = (0..60)
         .map(|i| format!("{i}. {LONG_PARAGRAPH} <注意> & **要点**"))

@@ -8,9 +8,9 @@ use std::io::Write;
 use chrono::Utc;
 use clap::Subcommand;
 
+use crate::config::Config;
 use crate::desk::Cases;
 use crate::desk::knowledge::{PromoteTarget, promote};
-use crate::config::Config;
 use crate::duty::OfficeClock;
 use crate::knowledge::Kind;
 use crate::tickets::{CloseReason, SqliteStore, Ticket, TicketState, parse_ticket_number};
