@@ -37,7 +37,7 @@ pub enum ReviewCommand {
     },
     /// Show one ticket with the bot's guesses and its history.
     Show { ticket: String },
-    /// Answer a ticket; a running bot relays the answer to the person's chat.
+    /// Answer a ticket; a running `serve` relays the answer to the person's chat.
     Answer {
         ticket: String,
         text: String,
@@ -125,7 +125,7 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
             let t = cases.answer(ticket_id(&ticket)?, &text, &by)?;
             writeln!(
                 out,
-                "answered {}; a running bot relays it to the person's chat within seconds",
+                "answered {}; a running `serve` relays it to the person's Telegram chat within 30 seconds (on the web, the person reads it on their ticket page)",
                 t.number()
             )?;
         }
