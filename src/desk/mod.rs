@@ -107,7 +107,7 @@ pub enum FeedbackOutcome {
     /// 有帮助, recorded.
     Thanks,
     /// 没帮助, recorded; the ticket opened for it (when it could be).
-    Sorry(Option<Ticket>),
+    Sorry(Option<Box<Ticket>>),
     /// A second tap on the same answer.
     AlreadyRecorded,
     /// Not a question of this conversation (or no such question): nothing recorded.
@@ -373,10 +373,8 @@ impl Desk {
                 Some(Feedback::Recorded(_, None)) => FeedbackOutcome::Thanks,
                 Some(Feedback::Recorded(id, Some(q))) => {
                     let guesses = q.entry.iter().map(|e| self.guess(e)).collect();
-                    FeedbackOutcome::Sorry(
-                        self.open(chat, &q.question, TicketReason::NotHelpful, guesses, Some(id))
-                            .await,
-                    )
+                    let ticket = self.open(chat, &q.question, TicketReason::NotHelpful, guesses, Some(id));
+                    FeedbackOutcome::Sorry(ticket.await.map(Box::new))
                 }
             }
         }
