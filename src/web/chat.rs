@@ -4,16 +4,17 @@ use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
+use maud::html;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::conversation::{conversation, conversation_or_new, is_token};
-use super::{CHANNEL, ClientIp, Shared, admit, json_error};
-use crate::markup::escape_html as esc;
+use super::extract::Admitted;
+use super::pages::lines;
+use super::{CHANNEL, ClientIp, Shared, WebError};
 use crate::reply::{Body, HandoffReason, Reply};
 use crate::tickets::{Feedback, NewTicket, QuestionRef, Ticket, TicketReason, TicketStore};
 
@@ -58,12 +59,8 @@ async fn keep_or_hand_off(s: &Shared, chat: &str, reply: Reply, latency: Duratio
 pub(super) async fn api_ask(
     State(s): State<Shared>,
     ClientIp(ip): ClientIp,
-    body: Result<Json<AskBody>, JsonRejection>,
+    Admitted(body): Admitted<AskBody>,
 ) -> Response {
-    let body = match admit(&s, ip, body) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
     let (reply, latency) = answer(&s, body.question).await;
     let (reply, _) = keep_or_hand_off(&s, &format!("api:{ip}"), reply, latency).await;
     tracing::info!(
@@ -103,30 +100,23 @@ fn ticket_link(t: &Ticket) -> String {
 }
 
 fn ticket_html(t: &Ticket) -> String {
-    format!(
-        "<p class=\"ticket\">您的问题已登记为工单 <a href=\"{}\"><b>{}</b></a>。请保存这个链接，工作人员答复后可在那里查看。</p>",
-        esc(&ticket_link(t)),
-        t.number()
-    )
+    html! {
+        p.ticket {
+            "您的问题已登记为工单 " a href=(ticket_link(t)) { b { (t.number()) } }
+            "。请保存这个链接，工作人员答复后可在那里查看。"
+        }
+    }
+    .into_string()
 }
 
 fn duty_html(s: &Shared) -> String {
     let c = s.assistant.config();
     let line = crate::reply::duty_line(c.duty.as_ref(), &c.office);
-    format!("<p>{}</p>", esc(&line))
+    html! { p { (line) } }.into_string()
 }
 
 /// `POST /chat/ask`: what the chat page shows.
-pub(super) async fn chat_ask(
-    State(s): State<Shared>,
-    ClientIp(ip): ClientIp,
-    jar: CookieJar,
-    body: Result<Json<AskBody>, JsonRejection>,
-) -> Response {
-    let body = match admit(&s, ip, body) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
+pub(super) async fn chat_ask(State(s): State<Shared>, jar: CookieJar, Admitted(body): Admitted<AskBody>) -> Response {
     let (chat, jar) = conversation_or_new(&s, jar);
     let (reply, latency) = answer(&s, body.question).await;
     let (reply, qid) = keep_or_hand_off(&s, &chat, reply, latency).await;
@@ -207,17 +197,12 @@ pub(super) struct PickBody {
 /// `POST /chat/pick`: one of the choices offered to this conversation.
 pub(super) async fn chat_pick(
     State(s): State<Shared>,
-    ClientIp(ip): ClientIp,
     jar: CookieJar,
-    body: Result<Json<PickBody>, JsonRejection>,
-) -> Response {
-    let body = match admit(&s, ip, body) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
-    let gone = || json_error(StatusCode::NOT_FOUND, "这一条已经更新或下线了，请重新提问。");
+    Admitted(body): Admitted<PickBody>,
+) -> Result<Response, WebError> {
+    let gone = || WebError::json(StatusCode::NOT_FOUND, "这一条已经更新或下线了，请重新提问。");
     let Some(chat) = conversation(&jar) else {
-        return gone();
+        return Err(gone());
     };
     let (c, id) = (chat.clone(), body.id.clone());
     match store_call(&s, "look up the choices offered", move |st| {
@@ -230,14 +215,14 @@ pub(super) async fn chat_pick(
     .await
     {
         Some(true) => {}
-        Some(false) => return gone(),
-        None => return json_error(StatusCode::SERVICE_UNAVAILABLE, "暂时无法处理，请稍后再试。"),
+        Some(false) => return Err(gone()),
+        None => return Err(WebError::unavailable("暂时无法处理，请稍后再试。")),
     }
     let Some(reply) = s.assistant.answer_entry(&body.id) else {
-        return gone();
+        return Err(gone());
     };
     let (reply, qid) = keep_or_hand_off(&s, &chat, reply, Duration::ZERO).await;
-    Json(chat_json(&s, &chat, &reply, qid).await).into_response()
+    Ok(Json(chat_json(&s, &chat, &reply, qid).await).into_response())
 }
 
 #[derive(Deserialize)]
@@ -253,17 +238,12 @@ pub(super) struct FeedbackBody {
 /// question, record nothing and open no ticket.
 pub(super) async fn chat_feedback(
     State(s): State<Shared>,
-    ClientIp(ip): ClientIp,
     jar: CookieJar,
-    body: Result<Json<FeedbackBody>, JsonRejection>,
-) -> Response {
-    let body = match admit(&s, ip, body) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
-    let unknown = || json_error(StatusCode::NOT_FOUND, "找不到这个问题。");
+    Admitted(body): Admitted<FeedbackBody>,
+) -> Result<Response, WebError> {
+    let unknown = || WebError::json(StatusCode::NOT_FOUND, "找不到这个问题。");
     let Some(chat) = conversation(&jar).filter(|_| is_token(&body.key)) else {
-        return unknown();
+        return Err(unknown());
     };
     let store = s.store.clone();
     let c = chat.clone();
@@ -274,20 +254,24 @@ pub(super) async fn chat_feedback(
         Ok(Ok(Feedback::Recorded(qid, Some(q)))) => {
             let guesses = json!([{ "id": q.entry }]).to_string();
             let ticket = open_ticket(&s, &chat, &q.question, TicketReason::NotHelpful, guesses, Some(qid)).await;
-            let lines = esc(&crate::reply::hotline_lines(&s.assistant.config().office)).replace('\n', "<br>");
-            format!(
-                "<p>抱歉没能帮上忙。您可以联系人工：<br>{lines}</p>{}{}",
-                duty_html(&s),
-                ticket.map(|t| ticket_html(&t)).unwrap_or_default()
-            )
+            sorry_html(&s, ticket.as_ref())
         }
-        Ok(Ok(Feedback::Recorded(_, None))) => "<p>感谢您的反馈！</p>".to_string(),
-        Ok(Ok(Feedback::AlreadyRecorded)) => "<p>已经收到您的反馈了，谢谢。</p>".to_string(),
-        Ok(Ok(Feedback::Unknown)) => return unknown(),
+        Ok(Ok(Feedback::Recorded(_, None))) => html! { p { "感谢您的反馈！" } }.into_string(),
+        Ok(Ok(Feedback::AlreadyRecorded)) => html! { p { "已经收到您的反馈了，谢谢。" } }.into_string(),
+        Ok(Ok(Feedback::Unknown)) => return Err(unknown()),
         other => {
             tracing::error!(result = ?other.map(|r| r.map_err(|e| format!("{e:#}"))), "could not record web feedback");
-            return json_error(StatusCode::SERVICE_UNAVAILABLE, "暂时无法记录，请稍后再试。");
+            return Err(WebError::unavailable("暂时无法记录，请稍后再试。"));
         }
     };
-    Json(json!({ "html": html })).into_response()
+    Ok(Json(json!({ "html": html })).into_response())
+}
+
+/// The reply to 没帮助: the hotline, office hours, and the ticket when one was opened.
+fn sorry_html(s: &Shared, ticket: Option<&Ticket>) -> String {
+    let hotline = crate::reply::hotline_lines(&s.assistant.config().office);
+    let mut html = html! { p { "抱歉没能帮上忙。您可以联系人工：" br; (lines(&hotline)) } }.into_string();
+    html.push_str(&duty_html(s));
+    html.push_str(&ticket.map(ticket_html).unwrap_or_default());
+    html
 }

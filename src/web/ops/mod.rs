@@ -1,0 +1,187 @@
+//! The operators' console at `/ops`: the ticket queue (overdue first), a ticket page to answer /
+//! close / promote, the stats, and a reindex button that reports validation problems. Login and
+//! sessions are in `session`, the pages in `views`; every form post arrives as a
+//! [`CsrfForm`] (a live session and its CSRF token), every page view with an [`Operator`].
+
+mod session;
+mod views;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::Markup;
+use serde::Deserialize;
+
+use super::extract::{CsrfForm, NoFields, Operator};
+use super::{Shared, WebError};
+use crate::app::{self, PromoteTarget};
+use crate::knowledge::Kind;
+use crate::tickets::{CloseReason, Ticket, TicketState};
+
+pub use session::{SESSION_COOKIE, Sessions};
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/ops", get(queue))
+        .route("/ops/login", get(session::login_page).post(session::login))
+        .route("/ops/logout", post(session::logout))
+        .route("/ops/ticket/{id}", get(ticket))
+        .route("/ops/ticket/{id}/answer", post(answer))
+        .route("/ops/ticket/{id}/close", post(close))
+        .route("/ops/ticket/{id}/promote", post(promote))
+        .route("/ops/stats", get(stats))
+        .route("/ops/reindex", post(reindex))
+}
+
+fn overdue(s: &Shared, t: &Ticket) -> bool {
+    app::is_overdue(s.assistant.config(), t, chrono::Utc::now())
+}
+
+async fn queue(State(s): State<Shared>, who: Operator) -> Markup {
+    let store = s.store.clone();
+    let mut open = tokio::task::spawn_blocking(move || store.tickets(Some(TicketState::Open)))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let store = s.store.clone();
+    let answered = tokio::task::spawn_blocking(move || store.tickets(Some(TicketState::Answered)))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    open.sort_by_key(|t| !overdue(&s, t));
+    views::queue(&who, &open, &answered, &|t| overdue(&s, t))
+}
+
+async fn load_ticket(s: &Shared, id: i64) -> Option<Ticket> {
+    let store = s.store.clone();
+    tokio::task::spawn_blocking(move || store.ticket(id)).await.ok()?.ok()?
+}
+
+async fn ticket(State(s): State<Shared>, who: Operator, Path(id): Path<i64>) -> Result<Markup, WebError> {
+    let Some(t) = load_ticket(&s, id).await else {
+        return Err(WebError::NotFound("没有这个工单。"));
+    };
+    Ok(views::ticket(&who, &t, overdue(&s, &t)))
+}
+
+#[derive(Deserialize)]
+struct AnswerForm {
+    answer: String,
+}
+
+async fn answer(
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    CsrfForm { who, form: f }: CsrfForm<AnswerForm>,
+) -> Result<Response, WebError> {
+    let store = s.store.clone();
+    let by = format!("web:{}", who.name);
+    match tokio::task::spawn_blocking(move || store.answer_ticket(id, &f.answer, &by)).await {
+        Ok(Ok(_)) => Ok(Redirect::to(&format!("/ops/ticket/{id}")).into_response()),
+        Ok(Err(e)) => {
+            Ok(views::outcome(&who, "答复失败", &format!("{e:#}"), true, &format!("/ops/ticket/{id}")).into_response())
+        }
+        Err(_) => Err(WebError::Forbidden("暂时无法保存。")),
+    }
+}
+
+#[derive(Deserialize)]
+struct CloseForm {
+    reason: String,
+}
+
+async fn close(
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    CsrfForm { form: f, .. }: CsrfForm<CloseForm>,
+) -> Result<Redirect, WebError> {
+    let reason = match f.reason.as_str() {
+        "duplicate" => CloseReason::Duplicate,
+        "out_of_scope" => CloseReason::OutOfScope,
+        "relayed" => CloseReason::Relayed,
+        _ => return Err(WebError::Forbidden("未知的关闭原因。")),
+    };
+    let store = s.store.clone();
+    let _ = tokio::task::spawn_blocking(move || store.close_ticket(id, reason, None)).await;
+    Ok(Redirect::to(&format!("/ops/ticket/{id}")))
+}
+
+#[derive(Deserialize)]
+struct PromoteForm {
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    kind: String,
+}
+
+impl PromoteForm {
+    /// Where the ticket goes: an existing entry's questions, or a new entry.
+    fn target(&self) -> Option<PromoteTarget> {
+        if !self.to.trim().is_empty() {
+            Some(PromoteTarget::To(self.to.trim().to_string()))
+        } else if !self.new.trim().is_empty() {
+            Some(PromoteTarget::New {
+                id: self.new.trim().to_string(),
+                kind: Kind::parse(&self.kind).unwrap_or(Kind::Faq),
+                title: None,
+            })
+        } else {
+            None
+        }
+    }
+}
+
+async fn promote(
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    CsrfForm { who, form: f }: CsrfForm<PromoteForm>,
+) -> Markup {
+    let Some(target) = f.target() else {
+        return views::problem(&who, "转为知识", "请填写已有条目 id 或新条目 id。");
+    };
+    let (a, store) = (s.assistant.clone(), s.store.clone());
+    let result = tokio::task::spawn_blocking(move || {
+        let done = app::promote(a.config(), store.as_ref(), id, target)?;
+        a.reload_if_changed(&a.config().index.dir)?;
+        Ok::<_, anyhow::Error>(done)
+    })
+    .await;
+    match result {
+        Ok(Ok(done)) => views::promoted(&who, id, &done.entry, &done.path.display().to_string()),
+        Ok(Err(e)) => views::outcome(&who, "转为知识", &format!("{e:#}"), true, &format!("/ops/ticket/{id}")),
+        Err(_) => views::problem(&who, "转为知识", "暂时无法完成。"),
+    }
+}
+
+async fn stats(State(s): State<Shared>, who: Operator) -> Result<Markup, WebError> {
+    let store = s.store.clone();
+    let Ok(Ok(st)) = tokio::task::spawn_blocking(move || store.stats(30)).await else {
+        return Err(WebError::Forbidden("暂时无法统计。"));
+    };
+    Ok(views::stats(&who, &st))
+}
+
+async fn reindex(State(s): State<Shared>, CsrfForm { who, .. }: CsrfForm<NoFields>) -> Markup {
+    let a = s.assistant.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let loaded = app::load_knowledge(a.config());
+        if loaded.has_errors() {
+            return Ok::<_, anyhow::Error>(Err(loaded.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>()));
+        }
+        let report = crate::index::build(&loaded.knowledge, &a.config().index.dir)?;
+        a.reload_if_changed(&a.config().index.dir)?;
+        Ok(Ok(report))
+    })
+    .await;
+    match result {
+        Ok(Ok(Ok(r))) => views::reindexed(&who, Ok((r.entries, r.elapsed.as_millis()))),
+        Ok(Ok(Err(problems))) => views::reindexed(&who, Err(problems.join("\n"))),
+        Ok(Err(e)) => views::problem(&who, "重建索引", &format!("{e:#}")),
+        Err(_) => views::problem(&who, "重建索引", "暂时无法完成。"),
+    }
+}
