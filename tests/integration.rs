@@ -13,4 +13,5 @@ mod store_faults;
 mod telegram;
 mod validation;
 mod web;
+mod web_house;
 mod web_server;
