@@ -89,6 +89,18 @@ async fn a_wrong_csrf_token_is_refused_and_changes_nothing() {
             assert!(page.contains("表单已过期，请刷新页面后重试。"), "{page}");
         }
     }
+    let (status, _, page) = send(&a, post_form("/ops/ticket/1/answer", "answer=x", Some(&cookie))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no token at all: {page}");
+    let (status, _, page) = send(
+        &a,
+        post_form("/ops/ticket/1/answer", &form(&[("csrf", &csrf)]), Some(&cookie)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the right token but no answer: {page}");
+    assert!(
+        page.contains("表单内容不完整") && !page.contains("missing field"),
+        "{page}"
+    );
     let t = s.store.ticket(1).unwrap().unwrap();
     assert_eq!(
         (t.state.as_str(), t.answer.as_deref(), t.promoted_to.as_deref()),

@@ -90,6 +90,8 @@ pub struct NoFields {}
 
 #[derive(Deserialize)]
 struct WithCsrf<T> {
+    /// Missing counts as wrong (403), not as a malformed form.
+    #[serde(default)]
     csrf: String,
     #[serde(flatten)]
     fields: T,
