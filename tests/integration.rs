@@ -14,4 +14,5 @@ mod store_faults;
 mod telegram;
 mod validation;
 mod web;
+mod web_house;
 mod web_server;

@@ -15,15 +15,15 @@ use tower::ServiceExt;
 use crate::support::{copy_tree, fixtures};
 
 /// The password of the test operator `wang`.
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
-struct Site {
-    _dir: tempfile::TempDir,
-    assistant: Arc<Assistant>,
-    store: Arc<SqliteStore>,
+pub(crate) struct Site {
+    pub(crate) _dir: tempfile::TempDir,
+    pub(crate) assistant: Arc<Assistant>,
+    pub(crate) store: Arc<SqliteStore>,
 }
 
-fn site(extra: &str) -> Site {
+pub(crate) fn site(extra: &str) -> Site {
     let dir = tempfile::tempdir().unwrap();
     copy_tree(&fixtures().join("valid/knowledge"), &dir.path().join("knowledge"));
     std::fs::create_dir_all(dir.path().join("knowledge/permit")).unwrap();
@@ -60,11 +60,11 @@ fn site(extra: &str) -> Site {
     }
 }
 
-fn app(s: &Site) -> axum::Router {
+pub(crate) fn app(s: &Site) -> axum::Router {
     customs_bot::web::router(Arc::new(Desk::new(s.assistant.clone(), s.store.clone())))
 }
 
-async fn send(app: &axum::Router, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+pub(crate) async fn send(app: &axum::Router, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
     let res = app.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
@@ -72,18 +72,18 @@ async fn send(app: &axum::Router, req: Request<Body>) -> (StatusCode, axum::http
     (status, headers, String::from_utf8_lossy(&bytes).into_owned())
 }
 
-fn get(uri: &str) -> Request<Body> {
+pub(crate) fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
 }
 
-fn post_json(uri: &str, body: &str) -> Request<Body> {
+pub(crate) fn post_json(uri: &str, body: &str) -> Request<Body> {
     Request::post(uri)
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(body.to_string()))
         .unwrap()
 }
 
-fn post_form(uri: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
+pub(crate) fn post_form(uri: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
     let mut r = Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
     if let Some(c) = cookie {
         r = r.header(header::COOKIE, c);
@@ -91,7 +91,7 @@ fn post_form(uri: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
     r.body(Body::from(body.to_string())).unwrap()
 }
 
-fn form(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn form(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
         .map(|(k, v)| {
@@ -415,7 +415,7 @@ async fn browse_by_kind_and_read_an_entry() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
-fn cookie_of(headers: &axum::http::HeaderMap) -> String {
+pub(crate) fn cookie_of(headers: &axum::http::HeaderMap) -> String {
     headers[header::SET_COOKIE]
         .to_str()
         .unwrap()
@@ -425,7 +425,7 @@ fn cookie_of(headers: &axum::http::HeaderMap) -> String {
         .to_string()
 }
 
-fn csrf_of(page: &str) -> String {
+pub(crate) fn csrf_of(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
     page[at..at + 32].to_string()
 }

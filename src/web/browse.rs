@@ -1,15 +1,15 @@
 //! Browsing the published affairs by kind, one entry's page, and a person's ticket page.
 
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Response};
+use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
-use super::{Shared, not_found, office_minute, page};
+use super::pages::{lines, page};
+use super::{Shared, WebError};
 use crate::desk::Channel;
 use crate::knowledge::Kind;
-use crate::markup::escape_html as esc;
 use crate::reply::{Body, entry_web_html};
-use crate::tickets::{TicketState, parse_ticket_number};
+use crate::tickets::{Ticket, TicketState, parse_ticket_number};
 
 #[derive(Deserialize)]
 pub(super) struct KeyQuery {
@@ -21,12 +21,13 @@ pub(super) async fn ticket_page(
     State(s): State<Shared>,
     Path(number): Path<String>,
     Query(q): Query<KeyQuery>,
-) -> Response {
+) -> Result<Markup, WebError> {
+    let missing = WebError::NotFound("没有这个工单。");
     let Some(id) = parse_ticket_number(&number) else {
-        return not_found("没有这个工单。");
+        return Err(missing);
     };
     let Ok(t) = s.desk.ticket(id).await else {
-        return not_found("没有这个工单。");
+        return Err(missing);
     };
     // Compare in constant time; a wrong key looks exactly like a missing ticket.
     let given = q.key.unwrap_or_default();
@@ -38,79 +39,98 @@ pub(super) async fn ticket_page(
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0;
     if !same {
-        return not_found("没有这个工单。");
+        return Err(missing);
     }
-    let body = match &t.answer {
-        Some(answer) => {
-            if t.channel == Channel::Web.as_str() {
-                s.desk.answer_seen(&t).await;
-            }
-            format!("<h2>工作人员的答复</h2><p>{}</p>", esc(answer).replace('\n', "<br>"))
-        }
-        None if t.state == TicketState::Closed => "<p>这个工单已关闭。</p>".to_string(),
-        None => format!(
-            "<p>工作人员还在处理，请稍后再来查看。</p><p>{}</p>",
-            esc(&crate::reply::hotline_lines(&s.assistant().config().office)).replace('\n', "<br>")
-        ),
-    };
-    let html = format!(
-        "<header><h1>工单 {}</h1><nav><a href=\"/\">继续提问</a></nav></header><main><div class=\"msg\"><p>您的问题：{}</p><p>登记时间：{}</p>{body}</div></main>",
-        t.number(),
-        esc(&t.question),
-        esc(&office_minute(&s, t.opened_at))
-    );
-    Html(page(&format!("工单 {}", t.number()), &html, false)).into_response()
-}
-
-pub(super) async fn browse(State(s): State<Shared>) -> Html<String> {
-    let items: String = Kind::ALL
-        .iter()
-        .map(|k| {
-            format!(
-                "<li><a href=\"/browse/{}\">{}</a>（{} 条）</li>",
-                k.as_str(),
-                k.label(),
-                s.assistant().topics(*k).len()
-            )
-        })
-        .collect();
-    Html(page(
-        "按类别浏览",
-        &format!("<header><h1>按类别浏览</h1><nav><a href=\"/\">提问</a></nav></header><main><ul>{items}</ul></main>"),
-        false,
+    // The web person reads the answer here: that is its relay.
+    if t.channel == Channel::Web.as_str() {
+        s.desk.answer_seen(&t).await;
+    }
+    let config = s.assistant().config();
+    let hotline = crate::reply::hotline_lines(&config.office);
+    Ok(ticket_view(
+        &t,
+        &hotline,
+        &config.office_clock().format_minute(t.opened_at),
     ))
 }
 
-pub(super) async fn browse_kind(State(s): State<Shared>, Path(kind): Path<String>) -> Response {
-    let Some(kind) = Kind::parse(&kind) else {
-        return not_found("没有这个类别。");
+fn ticket_view(t: &Ticket, hotline: &str, opened: &str) -> Markup {
+    let body = html! {
+        header {
+            h1 { "工单 " (t.number()) }
+            nav { a href="/" { "继续提问" } }
+        }
+        main {
+            div.msg {
+                p { "您的问题：" (t.question) }
+                p { "登记时间：" (opened) }
+                @if let Some(answer) = &t.answer {
+                    h2 { "工作人员的答复" }
+                    p { (lines(answer)) }
+                } @else if t.state == TicketState::Closed {
+                    p { "这个工单已关闭。" }
+                } @else {
+                    p { "工作人员还在处理，请稍后再来查看。" }
+                    p { (lines(hotline)) }
+                }
+            }
+        }
     };
-    let items: String = s
-        .assistant()
-        .topics(kind)
-        .iter()
-        .map(|(id, title)| format!("<li><a href=\"/entry/{}\">{}</a></li>", esc(id), esc(title)))
-        .collect();
-    let html = format!(
-        "<header><h1>{}</h1><nav><a href=\"/browse\">全部类别</a> <a href=\"/\">提问</a></nav></header><main><ul>{items}</ul></main>",
-        kind.label()
-    );
-    Html(page(kind.label(), &html, false)).into_response()
+    page(&format!("工单 {}", t.number()), false, body)
 }
 
-pub(super) async fn entry_page(State(s): State<Shared>, Path(id): Path<String>) -> Response {
+pub(super) async fn browse(State(s): State<Shared>) -> Markup {
+    let body = html! {
+        header {
+            h1 { "按类别浏览" }
+            nav { a href="/" { "提问" } }
+        }
+        main {
+            ul {
+                @for k in Kind::ALL {
+                    li { a href={ "/browse/" (k.as_str()) } { (k.label()) } "（" (s.assistant().topics(k).len()) " 条）" }
+                }
+            }
+        }
+    };
+    page("按类别浏览", false, body)
+}
+
+pub(super) async fn browse_kind(State(s): State<Shared>, Path(kind): Path<String>) -> Result<Markup, WebError> {
+    let Some(kind) = Kind::parse(&kind) else {
+        return Err(WebError::NotFound("没有这个类别。"));
+    };
+    let body = html! {
+        header {
+            h1 { (kind.label()) }
+            nav { a href="/browse" { "全部类别" } " " a href="/" { "提问" } }
+        }
+        main {
+            ul {
+                @for (id, title) in s.assistant().topics(kind).iter() {
+                    li { a href={ "/entry/" (id) } { (title) } }
+                }
+            }
+        }
+    };
+    Ok(page(kind.label(), false, body))
+}
+
+pub(super) async fn entry_page(State(s): State<Shared>, Path(id): Path<String>) -> Result<Markup, WebError> {
     let Some(reply) = s.assistant().answer_entry(&id) else {
-        return not_found("没有这一条，或它已经下线。");
+        return Err(WebError::NotFound("没有这一条，或它已经下线。"));
     };
     let Body::Answer(e) = &reply.body else {
-        return not_found("没有这一条。");
+        return Err(WebError::NotFound("没有这一条。"));
     };
-    let html = format!(
-        "<header><h1>{}</h1><nav><a href=\"/browse/{}\">{}</a> <a href=\"/\">提问</a></nav></header><main><div class=\"msg\">{}</div></main>",
-        esc(&e.title),
-        e.kind.as_str(),
-        e.kind.label(),
-        entry_web_html(e, &s.assistant().config().office)
-    );
-    Html(page(&e.title, &html, false)).into_response()
+    // `entry_web_html` (the markup module) renders the entry with everything in it escaped.
+    let entry = PreEscaped(entry_web_html(e, &s.assistant().config().office));
+    let body = html! {
+        header {
+            h1 { (e.title) }
+            nav { a href={ "/browse/" (e.kind.as_str()) } { (e.kind.label()) } " " a href="/" { "提问" } }
+        }
+        main { div.msg { (entry) } }
+    };
+    Ok(page(&e.title, false, body))
 }

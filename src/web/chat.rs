@@ -2,18 +2,19 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
+use maud::html;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::conversation::{conversation, conversation_or_new, is_token};
-use super::{ClientIp, Shared, admit, json_error};
+use super::extract::Admitted;
+use super::pages::lines;
+use super::{ClientIp, Shared, WebError};
 use crate::desk::cases::ticket_reason;
 use crate::desk::{Answered, Channel, Chat, FeedbackOutcome, Unchosen};
-use crate::markup::escape_html as esc;
 use crate::reply::Body;
 use crate::tickets::{QuestionRef, Ticket};
 
@@ -26,12 +27,8 @@ pub(super) struct AskBody {
 pub(super) async fn api_ask(
     State(s): State<Shared>,
     ClientIp(ip): ClientIp,
-    body: Result<Json<AskBody>, JsonRejection>,
+    Admitted(body): Admitted<AskBody>,
 ) -> Response {
-    let body = match admit(&s, ip, body) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
     let answered = s
         .desk
         .ask(&Chat::new(Channel::Api, format!("api:{ip}")), &body.question)
@@ -44,30 +41,23 @@ fn ticket_link(t: &Ticket) -> String {
 }
 
 fn ticket_html(t: &Ticket) -> String {
-    format!(
-        "<p class=\"ticket\">您的问题已登记为工单 <a href=\"{}\"><b>{}</b></a>。请保存这个链接，工作人员答复后可在那里查看。</p>",
-        esc(&ticket_link(t)),
-        t.number()
-    )
+    html! {
+        p.ticket {
+            "您的问题已登记为工单 " a href=(ticket_link(t)) { b { (t.number()) } }
+            "。请保存这个链接，工作人员答复后可在那里查看。"
+        }
+    }
+    .into_string()
 }
 
 fn duty_html(s: &Shared) -> String {
     let c = s.assistant().config();
     let line = crate::reply::duty_line(c.duty.as_ref(), &c.office);
-    format!("<p>{}</p>", esc(&line))
+    html! { p { (line) } }.into_string()
 }
 
 /// `POST /chat/ask`: what the chat page shows.
-pub(super) async fn chat_ask(
-    State(s): State<Shared>,
-    ClientIp(ip): ClientIp,
-    jar: CookieJar,
-    body: Result<Json<AskBody>, JsonRejection>,
-) -> Response {
-    let body = match admit(&s, ip, body) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
+pub(super) async fn chat_ask(State(s): State<Shared>, jar: CookieJar, Admitted(body): Admitted<AskBody>) -> Response {
     let (chat, jar) = conversation_or_new(&s, jar);
     let answered = s.desk.ask(&Chat::new(Channel::Web, chat), &body.question).await;
     (jar, Json(chat_json(&s, &answered).await)).into_response()
@@ -107,22 +97,17 @@ pub(super) struct PickBody {
 /// `POST /chat/pick`: one of the choices offered to this conversation.
 pub(super) async fn chat_pick(
     State(s): State<Shared>,
-    ClientIp(ip): ClientIp,
     jar: CookieJar,
-    body: Result<Json<PickBody>, JsonRejection>,
-) -> Response {
-    let body = match admit(&s, ip, body) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
-    let gone = || json_error(StatusCode::NOT_FOUND, "这一条已经更新或下线了，请重新提问。");
+    Admitted(body): Admitted<PickBody>,
+) -> Result<Response, WebError> {
+    let gone = || WebError::json(StatusCode::NOT_FOUND, "这一条已经更新或下线了，请重新提问。");
     let Some(chat) = conversation(&jar) else {
-        return gone();
+        return Err(gone());
     };
     match s.desk.choose(&Chat::new(Channel::Web, chat), &body.id, true).await {
-        Ok(answered) => Json(chat_json(&s, &answered).await).into_response(),
-        Err(Unchosen::Gone) => gone(),
-        Err(Unchosen::Unavailable) => json_error(StatusCode::SERVICE_UNAVAILABLE, "暂时无法处理，请稍后再试。"),
+        Ok(answered) => Ok(Json(chat_json(&s, &answered).await).into_response()),
+        Err(Unchosen::Gone) => Err(gone()),
+        Err(Unchosen::Unavailable) => Err(WebError::unavailable("暂时无法处理，请稍后再试。")),
     }
 }
 
@@ -139,34 +124,29 @@ pub(super) struct FeedbackBody {
 /// question, record nothing and open no ticket.
 pub(super) async fn chat_feedback(
     State(s): State<Shared>,
-    ClientIp(ip): ClientIp,
     jar: CookieJar,
-    body: Result<Json<FeedbackBody>, JsonRejection>,
-) -> Response {
-    let body = match admit(&s, ip, body) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
-    let unknown = || json_error(StatusCode::NOT_FOUND, "找不到这个问题。");
+    Admitted(body): Admitted<FeedbackBody>,
+) -> Result<Response, WebError> {
+    let unknown = || WebError::json(StatusCode::NOT_FOUND, "找不到这个问题。");
     let Some(chat) = conversation(&jar).filter(|_| is_token(&body.key)) else {
-        return unknown();
+        return Err(unknown());
     };
     let chat = Chat::new(Channel::Web, chat);
     let html = match s.desk.feedback(&chat, QuestionRef::Key(&body.key), body.helpful).await {
-        FeedbackOutcome::Sorry(ticket) => {
-            let lines = esc(&crate::reply::hotline_lines(&s.assistant().config().office)).replace('\n', "<br>");
-            format!(
-                "<p>抱歉没能帮上忙。您可以联系人工：<br>{lines}</p>{}{}",
-                duty_html(&s),
-                ticket.map(|t| ticket_html(&t)).unwrap_or_default()
-            )
-        }
-        FeedbackOutcome::Thanks => "<p>感谢您的反馈！</p>".to_string(),
-        FeedbackOutcome::AlreadyRecorded => "<p>已经收到您的反馈了，谢谢。</p>".to_string(),
-        FeedbackOutcome::Unknown => return unknown(),
-        FeedbackOutcome::Failed => {
-            return json_error(StatusCode::SERVICE_UNAVAILABLE, "暂时无法记录，请稍后再试。");
-        }
+        FeedbackOutcome::Sorry(ticket) => sorry_html(&s, ticket.as_deref()),
+        FeedbackOutcome::Thanks => html! { p { "感谢您的反馈！" } }.into_string(),
+        FeedbackOutcome::AlreadyRecorded => html! { p { "已经收到您的反馈了，谢谢。" } }.into_string(),
+        FeedbackOutcome::Unknown => return Err(unknown()),
+        FeedbackOutcome::Failed => return Err(WebError::unavailable("暂时无法记录，请稍后再试。")),
     };
-    Json(json!({ "html": html })).into_response()
+    Ok(Json(json!({ "html": html })).into_response())
+}
+
+/// The reply to 没帮助: the hotline, office hours, and the ticket when one was opened.
+fn sorry_html(s: &Shared, ticket: Option<&Ticket>) -> String {
+    let hotline = crate::reply::hotline_lines(&s.assistant().config().office);
+    let mut html = html! { p { "抱歉没能帮上忙。您可以联系人工：" br; (lines(&hotline)) } }.into_string();
+    html.push_str(&duty_html(s));
+    html.push_str(&ticket.map(ticket_html).unwrap_or_default());
+    html
 }

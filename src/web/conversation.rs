@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
 use serde_json::json;
@@ -62,12 +62,12 @@ pub(super) async fn chat_page(State(s): State<Shared>, jar: CookieJar, Query(q):
     let office = |k: &str| c.office.get(k).cloned().unwrap_or_default();
     let kiosk = q.kiosk.as_deref().is_some_and(|k| k == "1" || k == "true");
     let (_, jar) = conversation_or_new(&s, jar);
-    let html = Html(pages::chat(
+    let html = pages::chat(
         &office("office_name"),
         &office("hotline"),
         kiosk,
         c.web.kiosk_idle_seconds,
-    ));
+    );
     (jar, html).into_response()
 }
 

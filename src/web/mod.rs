@@ -11,6 +11,12 @@
 //! IP; security headers on every response; bad JSON gets a 400 with a JSON error, never a stack
 //! trace.
 //!
+//! The house: handlers take their inputs from extractors ([`extract`]: rate-limited JSON, the
+//! logged-in operator, a form with its CSRF token), return [`error::WebError`] for everything
+//! people are refused, and build HTML with maud (escaped by default). Security headers, request
+//! tracing (one span per request: method, path without its query, status, latency), body limit
+//! and timeout are tower-http layers.
+//!
 //! Each browser has its own conversation (`web:<random>`, from the HttpOnly `cb_chat` cookie),
 //! never the address, so people behind one NAT or at the kiosk do not share one. Feedback names its
 //! question by the question's random key and counts only from the conversation that asked; a pick
@@ -20,6 +26,8 @@
 mod browse;
 mod chat;
 mod conversation;
+mod error;
+mod extract;
 mod ops;
 mod pages;
 mod server;
@@ -28,21 +36,20 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::rejection::JsonRejection;
+use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde_json::json;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tracing::Span;
 
 use crate::app::Assistant;
 use crate::desk::Desk;
-use crate::markup::escape_html as esc;
-use crate::ratelimit::{Rate, RateLimiter};
+use crate::ratelimit::RateLimiter;
 
-pub use pages::page;
+pub use error::WebError;
 pub use server::serve;
 
 /// The cookie that names the browser's conversation.
@@ -73,7 +80,7 @@ pub fn router(desk: Arc<Desk>) -> Router {
         logins: RateLimiter::new(web.login_attempts, Duration::from_secs(600)),
         sessions: ops::Sessions::default(),
     });
-    Router::new()
+    let app = Router::new()
         .route("/", get(conversation::chat_page))
         .route(
             "/static/style.css",
@@ -98,32 +105,63 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .route("/browse/{kind}", get(browse::browse_kind))
         .route("/entry/{id}", get(browse::entry_page))
         .merge(ops::routes())
-        .fallback(|| async { not_found("没有这个页面。") })
+        .fallback(|| async { WebError::NotFound("没有这个页面。") })
         .layer(DefaultBodyLimit::max(web.max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(web.request_timeout_seconds),
-        ))
-        .layer(middleware::from_fn(security_headers))
+        ));
+    with_security_headers(app)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_request(())
+                .on_response(record_response)
+                .on_body_chunk(())
+                .on_eos(())
+                // Refusals are answers, and handlers log their own errors once.
+                .on_failure(()),
+        )
         .with_state(state)
 }
 
-async fn security_headers(req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
-    let h = res.headers_mut();
-    let set = |h: &mut axum::http::HeaderMap, k: &'static str, v: &'static str| {
-        h.insert(k, HeaderValue::from_static(v));
-    };
-    set(
-        h,
+/// The headers every response carries (replacing any a handler set).
+const SECURITY_HEADERS: [(&str, &str); 5] = [
+    (
         "content-security-policy",
         "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    );
-    set(h, "x-content-type-options", "nosniff");
-    set(h, "x-frame-options", "DENY");
-    set(h, "referrer-policy", "same-origin");
-    set(h, "cache-control", "no-store");
-    res
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "same-origin"),
+    ("cache-control", "no-store"),
+];
+
+fn with_security_headers(app: Router<Shared>) -> Router<Shared> {
+    SECURITY_HEADERS.iter().fold(app, |app, &(name, value)| {
+        app.layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        ))
+    })
+}
+
+/// One span per request. The path only: ticket keys travel in query strings and are never logged.
+fn request_span(req: &Request) -> Span {
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    )
+}
+
+/// Status and latency go into the request's span (so they show on the event, not twice).
+fn record_response(res: &Response, latency: Duration, span: &Span) {
+    span.record("status", res.status().as_u16());
+    span.record("latency_ms", latency.as_secs_f64() * 1000.0);
+    tracing::debug!("response");
 }
 
 /// The client's address (unspecified when the app runs without a socket, as in router tests).
@@ -140,57 +178,4 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
                 .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(a)| a.ip()),
         ))
     }
-}
-
-fn json_error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
-}
-
-fn bad_json(e: JsonRejection) -> Response {
-    match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => json_error(StatusCode::PAYLOAD_TOO_LARGE, "请求太大了。"),
-        // The body could not be read: sent too slowly (the body timeout) or cut off.
-        _ if matches!(e, JsonRejection::BytesRejection(_)) => {
-            json_error(StatusCode::REQUEST_TIMEOUT, "请求没有按时发完，请重试。")
-        }
-        _ => json_error(
-            StatusCode::BAD_REQUEST,
-            &format!("请求不是有效的 JSON：{}", e.body_text()),
-        ),
-    }
-}
-
-fn not_found(message: &str) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Html(page(
-            "未找到",
-            &format!("<main><p>{}</p><p><a href=\"/\">返回首页</a></p></main>", esc(message)),
-            false,
-        )),
-    )
-        .into_response()
-}
-
-fn rate_limited(s: &WebState, ip: IpAddr) -> Option<Response> {
-    match s.limiter.check(&ip) {
-        Rate::Allowed => None,
-        Rate::Limited(_) => Some(json_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "提问太频繁了，请稍等一分钟再试。",
-        )),
-    }
-}
-
-/// The common start of a public JSON request: within the address's rate limit, and valid JSON.
-fn admit<T>(s: &WebState, ip: IpAddr, body: Result<Json<T>, JsonRejection>) -> Result<T, Box<Response>> {
-    if let Some(r) = rate_limited(s, ip) {
-        return Err(Box::new(r));
-    }
-    body.map(|Json(b)| b).map_err(|e| Box::new(bad_json(e)))
-}
-
-/// A time as the office reads it ("2026-11-29 21:05", the office's time zone).
-fn office_minute(s: &WebState, t: chrono::DateTime<chrono::Utc>) -> String {
-    s.assistant().config().office_clock().format_minute(t)
 }

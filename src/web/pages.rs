@@ -1,37 +1,59 @@
 //! The web front's HTML, CSS and script: server-rendered, no frameworks, no build step, nothing
-//! fetched from the internet. Every dynamic piece goes through `escape_html`.
+//! fetched from the internet. HTML is written with maud, which escapes every dynamic piece unless
+//! it is wrapped in `PreEscaped` (only the bodies `reply` renders, already escaped, are).
 
-use crate::markup::escape_html as esc;
+use maud::{DOCTYPE, Markup, html};
 
 /// The page frame. `kiosk` enlarges everything for the touchscreen in the declaration hall.
-pub fn page(title: &str, body: &str, kiosk: bool) -> String {
-    format!(
-        "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><link rel=\"stylesheet\" href=\"/static/style.css\"></head>\
-         <body class=\"{}\">{}</body></html>\n",
-        esc(title),
-        if kiosk { "kiosk" } else { "" },
-        body
-    )
+pub fn page(title: &str, kiosk: bool, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                link rel="stylesheet" href="/static/style.css";
+            }
+            body class=(if kiosk { "kiosk" } else { "" }) { (body) }
+        }
+    }
+}
+
+/// Text whose line breaks show as `<br>`, every line escaped.
+pub fn lines(text: &str) -> Markup {
+    html! {
+        @for (i, line) in text.split('\n').enumerate() {
+            @if i > 0 { br; }
+            (line)
+        }
+    }
 }
 
 /// The chat page (public side).
-pub fn chat(office_name: &str, hotline: &str, kiosk: bool, idle_seconds: u32) -> String {
-    let body = format!(
-        "<header><h1>{name}咨询助手</h1><nav><a href=\"/browse\">按类别浏览</a></nav></header>\
-         <main id=\"chat\" data-kiosk=\"{kiosk}\" data-idle=\"{idle_seconds}\" aria-live=\"polite\">\
-         <div class=\"msg bot\"><p>您好！请直接输入问题，例如「知识产权海关保护备案怎么办」「滞报金怎么算」。\
-         我按海关公开的办事指南和法律规定回答并注明依据；拿不准的会请您联系人工（海关服务热线 {hotline}）。</p></div>\
-         </main>\
-         <form id=\"ask\" autocomplete=\"off\"><label for=\"q\" class=\"sr\">您的问题</label>\
-         <input id=\"q\" name=\"q\" maxlength=\"500\" placeholder=\"请输入您的问题\" required>\
-         <button type=\"submit\">提问</button></form>\
-         <script src=\"/static/chat.js\"></script>",
-        name = esc(office_name),
-        hotline = esc(hotline),
-    );
-    page(&format!("{office_name}咨询助手"), &body, kiosk)
+pub fn chat(office_name: &str, hotline: &str, kiosk: bool, idle_seconds: u32) -> Markup {
+    let body = html! {
+        header {
+            h1 { (office_name) "咨询助手" }
+            nav { a href="/browse" { "按类别浏览" } }
+        }
+        main #chat data-kiosk=(kiosk) data-idle=(idle_seconds) aria-live="polite" {
+            div.msg.bot {
+                p {
+                    "您好！请直接输入问题，例如「知识产权海关保护备案怎么办」「滞报金怎么算」。"
+                    "我按海关公开的办事指南和法律规定回答并注明依据；拿不准的会请您联系人工（海关服务热线 "
+                    (hotline) "）。"
+                }
+            }
+        }
+        form #ask autocomplete="off" {
+            label.sr for="q" { "您的问题" }
+            input #q name="q" maxlength="500" placeholder="请输入您的问题" required;
+            button type="submit" { "提问" }
+        }
+        script src="/static/chat.js" {}
+    };
+    page(&format!("{office_name}咨询助手"), kiosk, body)
 }
 
 pub const STYLE: &str = r#"
