@@ -236,7 +236,7 @@ fn full_store(site: &Path) -> (Arc<SqliteStore>, axum::Router) {
 async fn a_full_database_keeps_questions_in_the_spool_and_a_replay_stores_each_once() {
     let site = site("");
     let (store, app) = full_store(site.path());
-    let spool = store.spool_path().unwrap().to_path_buf();
+    let spool = customs_bot::tickets::spool_path(&db(site.path()));
     let spooled_before = std::fs::read_to_string(&spool).unwrap().lines().count();
     assert!(spooled_before >= 1, "the database filled up");
 
@@ -278,9 +278,9 @@ async fn a_full_database_keeps_questions_in_the_spool_and_a_replay_stores_each_o
 #[tokio::test]
 async fn when_neither_the_database_nor_the_spool_take_a_question_the_person_gets_the_hotline() {
     let site = site("");
-    let (store, app) = full_store(site.path());
+    let (_store, app) = full_store(site.path());
     // Something that is not a file sits where the spool is written.
-    let spool = store.spool_path().unwrap().to_path_buf();
+    let spool = customs_bot::tickets::spool_path(&db(site.path()));
     std::fs::remove_file(&spool).unwrap();
     std::fs::create_dir(&spool).unwrap();
 
@@ -495,7 +495,7 @@ async fn telegram_offers_no_feedback_for_a_spooled_question_and_hands_off_when_n
         ..StoreOptions::default()
     };
     let store = Arc::new(SqliteStore::open_with(&db, options).unwrap());
-    let spool = store.spool_path().unwrap().to_path_buf();
+    let spool = customs_bot::tickets::spool_path(&db);
     let h = Harness::start_with_store("", store.clone()).await;
     let fake = &h.fake;
 

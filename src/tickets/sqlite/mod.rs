@@ -171,11 +171,6 @@ impl SqliteStore {
         }
     }
 
-    /// The spool file, for a store on a database file.
-    pub fn spool_path(&self) -> Option<&Path> {
-        self.spool.as_deref()
-    }
-
     /// Moves questions kept in the spool into the database. Idempotent: a question already there
     /// (a replay interrupted by a crash) is skipped by its `uid`. The spool is removed once its
     /// questions are in the database, unless more arrived meanwhile (the next replay takes those).

@@ -18,6 +18,10 @@ fn log(store: &SqliteStore, q: &QuestionRecord) -> i64 {
     store.record_question(q).unwrap().id().expect("stored, not spooled")
 }
 
+fn spool_of(store: &SqliteStore) -> &Path {
+    store.spool.as_deref().expect("a store on a file has a spool")
+}
+
 fn schema_version(store: &SqliteStore) -> usize {
     let conn = store.conn().unwrap();
     conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap()
@@ -172,7 +176,7 @@ fn write_lock(dir: &Path) -> Connection {
 }
 
 fn spool_lines(store: &SqliteStore) -> Vec<String> {
-    std::fs::read_to_string(store.spool_path().unwrap())
+    std::fs::read_to_string(spool_of(&store))
         .map(|t| t.lines().map(str::to_string).collect())
         .unwrap_or_default()
 }
@@ -207,10 +211,7 @@ fn a_locked_database_is_retried_within_the_budget_then_the_question_is_spooled_a
     assert_eq!(spool_lines(&store).len(), 1);
     drop(lock);
     assert_eq!(store.replay_spool().unwrap(), 1);
-    assert!(
-        !store.spool_path().unwrap().exists(),
-        "the spool is removed once replayed"
-    );
+    assert!(!spool_of(&store).exists(), "the spool is removed once replayed");
     assert_eq!(store.replay_spool().unwrap(), 0);
     assert_eq!(count(&store), 1);
     assert_eq!(last(&store).question, "手机138****5678，转关怎么办");
@@ -265,7 +266,7 @@ fn a_replay_interrupted_after_its_commit_stores_nothing_twice() {
         assert_eq!(store.record_question(&record(q)).unwrap(), Logged::Spooled);
     }
     drop(lock);
-    let spool = store.spool_path().unwrap().to_path_buf();
+    let spool = spool_of(&store).to_path_buf();
     let kept = std::fs::read(&spool).unwrap();
     assert_eq!(store.replay_spool().unwrap(), 2);
     // As if the process died after the commit, before the spool was removed.
@@ -279,7 +280,7 @@ fn a_replay_interrupted_after_its_commit_stores_nothing_twice() {
 fn a_torn_spool_line_neither_swallows_the_next_question_nor_is_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let store = file_store(dir.path(), 100);
-    let spool = store.spool_path().unwrap().to_path_buf();
+    let spool = spool_of(&store).to_path_buf();
     // A crash in the middle of an append left half a line.
     std::fs::write(&spool, r#"{"uid":"abc","at":"2026-"#).unwrap();
     let lock = write_lock(dir.path());
@@ -297,7 +298,7 @@ fn when_neither_the_database_nor_the_spool_take_a_question_the_caller_is_told() 
     let dir = tempfile::tempdir().unwrap();
     let store = file_store(dir.path(), 100);
     // Something else sits where the spool would be written.
-    std::fs::create_dir(store.spool_path().unwrap()).unwrap();
+    std::fs::create_dir(spool_of(&store)).unwrap();
     let lock = write_lock(dir.path());
     let err = store.record_question(&record("转关")).unwrap_err();
     assert!(format!("{err:#}").contains("neither could the spool"), "{err:#}");
