@@ -46,7 +46,7 @@ pub fn write_extra_entries(k: &std::path::Path) {
     ] {
         std::fs::write(
             k.join(format!("permit/{id}.md")),
-            format!("+++\nid = \"{id}\"\nkind = \"permit\"\ntitle = \"{title}\"\nquestions = [\"{q}\"]\nkeywords = [\"ata单证册\"]\nlegal_basis = []\nupdated = 2026-11-26\n+++\n{title}的说明。\n"),
+            format!("+++\nid = \"{id}\"\nkind = \"permit\"\ntitle = \"{title}\"\nquestions = [\"{q}\"]\nkeywords = [\"ata单证册\"]\nlegal_basis = [\"《海关法》\"]\nupdated = 2026-11-26\n+++\n{title}的说明。\n"),
         )
         .unwrap();
     }

@@ -33,7 +33,7 @@ pub(crate) fn site(extra: &str) -> Site {
     ] {
         std::fs::write(
             dir.path().join(format!("knowledge/permit/{id}.md")),
-            format!("+++\nid = \"{id}\"\nkind = \"permit\"\ntitle = \"{title}\"\nquestions = [\"{q}\"]\nkeywords = [\"ata单证册\"]\nlegal_basis = []\nupdated = 2026-11-26\n+++\n{title}的说明 <b>不是标签</b>。\n"),
+            format!("+++\nid = \"{id}\"\nkind = \"permit\"\ntitle = \"{title}\"\nquestions = [\"{q}\"]\nkeywords = [\"ata单证册\"]\nlegal_basis = [\"《海关法》\"]\nupdated = 2026-11-26\n+++\n{title}的说明 <b>不是标签</b>。\n"),
         )
         .unwrap();
     }

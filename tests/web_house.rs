@@ -229,7 +229,7 @@ async fn add_nasty_entry(s: &crate::web::Site, a: &axum::Router, cookie: &str, c
         s._dir.path().join("knowledge/permit/permit-nasty.md"),
         format!(
             "+++\nid = \"permit-nasty\"\nkind = \"permit\"\ntitle = \"危险标题{title}\"\nquestions = [\"危险标题测试手续怎么办\"]\n\
-             keywords = [\"危险标题\"]\nlegal_basis = []\nupdated = 2026-11-26\n+++\n说明 {NASTY}。\n"
+             keywords = [\"危险标题\"]\nlegal_basis = [\"《海关法》\"]\nupdated = 2026-11-26\n+++\n说明 {NASTY}。\n"
         ),
     )
     .unwrap();

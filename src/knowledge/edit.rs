@@ -125,7 +125,7 @@ pub fn new_entry(
 mod tests {
     use super::*;
 
-    const ENTRY: &str = "+++\n# a comment stays\nid = \"proc-transit\"\nkind = \"procedure\"\ntitle = \"转关\"\nquestions = [\n  \"转关怎么办\",\n  \"跨关区转关\",\n]\nkeywords = []\nlegal_basis = []\nupdated = 2026-11-26\n+++\n正文 +++ 不是分隔\n";
+    const ENTRY: &str = "+++\n# a comment stays\nid = \"proc-transit\"\nkind = \"procedure\"\ntitle = \"转关\"\nquestions = [\n  \"转关怎么办\",\n  \"跨关区转关\",\n]\nkeywords = []\nlegal_basis = [\"《海关法》第三十五条\"]\nupdated = 2026-11-26\n+++\n正文 +++ 不是分隔\n";
 
     #[test]
     fn adds_a_question_keeping_the_rest() {

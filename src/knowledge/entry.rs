@@ -63,6 +63,10 @@ pub struct Entry {
     pub effective: Option<NaiveDate>,
     pub expires: Option<NaiveDate>,
     pub related: Vec<String>,
+    /// Where the facts were read (announcement numbers, statute articles, official pages): for
+    /// staff and reviewers, never shown to people.
+    #[serde(default)]
+    pub sources: Vec<String>,
     /// The answer, Markdown subset with `{{placeholders}}` unfilled.
     pub body: String,
     /// Where the entry came from, relative to the knowledge folder (for messages).
@@ -95,7 +99,7 @@ pub fn is_valid_id(id: &str) -> bool {
 }
 
 /// The fields an entry's front matter may have.
-const FIELDS: [&str; 10] = [
+const FIELDS: [&str; 11] = [
     "id",
     "kind",
     "title",
@@ -106,6 +110,7 @@ const FIELDS: [&str; 10] = [
     "effective",
     "expires",
     "related",
+    "sources",
 ];
 
 /// Where each piece of a parsed entry is, for messages from the folder-level checks.
@@ -295,6 +300,16 @@ pub fn parse(source: &str, text: &str) -> (Option<(Entry, Lines)>, Vec<Problem>)
     let keywords = list("keywords", true, &mut problems);
     let legal_basis = list("legal_basis", true, &mut problems);
     let related = list("related", false, &mut problems);
+    let sources = list("sources", false, &mut problems);
+    if matches!(kind, Some(Kind::Policy | Kind::Procedure | Kind::Permit))
+        && legal_basis.as_ref().is_some_and(|l| l.is_empty())
+    {
+        problems.push(err(
+            key_line("legal_basis"),
+            "a policy, procedure or permit entry needs its legal basis".into(),
+            "name the law, regulation or announcement it rests on, e.g. legal_basis = [\"《海关法》第二十四条\"] (or make it kind = \"faq\" / \"service\" if it states no rule)",
+        ));
+    }
     if questions.as_ref().is_some_and(|q| q.is_empty()) {
         problems.push(err(
             key_line("questions"),
@@ -389,6 +404,7 @@ pub fn parse(source: &str, text: &str) -> (Option<(Entry, Lines)>, Vec<Problem>)
         effective,
         expires,
         related,
+        sources: sources.unwrap_or_default(),
         body,
         source: source.to_string(),
     };
@@ -431,7 +447,7 @@ mod tests {
     fn reports_every_problem_with_line_and_fix() {
         let text = "+++\nid = \"Bad_Id\"\nkind = \"story\"\nquestions = \"转关\"\nkeywords = []\nlegal_basis = []\nupdated = \"soon\"\ncolour = 1\n+++\n";
         let m = messages(text);
-        assert!(m.contains(&"k/x.md:8: unknown field `colour` — remove it or fix its spelling; the fields are id, kind, title, questions, keywords, legal_basis, updated, effective, expires, related".to_string()), "{m:#?}");
+        assert!(m.contains(&"k/x.md:8: unknown field `colour` — remove it or fix its spelling; the fields are id, kind, title, questions, keywords, legal_basis, updated, effective, expires, related, sources".to_string()), "{m:#?}");
         assert!(
             m.contains(&"k/x.md:1: missing field `title` — add `title = \"…\"` between the +++ lines".to_string()),
             "{m:#?}"
@@ -508,5 +524,31 @@ mod tests {
         let entry = entry.unwrap().0;
         assert!(entry.is_current(NaiveDate::from_ymd_opt(2026, 6, 30).unwrap()));
         assert!(!entry.is_current(NaiveDate::from_ymd_opt(2026, 7, 1).unwrap()));
+    }
+
+    #[test]
+    fn a_rule_needs_its_legal_basis_and_sources_are_kept() {
+        let entry = |kind: &str, basis: &str| {
+            format!(
+                "+++\nid = \"x-1\"\nkind = \"{kind}\"\ntitle = \"标题\"\nquestions = [\"怎么办\"]\nkeywords = []\nlegal_basis = [{basis}]\nupdated = 2026-11-26\nsources = [\"ann: 公告〔2024〕138号\"]\n+++\n正文。\n"
+            )
+        };
+        for kind in ["policy", "procedure", "permit"] {
+            let (e, problems) = parse("k/x.md", &entry(kind, ""));
+            assert!(e.is_none(), "{kind}");
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert!(
+                problems[0]
+                    .to_string()
+                    .starts_with("k/x.md:7: a policy, procedure or permit entry needs its legal basis")
+            );
+            let (e, problems) = parse("k/x.md", &entry(kind, "\"《海关法》\""));
+            assert!(problems.is_empty(), "{problems:?}");
+            assert_eq!(e.unwrap().0.sources, ["ann: 公告〔2024〕138号"]);
+        }
+        for kind in ["faq", "service"] {
+            let (e, problems) = parse("k/x.md", &entry(kind, ""));
+            assert!(problems.is_empty() && e.is_some(), "{kind}: {problems:?}");
+        }
     }
 }

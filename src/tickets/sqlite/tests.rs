@@ -176,7 +176,7 @@ fn write_lock(dir: &Path) -> Connection {
 }
 
 fn spool_lines(store: &SqliteStore) -> Vec<String> {
-    std::fs::read_to_string(spool_of(&store))
+    std::fs::read_to_string(spool_of(store))
         .map(|t| t.lines().map(str::to_string).collect())
         .unwrap_or_default()
 }
