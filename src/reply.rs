@@ -151,9 +151,8 @@ fn office<'a>(o: &'a BTreeMap<String, String>, key: &str) -> &'a str {
 /// The hotline lines every hand-off carries.
 pub fn hotline_lines(o: &BTreeMap<String, String>) -> String {
     format!(
-        "• 海关服务热线：{}\n• {}业务咨询电话：{}",
+        "• 海关服务热线：{}\n• 业务咨询：{}",
         office(o, "hotline"),
-        office(o, "office_name"),
         office(o, "consult_phone")
     )
 }
