@@ -170,6 +170,12 @@ pub fn duty_line(duty: Option<&crate::duty::Schedule>, o: &BTreeMap<String, Stri
     }
 }
 
+/// Whether the body has its own 法律依据 section (a paragraph starting with the bold label), in which
+/// case the `legal_basis` line is not repeated under it.
+fn states_its_basis(e: &Entry) -> bool {
+    e.body.lines().any(|l| l.trim_start().starts_with("**法律依据**"))
+}
+
 /// An entry as a fragment of a web page.
 pub fn entry_web_html(e: &Entry, o: &BTreeMap<String, String>) -> String {
     let blocks = markup::parse(&markup::fill(&e.body, o));
@@ -178,7 +184,7 @@ pub fn entry_web_html(e: &Entry, o: &BTreeMap<String, String>) -> String {
         markup::escape_html(&e.title),
         markup::to_web_html(&blocks)
     );
-    if !e.legal_basis.is_empty() {
+    if !e.legal_basis.is_empty() && !states_its_basis(e) {
         out.push_str(&format!(
             "<p class=\"basis\">法律依据：{}</p>\n",
             markup::escape_html(&e.legal_basis.join("；"))
@@ -191,7 +197,7 @@ pub fn entry_web_html(e: &Entry, o: &BTreeMap<String, String>) -> String {
 fn entry_with(e: &Entry, o: &BTreeMap<String, String>, s: &dyn Style) -> String {
     let blocks = markup::parse(&markup::fill(&e.body, o));
     let mut out = format!("{}\n\n{}", s.bold(&e.title), s.body(&blocks));
-    if !e.legal_basis.is_empty() {
+    if !e.legal_basis.is_empty() && !states_its_basis(e) {
         out.push_str(&format!(
             "\n\n{}{}",
             s.text("法律依据："),
@@ -250,5 +256,40 @@ fn render(r: &Reply, o: &BTreeMap<String, String>, s: &dyn Style) -> String {
             };
             s.text(&text)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(body: &str) -> Entry {
+        Entry {
+            id: "pol-x".into(),
+            kind: Kind::Policy,
+            title: "标题".into(),
+            questions: vec!["怎么办".into()],
+            keywords: Vec::new(),
+            legal_basis: vec!["《海关法》第四十六条".into()],
+            updated: chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(),
+            effective: None,
+            expires: None,
+            related: Vec::new(),
+            sources: Vec::new(),
+            body: body.into(),
+            source: "k/x.md".into(),
+        }
+    }
+
+    #[test]
+    fn the_legal_basis_is_said_once() {
+        let o = BTreeMap::new();
+        let plain = |e: &Entry| entry_with(e, &o, &Plain);
+        let without = entry("**规则**：自用合理数量。");
+        assert_eq!(plain(&without).matches("法律依据").count(), 1, "the footer");
+        assert!(entry_web_html(&without, &o).contains("<p class=\"basis\">法律依据：《海关法》第四十六条</p>"));
+        let with = entry("**规则**：自用合理数量。\n\n**法律依据**：《海关法》第四十六条（自用、合理数量）。");
+        assert_eq!(plain(&with).matches("法律依据").count(), 1, "the body's own section");
+        assert_eq!(entry_web_html(&with, &o).matches("法律依据").count(), 1);
     }
 }

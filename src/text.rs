@@ -227,11 +227,30 @@ impl Analyzer {
     }
 
     /// When a normalised question is about another authority's matter (出口退税, 护照 …): the term
-    /// found and where to go instead.
+    /// found and where to go instead. A term counts only where it starts and ends on word
+    /// boundaries of the question (jieba precise mode), so 个税 is found in 「个税怎么交」 but not
+    /// in 「哪个税号」 (哪个 / 税号).
     pub fn redirect(&self, normalized: &str) -> Option<(&str, &str)> {
-        self.redirects
+        let candidates: Vec<&(String, String)> = self
+            .redirects
             .iter()
-            .find(|(t, _)| normalized.contains(t.as_str()))
+            .filter(|(t, _)| normalized.contains(t.as_str()))
+            .collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        let mut bounds: Vec<usize> = vec![0, normalized.len()];
+        for t in self.jieba.tokenize(normalized, TokenizeMode::Default, true) {
+            bounds.extend([t.byte_start, t.byte_end]);
+        }
+        let on_bounds = |term: &str| {
+            normalized
+                .match_indices(term)
+                .any(|(at, _)| bounds.contains(&at) && bounds.contains(&(at + term.len())))
+        };
+        candidates
+            .into_iter()
+            .find(|(t, _)| on_bounds(t))
             .map(|(t, to)| (t.as_str(), to.as_str()))
     }
 
@@ -444,6 +463,17 @@ mod tests {
             Some(("出口退税", "税务部门"))
         );
         assert_eq!(analyzer().redirect("滞报金怎么算"), None);
+    }
+
+    #[test]
+    fn a_redirect_term_counts_only_as_whole_words() {
+        let redirects = [(vec!["个税".to_string(), "出口退税".to_string()], "税务部门".to_string())];
+        let a = Analyzer::new("个税 300 n\n税号 300 n\n", &[], &[], &redirects).unwrap();
+        assert_eq!(a.redirect("个税怎么交"), Some(("个税", "税务部门")));
+        assert_eq!(a.redirect("我想问个税的问题"), Some(("个税", "税务部门")));
+        assert_eq!(a.redirect("产品该归哪个税号"), None);
+        assert_eq!(a.redirect("这个税怎么算"), None);
+        assert_eq!(a.redirect("出口退税怎么办"), Some(("出口退税", "税务部门")));
     }
 
     #[test]
