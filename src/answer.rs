@@ -233,6 +233,47 @@ const FRAGMENTS: &[(&str, Option<Smalltalk>)] = &[
     ("~", None),
 ];
 
+/// Places with customs of their own (other countries, and the separate customs territories of
+/// Hong Kong, Macao and Taiwan). Longer names first, so 印度尼西亚 wins over 印度.
+const PLACES: [&str; 66] = [
+    "印度尼西亚", "吉尔吉斯斯坦", "乌兹别克斯坦", "塔吉克斯坦", "哈萨克斯坦", "阿联酋", "澳大利亚", "新西兰",
+    "新加坡", "马来西亚", "菲律宾", "巴基斯坦", "沙特阿拉伯", "沙特", "土耳其", "意大利", "西班牙", "葡萄牙",
+    "俄罗斯", "加拿大", "墨西哥", "阿根廷", "以色列", "乌克兰", "柬埔寨", "尼泊尔", "孟加拉", "斯里兰卡",
+    "日本", "韩国", "朝鲜", "美国", "英国", "法国", "德国", "荷兰", "比利时", "瑞士", "瑞典", "挪威", "丹麦",
+    "芬兰", "波兰", "奥地利", "希腊", "爱尔兰", "澳洲", "泰国", "越南", "老挝", "缅甸", "印度", "印尼",
+    "蒙古", "伊朗", "伊拉克", "埃及", "南非", "巴西", "智利", "秘鲁", "迪拜", "欧盟", "香港", "澳门", "台湾",
+];
+
+/// What follows a place when the question is about that place's own customs: its customs, entering
+/// it, clearing goods there, its import taxes.
+const ITS_CUSTOMS: [&str; 8] = ["海关", "入境", "清关", "进口关税", "进口税", "进口增值税", "关税税率", "入关"];
+
+/// When a normalised question is about another country's (or Hong Kong's, Macao's, Taiwan's)
+/// customs rather than China's — 「日本入境能带多少现金」, 「德国进口关税起征点」, 「欧盟那边进口增值税」 —
+/// the place. Goods or travellers coming *from* the place (从日本入境, 自香港进口) are China's
+/// business and do not count.
+pub fn foreign_customs(normalized: &str) -> Option<&'static str> {
+    for (at, _) in normalized.char_indices() {
+        let rest = &normalized[at..];
+        let Some(place) = PLACES.iter().find(|p| rest.starts_with(**p)) else {
+            continue;
+        };
+        let before = normalized[..at].chars().next_back();
+        if before.is_some_and(|c| "从自由经".contains(c)) {
+            continue;
+        }
+        let after = rest[place.len()..]
+            .trim_start_matches("那边的")
+            .trim_start_matches("那边")
+            .trim_start_matches("当地")
+            .trim_start_matches('的');
+        if ITS_CUSTOMS.iter().any(|c| after.starts_with(c)) {
+            return Some(place);
+        }
+    }
+    None
+}
+
 /// Whether a normalised message asks for a person (转人工, 人工客服 …) rather than asking a question.
 pub fn wants_human(normalized: &str) -> bool {
     let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();
@@ -425,6 +466,22 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(smalltalk(input), expected, "smalltalk({input:?})");
+        }
+        for (input, place) in [
+            ("日本入境能带多少现金", Some("日本")),
+            ("去日本旅游,日本海关入境能带多少现金", Some("日本")),
+            ("德国进口关税起征点是多少", Some("德国")),
+            ("出口到欧盟,欧盟那边进口增值税怎么算", Some("欧盟")),
+            ("香港入境可以带几条烟", Some("香港")),
+            ("印度尼西亚海关清关要多久", Some("印度尼西亚")),
+            ("从日本入境能带多少现金", None),
+            ("从香港入境可以带几条烟", None),
+            ("日本进口的奶粉能带吗", None),
+            ("出口到东盟怎么享受关税优惠", None),
+            ("进口美国大豆要什么手续", None),
+            ("滞报金怎么算", None),
+        ] {
+            assert_eq!(foreign_customs(input), place, "foreign_customs({input:?})");
         }
         for (input, human) in [
             ("转人工", true),

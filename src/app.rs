@@ -196,6 +196,19 @@ impl Assistant {
                 body: Body::Smalltalk(kind),
             });
         }
+        if let Some(place) = answer::foreign_customs(&normalized) {
+            return Ok(Reply {
+                question: question.to_string(),
+                decision: Decision::Handoff,
+                entry: None,
+                candidates: Vec::new(),
+                confidence: 1.0,
+                body: Body::Redirect {
+                    term: place.to_string(),
+                    to: format!("{place}海关（或{place}驻华使领馆）"),
+                },
+            });
+        }
         let index = self.index();
         if let Some((term, to)) = index.analyzer().redirect(&normalized) {
             return Ok(Reply {

@@ -237,7 +237,8 @@ fn render(r: &Reply, o: &BTreeMap<String, String>, s: &dyn Style) -> String {
             format!("{}\n{}", s.text(lead), s.text(&hotline_lines(o)))
         }
         Body::Redirect { to, .. } => s.text(&format!(
-            "这个问题看起来属于{to}的职责，不是海关办理的事项，建议向{to}咨询。\n如果您问的是海关手续，可以换个说法再问，或拨打海关服务热线 {}。",
+            "这个问题看起来属于{to}的职责，不是{}办理的事项，建议向{to}咨询。\n如果您问的是中国海关的手续，可以换个说法再问，或拨打海关服务热线 {}。",
+            office(o, "office_name"),
             office(o, "hotline")
         )),
         Body::Smalltalk(kind) => {

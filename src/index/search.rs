@@ -15,6 +15,10 @@ use super::features::{self, Counts, QuestionWeights, WordStats};
 use super::{BOOST_BIGRAM, BOOST_BODY, BOOST_KW, BOOST_Q, Hit, SearchIndex};
 use crate::text::{self, Form, Query, TermGroup};
 
+/// Above this general-Chinese frequency a word the knowledge base does not know is taken as meant,
+/// not as a mistyped homophone (几岁 219 is a word; 海光 7, 保关 0 are typos of 海关, 报关).
+const HOMOPHONE_MAX_FREQ: usize = 100;
+
 /// Weights of a word's synonyms and of its sub-words, relative to the word itself.
 const SYNONYM_WEIGHT: f32 = 0.9;
 const PART_WEIGHT: f32 = 0.3;
@@ -65,14 +69,16 @@ impl SearchIndex {
     }
 
     /// A word the knowledge base has never seen (nor any synonym of it) may be a homophone typed by
-    /// mistake (保关 → 报关): the knowledge-base word that sounds the same becomes a synonym.
+    /// mistake (保关 → 报关): the knowledge-base word that sounds the same becomes a synonym — unless
+    /// the word is common in general Chinese (jieba frequency ≥ `HOMOPHONE_MAX_FREQ`).
     fn add_homophones(&self, searcher: &Searcher, groups: &mut [TermGroup]) -> anyhow::Result<()> {
         for g in groups {
             let mut known = false;
             for (w, _) in g.forms().filter(|(_, kind)| *kind != Form::Part) {
                 known |= self.entries_with(searcher, w)? > 0;
             }
-            if known {
+            // A word common in general Chinese (几岁, 一般) is what the person meant, not a typo.
+            if known || self.analyzer.word_freq(&g.word) >= HOMOPHONE_MAX_FREQ {
                 continue;
             }
             if let Some(alike) = text::sound(&g.word).and_then(|k| self.sounds.get(&k)) {
