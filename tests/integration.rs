@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod desk;
+mod drafts;
 mod hardening;
 mod operators;
 mod quality;

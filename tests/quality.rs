@@ -207,3 +207,39 @@ fn the_lexicon_is_big_enough_and_every_dictionary_term_segments_whole() {
         assert_eq!(tokens.len(), 1, "userdict term {term} segments as {tokens:?}");
     }
 }
+
+#[test]
+fn homophones_stand_in_for_typos_only_beside_a_customs_word() {
+    let site = crate::support::valid_site();
+    std::fs::write(
+        site.path().join("knowledge/faq/spine.md"),
+        "+++\nid = \"faq-polio-entry\"\nkind = \"faq\"\ntitle = \"脊髓灰质炎疫情国家入境\"\nquestions = [\"脊髓灰质炎疫情国家入境要申报吗\"]\nkeywords = [\"脊髓灰质炎\"]\nlegal_basis = []\nupdated = 2026-11-29\n+++\n如实申报。\n",
+    )
+    .unwrap();
+    let config = Config::load(&site.path().join("bot.toml")).unwrap();
+    let assistant = Assistant::start(config).unwrap();
+    // 几岁 sounds like 脊髓, but nothing in 「你几岁了」 is about customs: no entry.
+    for chat in ["你几岁了", "今年几岁"] {
+        let r = assistant.ask(chat);
+        assert!(r.entry.is_none() && r.decision != Decision::Clarify, "{chat}: {r:?}");
+    }
+    // Beside a customs word, a homophone still stands in for the typo: 几岁灰质炎 → 脊髓灰质炎.
+    let r = assistant.ask("几岁灰质炎疫情入境");
+    assert_eq!(r.entry.map(|e| e.id).as_deref(), Some("faq-polio-entry"), "{:?}", r.candidates);
+}
+
+#[test]
+fn another_countrys_customs_is_redirected_coming_from_there_is_not() {
+    let site = shipped_site();
+    let config = Config::load(&site.path().join("bot.toml")).unwrap();
+    let assistant = Assistant::start(config).unwrap();
+    for q in ["日本入境能带多少现金", "香港入境可以带几条烟", "德国进口关税起征点是多少"] {
+        let r = assistant.ask(q);
+        assert!(
+            matches!(&r.body, customs_bot::reply::Body::Redirect { to, .. } if to.contains("海关")),
+            "{q}: {r:?}"
+        );
+    }
+    let r = assistant.ask("从香港入境可以带几条烟");
+    assert!(!matches!(r.body, customs_bot::reply::Body::Redirect { .. }), "{r:?}");
+}

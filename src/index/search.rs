@@ -15,10 +15,6 @@ use super::features::{self, Counts, QuestionWeights, WordStats};
 use super::{BOOST_BIGRAM, BOOST_BODY, BOOST_KW, BOOST_Q, Hit, SearchIndex};
 use crate::text::{self, Form, Query, TermGroup};
 
-/// Above this general-Chinese frequency a word the knowledge base does not know is taken as meant,
-/// not as a mistyped homophone (几岁 219 is a word; 海光 7, 保关 0 are typos of 海关, 报关).
-const HOMOPHONE_MAX_FREQ: usize = 100;
-
 /// Weights of a word's synonyms and of its sub-words, relative to the word itself.
 const SYNONYM_WEIGHT: f32 = 0.9;
 const PART_WEIGHT: f32 = 0.3;
@@ -69,16 +65,23 @@ impl SearchIndex {
     }
 
     /// A word the knowledge base has never seen (nor any synonym of it) may be a homophone typed by
-    /// mistake (保关 → 报关): the knowledge-base word that sounds the same becomes a synonym — unless
-    /// the word is common in general Chinese (jieba frequency ≥ `HOMOPHONE_MAX_FREQ`).
+    /// mistake (两部申报 → 两步, 海光 → 海关): the knowledge-base word that sounds the same becomes a
+    /// synonym — but only beside a word the knowledge base does know. A message with no known word
+    /// at all (你几岁了) is not about customs, and 几岁 must not become 脊髓.
     fn add_homophones(&self, searcher: &Searcher, groups: &mut [TermGroup]) -> anyhow::Result<()> {
-        for g in groups {
-            let mut known = false;
+        let mut known = Vec::with_capacity(groups.len());
+        for g in groups.iter() {
+            let mut k = false;
             for (w, _) in g.forms().filter(|(_, kind)| *kind != Form::Part) {
-                known |= self.entries_with(searcher, w)? > 0;
+                k |= self.entries_with(searcher, w)? > 0;
             }
-            // A word common in general Chinese (几岁, 一般) is what the person meant, not a typo.
-            if known || self.analyzer.word_freq(&g.word) >= HOMOPHONE_MAX_FREQ {
+            known.push(k);
+        }
+        if !known.contains(&true) {
+            return Ok(());
+        }
+        for (g, known) in groups.iter_mut().zip(known) {
+            if known {
                 continue;
             }
             if let Some(alike) = text::sound(&g.word).and_then(|k| self.sounds.get(&k)) {
