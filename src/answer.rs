@@ -236,17 +236,86 @@ const FRAGMENTS: &[(&str, Option<Smalltalk>)] = &[
 /// Places with customs of their own (other countries, and the separate customs territories of
 /// Hong Kong, Macao and Taiwan). Longer names first, so 印度尼西亚 wins over 印度.
 const PLACES: [&str; 66] = [
-    "印度尼西亚", "吉尔吉斯斯坦", "乌兹别克斯坦", "塔吉克斯坦", "哈萨克斯坦", "阿联酋", "澳大利亚", "新西兰",
-    "新加坡", "马来西亚", "菲律宾", "巴基斯坦", "沙特阿拉伯", "沙特", "土耳其", "意大利", "西班牙", "葡萄牙",
-    "俄罗斯", "加拿大", "墨西哥", "阿根廷", "以色列", "乌克兰", "柬埔寨", "尼泊尔", "孟加拉", "斯里兰卡",
-    "日本", "韩国", "朝鲜", "美国", "英国", "法国", "德国", "荷兰", "比利时", "瑞士", "瑞典", "挪威", "丹麦",
-    "芬兰", "波兰", "奥地利", "希腊", "爱尔兰", "澳洲", "泰国", "越南", "老挝", "缅甸", "印度", "印尼",
-    "蒙古", "伊朗", "伊拉克", "埃及", "南非", "巴西", "智利", "秘鲁", "迪拜", "欧盟", "香港", "澳门", "台湾",
+    "印度尼西亚",
+    "吉尔吉斯斯坦",
+    "乌兹别克斯坦",
+    "塔吉克斯坦",
+    "哈萨克斯坦",
+    "阿联酋",
+    "澳大利亚",
+    "新西兰",
+    "新加坡",
+    "马来西亚",
+    "菲律宾",
+    "巴基斯坦",
+    "沙特阿拉伯",
+    "沙特",
+    "土耳其",
+    "意大利",
+    "西班牙",
+    "葡萄牙",
+    "俄罗斯",
+    "加拿大",
+    "墨西哥",
+    "阿根廷",
+    "以色列",
+    "乌克兰",
+    "柬埔寨",
+    "尼泊尔",
+    "孟加拉",
+    "斯里兰卡",
+    "日本",
+    "韩国",
+    "朝鲜",
+    "美国",
+    "英国",
+    "法国",
+    "德国",
+    "荷兰",
+    "比利时",
+    "瑞士",
+    "瑞典",
+    "挪威",
+    "丹麦",
+    "芬兰",
+    "波兰",
+    "奥地利",
+    "希腊",
+    "爱尔兰",
+    "澳洲",
+    "泰国",
+    "越南",
+    "老挝",
+    "缅甸",
+    "印度",
+    "印尼",
+    "蒙古",
+    "伊朗",
+    "伊拉克",
+    "埃及",
+    "南非",
+    "巴西",
+    "智利",
+    "秘鲁",
+    "迪拜",
+    "欧盟",
+    "香港",
+    "澳门",
+    "台湾",
 ];
 
 /// What follows a place when the question is about that place's own customs: its customs, entering
 /// it, clearing goods there, its import taxes.
-const ITS_CUSTOMS: [&str; 8] = ["海关", "入境", "清关", "进口关税", "进口税", "进口增值税", "关税税率", "入关"];
+const ITS_CUSTOMS: [&str; 8] = [
+    "海关",
+    "入境",
+    "清关",
+    "进口关税",
+    "进口税",
+    "进口增值税",
+    "关税税率",
+    "入关",
+];
 
 /// When a normalised question is about another country's (or Hong Kong's, Macao's, Taiwan's)
 /// customs rather than China's — 「日本入境能带多少现金」, 「德国进口关税起征点」, 「欧盟那边进口增值税」 —
@@ -270,6 +339,103 @@ pub fn foreign_customs(normalized: &str) -> Option<&'static str> {
         if ITS_CUSTOMS.iter().any(|c| after.starts_with(c)) {
             return Some(place);
         }
+    }
+    None
+}
+
+/// A question only a person can answer, whatever the knowledge base holds: it asks about the
+/// person's own case, asks the bot to work something out for them, or asks for one product's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Specific {
+    /// Where one's own parcel, application, goods or case stands, or whether something is returned.
+    OwnCase,
+    /// "Work it out for me": the duty on an item, a check of one's documents.
+    Calculation,
+    /// The commodity code (and so the rate or licence) of a named product.
+    CodeLookup,
+}
+
+/// Phrases that ask where something stands or how it ended.
+const STATUS: [&str; 22] = [
+    "到哪了",
+    "到哪一步",
+    "什么进度",
+    "进度怎么样",
+    "进度如何",
+    "审核到",
+    "审批到",
+    "批下来",
+    "处理结果",
+    "结果出来",
+    "办好了没",
+    "办好没",
+    "能要回来",
+    "要回来吗",
+    "能退回来吗",
+    "能拿回来",
+    "拿回来吗",
+    "什么时候能放行",
+    "什么时候放行",
+    "什么时候能批",
+    "啥时候能批",
+    "啥时候放行",
+];
+/// Phrases that point at the person's own item or case (我的包裹, 我们公司的申请, 我妈在机场…), not
+/// at people in general (给我反馈, 我们进口一批货时…).
+const OWN: [&str; 13] = [
+    "我的",
+    "我们的",
+    "我司",
+    "我们公司的",
+    "我公司的",
+    "本公司的",
+    "我家",
+    "我妈",
+    "我爸",
+    "我在",
+    "我朋友的",
+    "我老婆",
+    "我老公",
+];
+
+/// Phrases that ask the bot to work something out for the person.
+const WORK_IT_OUT: [&str; 9] = [
+    "帮我算",
+    "给我算",
+    "帮忙算",
+    "帮我查",
+    "帮忙查",
+    "帮我看看",
+    "帮我看下",
+    "替我查",
+    "帮我核",
+];
+/// Phrases that ask for a named product's commodity code.
+const CODE_OF: [&str; 9] = [
+    "hs编码是什么",
+    "hs编码是多少",
+    "hs编码是啥",
+    "商品编码是多少",
+    "商品编码是什么",
+    "税号是多少",
+    "税号是什么",
+    "归哪个编码",
+    "归到哪个税号",
+];
+
+/// Whether a normalised question is one only a person can answer (see [`Specific`]): the bot then
+/// hands it to a person, naming the general rule as background where one fits, instead of
+/// presenting an entry as the answer to someone's own case.
+pub fn specific_request(normalized: &str) -> Option<Specific> {
+    let own = OWN.iter().any(|p| normalized.contains(p));
+    if own && STATUS.iter().any(|p| normalized.contains(p)) {
+        return Some(Specific::OwnCase);
+    }
+    if WORK_IT_OUT.iter().any(|p| normalized.contains(p)) {
+        return Some(Specific::Calculation);
+    }
+    if CODE_OF.iter().any(|p| normalized.contains(p)) {
+        return Some(Specific::CodeLookup);
     }
     None
 }
@@ -466,6 +632,22 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(smalltalk(input), expected, "smalltalk({input:?})");
+        }
+        for (input, specific) in [
+            ("我的预裁定申请审核到哪了", Some(Specific::OwnCase)),
+            ("请问我妈在机场被没收的牛肉干还能要回来吗", Some(Specific::OwnCase)),
+            ("帮我查下我在机场被暂存的行李处理结果", Some(Specific::OwnCase)),
+            ("请问zara的羽绒服算几档行邮税,帮我算下税额", Some(Specific::Calculation)),
+            ("您好,请问蓝牙耳机的hs编码是什么", Some(Specific::CodeLookup)),
+            ("hs编码怎么查", None),
+            ("我的包裹被海关扣了怎么办", None),
+            ("实名举报走私之后海关会给我反馈处理结果吗", None),
+            ("我们一批进口货物价格还在审核,多久能批下来", None),
+            ("请问我们公司的减免税申请什么时候能批下来", Some(Specific::OwnCase)),
+            ("预裁定申请审核要多久", None),
+            ("行邮税税率是多少", None),
+        ] {
+            assert_eq!(specific_request(input), specific, "specific_request({input:?})");
         }
         for (input, place) in [
             ("日本入境能带多少现金", Some("日本")),

@@ -237,6 +237,7 @@ impl Assistant {
             })
             .collect();
         let verdict = answer::decide(&scored, t);
+        let specific = answer::specific_request(&normalized);
         let mut candidates: Vec<Candidate> = hits
             .iter()
             .zip(&scored)
@@ -249,6 +250,21 @@ impl Assistant {
                 }
             })
             .collect();
+        if let Some(kind) = specific {
+            // Background only: the best guess is named when it is at least plausible.
+            let plausible = verdict.decision != Decision::Handoff;
+            let background = if plausible {
+                candidates.into_iter().take(1).collect()
+            } else {
+                Vec::new()
+            };
+            return Ok(handoff(
+                question,
+                HandoffReason::Specific(kind),
+                background,
+                verdict.confidence,
+            ));
+        }
         let reply = match verdict.decision {
             Decision::Answer => {
                 let e = index.entry(hits[verdict.picks[0]].entry).clone();

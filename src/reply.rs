@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::answer::{Decision, Smalltalk};
+use crate::answer::{Decision, Smalltalk, Specific};
 use crate::knowledge::{Entry, Kind};
 use crate::markup;
 
@@ -42,6 +42,9 @@ pub enum HandoffReason {
     Vague,
     /// Something failed inside; the person is never told what.
     Internal,
+    /// The person's own case or one specific fact: only a person can answer; the best-matching
+    /// entry (if any) is named as the general rule.
+    Specific(Specific),
 }
 
 /// What the reply says, by decision.
@@ -233,8 +236,24 @@ fn render(r: &Reply, o: &BTreeMap<String, String>, s: &dyn Style) -> String {
                 HandoffReason::TooLong => "您的消息较长，我无法准确理解。请用一两句话说明要办的事（例如「报关单怎么修改」），或咨询人工：",
                 HandoffReason::Vague => "请再具体说说您要办理的业务（例如「滞报金怎么计算」），或咨询人工：",
                 HandoffReason::Internal => "抱歉，系统暂时无法回答。请稍后再试，或咨询人工：",
+                HandoffReason::Specific(Specific::OwnCase) => {
+                    "您问的是您自己的具体情况，需要工作人员查询核实后答复，我不能替您判断。请咨询人工："
+                }
+                HandoffReason::Specific(Specific::Calculation) => {
+                    "具体的计算和核对需要工作人员根据实际情况办理，我不能替您给出结果。请咨询人工："
+                }
+                HandoffReason::Specific(Specific::CodeLookup) => {
+                    "某一商品的编码（以及它适用的税率、许可证件）要按商品的具体情况确定，需要工作人员或预裁定答复。请咨询人工："
+                }
             };
-            format!("{}\n{}", s.text(lead), s.text(&hotline_lines(o)))
+            let mut out = format!("{}\n{}", s.text(lead), s.text(&hotline_lines(o)));
+            if let (HandoffReason::Specific(_), Some(rule)) = (reason, r.candidates.first()) {
+                out.push_str(&format!(
+                    "\n{}",
+                    s.text(&format!("相关的一般规定可参考「{}」，您可以直接问我这一项。", rule.title))
+                ));
+            }
+            out
         }
         Body::Redirect { to, .. } => s.text(&format!(
             "这个问题看起来属于{to}的职责，不是{}办理的事项，建议向{to}咨询。\n如果您问的是中国海关的手续，可以换个说法再问，或拨打海关服务热线 {}。",

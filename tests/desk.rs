@@ -339,3 +339,23 @@ async fn a_ticket_opened_from_the_web_chat_is_announced_and_its_choices_remember
     );
     assert_eq!(offered[0].channel, "web");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_about_ones_own_case_goes_to_a_person_with_a_ticket() {
+    let s = site("", &[]);
+    for chat in chats() {
+        let answered = s.desk.ask(&chat, "我的转关申请审核到哪了").await;
+        assert!(
+            matches!(
+                answered.reply.body,
+                ReplyBody::Handoff(customs_bot::reply::HandoffReason::Specific(_))
+            ),
+            "{:?}",
+            answered.reply.body
+        );
+        assert!(answered.reply.entry.is_none(), "never presented as the answer");
+        let t = answered.ticket.expect("a person follows it up");
+        assert_eq!(t.reason, TicketReason::Specific);
+        assert!(s.recorder.announced.lock().unwrap().iter().any(|a| a.id == t.id));
+    }
+}

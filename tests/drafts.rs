@@ -30,6 +30,11 @@ fn the_drafted_entries_validate_over_the_shipped_knowledge() {
     assert_eq!(drafted, 158);
     assert_eq!(loaded.knowledge.entries.len(), 87 + drafted);
     for e in &loaded.knowledge.entries {
-        assert!(e.questions.len() >= 8, "{} has only {} ways of asking", e.id, e.questions.len());
+        assert!(
+            e.questions.len() >= 8,
+            "{} has only {} ways of asking",
+            e.id,
+            e.questions.len()
+        );
     }
 }

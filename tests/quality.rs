@@ -225,7 +225,12 @@ fn homophones_stand_in_for_typos_only_beside_a_customs_word() {
     }
     // Beside a customs word, a homophone still stands in for the typo: 几岁灰质炎 → 脊髓灰质炎.
     let r = assistant.ask("几岁灰质炎疫情入境");
-    assert_eq!(r.entry.map(|e| e.id).as_deref(), Some("faq-polio-entry"), "{:?}", r.candidates);
+    assert_eq!(
+        r.entry.map(|e| e.id).as_deref(),
+        Some("faq-polio-entry"),
+        "{:?}",
+        r.candidates
+    );
 }
 
 #[test]
@@ -233,7 +238,11 @@ fn another_countrys_customs_is_redirected_coming_from_there_is_not() {
     let site = shipped_site();
     let config = Config::load(&site.path().join("bot.toml")).unwrap();
     let assistant = Assistant::start(config).unwrap();
-    for q in ["日本入境能带多少现金", "香港入境可以带几条烟", "德国进口关税起征点是多少"] {
+    for q in [
+        "日本入境能带多少现金",
+        "香港入境可以带几条烟",
+        "德国进口关税起征点是多少",
+    ] {
         let r = assistant.ask(q);
         assert!(
             matches!(&r.body, customs_bot::reply::Body::Redirect { to, .. } if to.contains("海关")),

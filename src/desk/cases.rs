@@ -18,13 +18,15 @@ pub struct Cases {
 }
 
 /// The ticket a hand-off opens, if any: a person is needed when the assistant was not sure, when
-/// the person asked, and when something failed inside. A message too long to search or with no
+/// the person asked, when the question is about their own case or one specific fact, and when
+/// something failed inside. A message too long to search or with no
 /// content words gets advice on how to ask instead (nothing for an operator to answer).
 pub fn ticket_reason(handoff: HandoffReason) -> Option<TicketReason> {
     match handoff {
         HandoffReason::NotSure => Some(TicketReason::Handoff),
         HandoffReason::Asked => Some(TicketReason::Asked),
         HandoffReason::Internal => Some(TicketReason::Internal),
+        HandoffReason::Specific(_) => Some(TicketReason::Specific),
         HandoffReason::TooLong | HandoffReason::Vague => None,
     }
 }

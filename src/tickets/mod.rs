@@ -45,15 +45,18 @@ pub enum TicketReason {
     Internal,
     /// Choices were offered and nobody picked one in time.
     UnpickedClarify,
+    /// The person's own case or one specific fact, which only a person can answer.
+    Specific,
 }
 
 impl TicketReason {
-    pub const ALL: [TicketReason; 5] = [
+    pub const ALL: [TicketReason; 6] = [
         TicketReason::Handoff,
         TicketReason::Asked,
         TicketReason::NotHelpful,
         TicketReason::Internal,
         TicketReason::UnpickedClarify,
+        TicketReason::Specific,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +66,7 @@ impl TicketReason {
             TicketReason::NotHelpful => "not_helpful",
             TicketReason::Internal => "internal",
             TicketReason::UnpickedClarify => "unpicked_clarify",
+            TicketReason::Specific => "specific",
         }
     }
 
@@ -78,6 +82,7 @@ impl TicketReason {
             TicketReason::NotHelpful => "用户反馈没帮助",
             TicketReason::Internal => "系统故障",
             TicketReason::UnpickedClarify => "给出选项后用户未选择",
+            TicketReason::Specific => "具体个案，需人工核实",
         }
     }
 }
