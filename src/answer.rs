@@ -434,10 +434,64 @@ pub fn specific_request(normalized: &str) -> Option<Specific> {
     if WORK_IT_OUT.iter().any(|p| normalized.contains(p)) {
         return Some(Specific::Calculation);
     }
-    if CODE_OF.iter().any(|p| normalized.contains(p)) {
+    if CODE_OF.iter().any(|p| normalized.contains(p)) || asks_a_products_rate(normalized) {
         return Some(Specific::CodeLookup);
     }
     None
+}
+
+/// Words that name no particular product in 「…关税是多少」 (the question is about the rule).
+const NO_PRODUCT: [&str; 14] = [
+    "货物",
+    "商品",
+    "物品",
+    "个人物品",
+    "进境物品",
+    "行邮税",
+    "行邮",
+    "邮包",
+    "包裹",
+    "跨境电商",
+    "海关",
+    "我国",
+    "中国",
+    "一般",
+];
+
+/// 「进口红酒关税是多少」, 「铜精矿进口关税税率是多少」: the rate of one named product, which depends on its
+/// commodity code — a person's (or a ruling's) answer, not an entry's. 「进口关税税率是多少」 and
+/// 「行邮税税率是多少」 name no product and are questions about the rules.
+fn asks_a_products_rate(normalized: &str) -> bool {
+    if !["多少", "几个点", "几个税点"].iter().any(|p| normalized.contains(p)) {
+        return false;
+    }
+    let Some(at) = ["关税", "税率", "综合税"]
+        .iter()
+        .filter_map(|w| normalized.find(w))
+        .min()
+    else {
+        return false;
+    };
+    let mut head = normalized[..at].to_string();
+    for noise in [
+        "请问",
+        "您好",
+        "你好",
+        "想问一下",
+        "问一下",
+        "麻烦问下",
+        "进口",
+        "出口",
+        "的",
+        "现在",
+        "目前",
+        "最新",
+        "综合",
+    ] {
+        head = head.replace(noise, "");
+    }
+    let head: String = head.chars().filter(|c| c.is_alphanumeric()).collect();
+    head.chars().count() >= 2 && !NO_PRODUCT.iter().any(|w| head == *w)
 }
 
 /// Whether a normalised message asks for a person (转人工, 人工客服 …) rather than asking a question.
@@ -646,6 +700,13 @@ mod tests {
             ("请问我们公司的减免税申请什么时候能批下来", Some(Specific::OwnCase)),
             ("预裁定申请审核要多久", None),
             ("行邮税税率是多少", None),
+            ("进口红酒关税是多少个点", Some(Specific::CodeLookup)),
+            ("铜精矿进口关税税率是多少", Some(Specific::CodeLookup)),
+            ("进口汽车关税是多少", Some(Specific::CodeLookup)),
+            ("进口关税税率是多少", None),
+            ("进口货物的关税是多少", None),
+            ("个人物品的税率是多少", None),
+            ("关税怎么算", None),
         ] {
             assert_eq!(specific_request(input), specific, "specific_request({input:?})");
         }
