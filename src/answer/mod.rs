@@ -1,0 +1,258 @@
+//! The decision: answer, clarify, hand off, or small talk.
+//!
+//! `asides` holds what is recognised before anything is searched: small talk, a request for a
+//! person, another country's customs, and questions only a person can answer.
+//!
+//! Pure functions over plain data: no I/O, no index, no configuration file. `decide` looks at the
+//! features of the ranked distinct entries (IDF-weighted coverage of the question, score as a share
+//! of the question's ideal score, margin between the top two) — never at raw BM25 scores alone,
+//! which are not comparable across questions. `smalltalk` recognises greetings, thanks and requests
+//! for a person before anything is searched. A wrong confident answer is worse than an honest
+//! hand-off, so every band must be passed, not just one.
+
+mod asides;
+
+use serde::Serialize;
+
+use crate::config::AnswerConfig;
+
+pub use asides::{Smalltalk, Specific, foreign_customs, smalltalk, specific_request, wants_human};
+
+/// What the assistant does with a question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Answer,
+    Clarify,
+    Handoff,
+    Smalltalk,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Answer => "answer",
+            Decision::Clarify => "clarify",
+            Decision::Handoff => "handoff",
+            Decision::Smalltalk => "smalltalk",
+        }
+    }
+}
+
+/// The features of one distinct entry found for a question.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scored {
+    /// The ranking score (comparable only within one question).
+    pub score: f32,
+    pub coverage: f32,
+    pub norm: f32,
+    /// Absolute weight of the question's words the entry shares (see `index::Hit::matched`).
+    pub matched: f32,
+}
+
+/// The decision with the positions (in the ranked list) it refers to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub decision: Decision,
+    /// For `Answer`: the position of the chosen entry (always 0). For `Clarify`: the choices.
+    pub picks: Vec<usize>,
+    /// 0–1: how sure the assistant is about its best entry.
+    pub confidence: f32,
+}
+
+/// How sure we are of one entry: the geometric mean of coverage and (capped) normalised score.
+pub fn confidence(s: &Scored) -> f32 {
+    (s.coverage.clamp(0.0, 1.0) * s.norm.clamp(0.0, 1.0)).sqrt()
+}
+
+/// Relative lead of the first over the second entry (1 when there is no second).
+pub fn margin(ranked: &[Scored]) -> f32 {
+    match ranked {
+        [first, second, ..] if first.score > 0.0 => ((first.score - second.score) / first.score).max(0.0),
+        _ => 1.0,
+    }
+}
+
+/// Decides from the ranked distinct entries (best first).
+pub fn decide(ranked: &[Scored], t: &AnswerConfig) -> Verdict {
+    let Some(top) = ranked.first() else {
+        return Verdict {
+            decision: Decision::Handoff,
+            picks: Vec::new(),
+            confidence: 0.0,
+        };
+    };
+    let conf = confidence(top);
+    let margin = margin(ranked);
+    // Strong: the entry covers most of the question, or — for a long question with context around
+    // it — shares a lot of specific vocabulary with it while still covering a fair part.
+    let strong = top.norm >= t.answer_norm
+        && (top.coverage >= t.answer_coverage
+            || (top.matched >= t.answer_matched && top.coverage >= t.matched_coverage));
+    // Dominant: far ahead of every other entry, with a near-ideal score.
+    let dominant = top.coverage >= t.dominant_coverage && margin >= t.dominant_margin && top.norm >= t.dominant_norm;
+    // A rival explains clearly more of the question: the ranking may be wrong, so ask.
+    let rival = ranked
+        .iter()
+        .skip(1)
+        .take(2)
+        .any(|s| s.coverage >= top.coverage + t.rival_gap);
+    if !rival && ((strong && margin >= t.answer_margin) || dominant) {
+        return Verdict {
+            decision: Decision::Answer,
+            picks: vec![0],
+            confidence: conf,
+        };
+    }
+    let plausible = |s: &Scored| s.coverage >= t.clarify_coverage && s.norm >= t.clarify_norm;
+    let mut picks: Vec<usize> = ranked
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| plausible(s))
+        .map(|(i, _)| i)
+        .take(t.max_choices.max(1))
+        .collect();
+    if strong && picks.len() < 2 && ranked.len() >= 2 {
+        // The best entry is good but another is too close or explains more: offer both.
+        picks = vec![0, 1];
+    }
+    if picks.is_empty() {
+        return Verdict {
+            decision: Decision::Handoff,
+            picks,
+            confidence: conf,
+        };
+    }
+    Verdict {
+        decision: Decision::Clarify,
+        picks,
+        confidence: conf,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(score: f32, coverage: f32, norm: f32) -> Scored {
+        Scored {
+            score,
+            coverage,
+            norm,
+            matched: coverage * 5.0,
+        }
+    }
+
+    /// Fixed thresholds, so these tests check the rules rather than the tuned values.
+    fn t() -> AnswerConfig {
+        AnswerConfig {
+            answer_coverage: 0.6,
+            answer_norm: 0.3,
+            answer_margin: 0.15,
+            answer_matched: 10.0,
+            matched_coverage: 0.4,
+            dominant_coverage: 0.35,
+            dominant_margin: 0.5,
+            dominant_norm: 0.8,
+            rival_gap: 0.2,
+            clarify_coverage: 0.4,
+            clarify_norm: 0.2,
+            max_choices: 3,
+            max_question_chars: 300,
+        }
+    }
+
+    #[test]
+    fn nothing_found_hands_off() {
+        assert_eq!(decide(&[], &t()).decision, Decision::Handoff);
+    }
+
+    #[test]
+    fn clear_winner_is_answered() {
+        let v = decide(&[s(20.0, 0.9, 0.8), s(8.0, 0.5, 0.3)], &t());
+        assert_eq!(v.decision, Decision::Answer);
+        assert_eq!(v.picks, vec![0]);
+        assert!(v.confidence > 0.8);
+    }
+
+    #[test]
+    fn single_strong_hit_is_answered() {
+        assert_eq!(decide(&[s(5.0, 0.8, 0.5)], &t()).decision, Decision::Answer);
+    }
+
+    #[test]
+    fn close_runner_up_asks_which() {
+        let v = decide(&[s(20.0, 0.9, 0.8), s(19.0, 0.85, 0.75), s(5.0, 0.2, 0.1)], &t());
+        assert_eq!(v.decision, Decision::Clarify);
+        assert_eq!(v.picks, vec![0, 1]);
+    }
+
+    #[test]
+    fn close_but_weak_runner_up_is_still_offered() {
+        let v = decide(&[s(20.0, 0.9, 0.8), s(19.0, 0.2, 0.1)], &t());
+        assert_eq!(v.decision, Decision::Clarify);
+        assert_eq!(v.picks, vec![0, 1]);
+    }
+
+    #[test]
+    fn a_rival_that_explains_more_prevents_an_answer() {
+        let v = decide(&[s(20.0, 0.6, 0.8), s(10.0, 0.9, 0.5)], &t());
+        assert_eq!(v.decision, Decision::Clarify);
+        assert_eq!(v.picks, vec![0, 1]);
+    }
+
+    #[test]
+    fn partial_coverage_offers_choices() {
+        let v = decide(
+            &[
+                s(10.0, 0.5, 0.4),
+                s(9.0, 0.45, 0.35),
+                s(8.0, 0.42, 0.3),
+                s(7.0, 0.41, 0.3),
+            ],
+            &t(),
+        );
+        assert_eq!(v.decision, Decision::Clarify);
+        assert_eq!(v.picks, vec![0, 1, 2], "at most max_choices");
+    }
+
+    #[test]
+    fn low_coverage_hands_off_even_with_a_high_raw_score() {
+        // Raw BM25 of 40 means nothing on its own: most of the question is unknown to the knowledge base.
+        let v = decide(&[s(40.0, 0.3, 0.7), s(30.0, 0.1, 0.2)], &t());
+        assert_eq!(v.decision, Decision::Handoff);
+    }
+
+    #[test]
+    fn dominant_entry_is_answered_despite_context_words() {
+        let v = decide(&[s(90.0, 0.38, 1.0), s(12.0, 0.15, 0.2)], &t());
+        assert_eq!(v.decision, Decision::Answer);
+        let not_far_ahead = decide(&[s(90.0, 0.38, 1.0), s(60.0, 0.15, 0.2)], &t());
+        assert_eq!(not_far_ahead.decision, Decision::Handoff);
+    }
+
+    #[test]
+    fn long_question_sharing_much_specific_vocabulary_is_answered() {
+        let long = Scored {
+            score: 90.0,
+            coverage: 0.45,
+            norm: 0.5,
+            matched: 14.0,
+        };
+        let other = Scored {
+            score: 70.0,
+            coverage: 0.2,
+            norm: 0.2,
+            matched: 4.0,
+        };
+        assert_eq!(decide(&[long, other], &t()).decision, Decision::Answer);
+        let thin = Scored { matched: 3.0, ..long };
+        assert_ne!(decide(&[thin, other], &t()).decision, Decision::Answer);
+    }
+
+    #[test]
+    fn full_coverage_of_a_weak_match_is_not_answered() {
+        let v = decide(&[s(2.0, 1.0, 0.1)], &t());
+        assert_eq!(v.decision, Decision::Handoff);
+    }
+}

@@ -1,0 +1,132 @@
+use super::*;
+use std::sync::OnceLock;
+
+fn analyzer() -> &'static Analyzer {
+    static A: OnceLock<Analyzer> = OnceLock::new();
+    A.get_or_init(|| {
+        Analyzer::new(
+            "滞报金 2000 n\n预裁定 2000 n\n单一窗口 2000 n\n综保区 2000 n\n# comment\n",
+            &[
+                vec!["知识产权".into(), "知产".into()],
+                vec!["查验".into(), "查货".into()],
+                vec!["AEO".into(), "高级认证企业".into()],
+            ],
+            &["请问".into(), "怎么".into(), "吗".into(), "的".into(), "我们".into()],
+            &[(vec!["出口退税".into(), "退税率".into()], "税务部门".into())],
+        )
+        .unwrap()
+    })
+}
+
+#[test]
+fn normalize_table() {
+    let cases = [
+        ("ＡＥＯ１２３？", "aeo123?"),
+        ("報關單怎麼撤銷", "报关单怎么撤销"),
+        ("知識產權海關保護", "知识产权海关保护"),
+        ("  两步   申报\t\n", "两步 申报"),
+        ("HS编码", "hs编码"),
+        ("乾燥劑", "干燥剂"),
+        ("報關大廳的諮詢窗口", "报关大厅的咨询窗口"),
+        ("", ""),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(normalize(input), expected, "normalize({input:?})");
+    }
+}
+
+#[test]
+fn query_terms_table() {
+    let cases: [(&str, &[&str]); 6] = [
+        ("请问滞报金怎么算", &["滞报金", "算"]),
+        ("報關單怎麼撤銷？", &["报关单", "撤销"]),
+        ("预裁定", &["预裁定"]),
+        ("🎉🎉🎉", &[]),
+        ("请问吗", &[]),
+        ("我们的ＡＥＯ认证", &["aeo", "认证"]),
+    ];
+    for (input, expected) in cases {
+        let q = analyzer().query(input);
+        let words: Vec<&str> = q.groups.iter().map(|g| g.word.as_str()).collect();
+        assert_eq!(words, expected, "query({input:?})");
+    }
+}
+
+#[test]
+fn user_dictionary_keeps_customs_terms_whole() {
+    for term in ["滞报金", "预裁定", "单一窗口", "综保区"] {
+        let toks = analyzer().query_tokens(term);
+        assert_eq!(toks.len(), 1, "{term} split into {toks:?}");
+    }
+}
+
+#[test]
+fn redirects_are_found_in_normalised_text() {
+    assert_eq!(
+        analyzer().redirect(&normalize("出口退稅怎麼辦")),
+        Some(("出口退税", "税务部门"))
+    );
+    assert_eq!(analyzer().redirect("滞报金怎么算"), None);
+}
+
+#[test]
+fn a_redirect_term_counts_only_as_whole_words() {
+    let redirects = [(vec!["个税".to_string(), "出口退税".to_string()], "税务部门".to_string())];
+    let a = Analyzer::new("个税 300 n\n税号 300 n\n", &[], &[], &redirects).unwrap();
+    assert_eq!(a.redirect("个税怎么交"), Some(("个税", "税务部门")));
+    assert_eq!(a.redirect("我想问个税的问题"), Some(("个税", "税务部门")));
+    assert_eq!(a.redirect("产品该归哪个税号"), None);
+    assert_eq!(a.redirect("这个税怎么算"), None);
+    assert_eq!(a.redirect("出口退税怎么办"), Some(("出口退税", "税务部门")));
+}
+
+#[test]
+fn synonyms_expand_both_ways() {
+    let q = analyzer().query("知产备案");
+    assert_eq!(q.groups[0].word, "知产");
+    assert_eq!(q.groups[0].synonyms, vec!["知识产权".to_string()]);
+    let q = analyzer().query("查验");
+    assert_eq!(q.groups[0].synonyms, vec!["查货".to_string()]);
+    let q = analyzer().query("aeo");
+    assert_eq!(q.groups[0].synonyms, vec!["高级认证企业".to_string()]);
+}
+
+#[test]
+fn long_words_carry_their_parts() {
+    let q = analyzer().query("进境动植物检疫许可证");
+    let all: Vec<&str> = q.groups.iter().flat_map(|g| g.forms().map(|(w, _)| w)).collect();
+    assert!(all.contains(&"许可证"), "{all:?}");
+    assert!(all.contains(&"检疫"), "{all:?}");
+}
+
+#[test]
+fn index_tokens_drop_punctuation_and_keep_sub_words() {
+    let toks = analyzer().index_tokens(&normalize("如何办理报关单修改和撤销？"));
+    let words: Vec<&str> = toks.iter().map(|t| t.text.as_str()).collect();
+    assert!(words.contains(&"报关"), "{words:?}");
+    assert!(words.contains(&"报关单"), "{words:?}");
+    assert!(!words.contains(&"？") && !words.contains(&"?"), "{words:?}");
+}
+
+#[test]
+fn sound_table() {
+    assert_eq!(sound("报关").as_deref(), Some("bao guan"));
+    assert_eq!(sound("保关"), sound("报关"));
+    assert_eq!(sound("两部"), sound("两步"));
+    assert_eq!(sound("被案"), sound("备案"));
+    assert_eq!(sound("关"), None);
+    assert_eq!(sound("aeo"), None);
+}
+
+#[test]
+fn bigrams_table() {
+    let cases: [(&str, &[&str]); 4] = [
+        ("报关单", &["报关", "关单"]),
+        ("海 aeo 认证", &["海", "aeo", "认证"]),
+        ("hs编码8471", &["hs", "编码", "8471"]),
+        ("!!", &[]),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(bigrams(input), expected, "bigrams({input:?})");
+    }
+}
