@@ -252,3 +252,32 @@ fn another_countrys_customs_is_redirected_coming_from_there_is_not() {
     let r = assistant.ask("从香港入境可以带几条烟");
     assert!(!matches!(r.body, customs_bot::reply::Body::Redirect { .. }), "{r:?}");
 }
+
+#[test]
+fn answers_read_naturally_with_the_sample_office_values() {
+    // The shipped [office] values are pointers where no source gives a local number ("西宁海关业务
+    // 咨询电话（号码见西宁海关门户网站）"): every sentence that uses them must still read as Chinese.
+    let site = shipped_site();
+    let config = Config::load(&site.path().join("bot.toml")).unwrap();
+    let assistant = Assistant::start(config).unwrap();
+    let awkward = [
+        "门户网站 西宁海关门户网站",
+        "门户网站西宁海关门户网站",
+        "为准（也可拨打",
+        "咨询以",
+        "拨打以",
+        "：以西宁海关门户网站公布",
+    ];
+    let mut found = Vec::new();
+    for e in assistant.index().entries() {
+        let reply = assistant.answer_entry(&e.id);
+        let Some(reply) = reply else { continue };
+        let text = reply.plain(&assistant.config().office);
+        for a in awkward {
+            if text.contains(a) {
+                found.push(format!("{}: …{a}…", e.id));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{found:#?}");
+}
