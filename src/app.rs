@@ -197,31 +197,15 @@ impl Assistant {
             });
         }
         if let Some(place) = answer::foreign_customs(&normalized) {
-            return Ok(Reply {
-                question: question.to_string(),
-                decision: Decision::Handoff,
-                entry: None,
-                candidates: Vec::new(),
-                confidence: 1.0,
-                body: Body::Redirect {
-                    term: place.to_string(),
-                    to: format!("{place}海关（或{place}驻华使领馆）"),
-                },
-            });
+            return Ok(redirect(
+                question,
+                place,
+                &format!("{place}海关（或{place}驻华使领馆）"),
+            ));
         }
         let index = self.index();
         if let Some((term, to)) = index.analyzer().redirect(&normalized) {
-            return Ok(Reply {
-                question: question.to_string(),
-                decision: Decision::Handoff,
-                entry: None,
-                candidates: Vec::new(),
-                confidence: 1.0,
-                body: Body::Redirect {
-                    term: term.to_string(),
-                    to: to.to_string(),
-                },
-            });
+            return Ok(redirect(question, term, to));
         }
         let (query, hits) = index.search(question, CONSIDERED, today())?;
         if query.groups.is_empty() {
@@ -403,6 +387,21 @@ pub fn unrecorded_reply(question: &str) -> Reply {
 
 fn round3(x: f32) -> f32 {
     (x * 1000.0).round() / 1000.0
+}
+
+/// The reply for a matter of another authority (`to`), shown by `term`.
+fn redirect(question: &str, term: &str, to: &str) -> Reply {
+    Reply {
+        question: question.to_string(),
+        decision: Decision::Handoff,
+        entry: None,
+        candidates: Vec::new(),
+        confidence: 1.0,
+        body: Body::Redirect {
+            term: term.to_string(),
+            to: to.to_string(),
+        },
+    }
 }
 
 fn handoff(question: &str, reason: HandoffReason, candidates: Vec<Candidate>, confidence: f32) -> Reply {

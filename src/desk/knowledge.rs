@@ -11,7 +11,7 @@ use crate::app::{load_knowledge, today};
 use crate::config::Config;
 use crate::index::{self, BuildReport};
 use crate::knowledge::{Kind, edit};
-use crate::tickets::{CloseReason, TicketError};
+use crate::tickets::CloseReason;
 
 /// Why a reindex did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -74,10 +74,7 @@ pub struct Promoted {
 /// promoted.
 pub fn promote(cases: &Cases, ticket_id: i64, target: PromoteTarget) -> anyhow::Result<Promoted> {
     let config = cases.config();
-    let ticket = cases.ticket(ticket_id).map_err(|e| match e {
-        TicketError::Store(e) => e,
-        e => anyhow::anyhow!("{e}"),
-    })?;
+    let ticket = cases.ticket(ticket_id)?;
     let (entry, edit) =
         match &target {
             PromoteTarget::To(id) => {
@@ -125,8 +122,7 @@ pub fn promote(cases: &Cases, ticket_id: i64, target: PromoteTarget) -> anyhow::
     let report = index::build(&loaded.knowledge, &config.index.dir)?;
     cases
         .store()
-        .close_ticket(ticket_id, CloseReason::Promoted, Some(&entry))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .close_ticket(ticket_id, CloseReason::Promoted, Some(&entry))?;
     Ok(Promoted {
         entry,
         path: edit.path,

@@ -42,6 +42,20 @@ fn row_ticket(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
     })
 }
 
+/// A logged question from the columns `channel, chat, question, decision, entry, confidence,
+/// latency_ms`, starting at column `first`.
+fn row_question(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<QuestionRecord> {
+    Ok(QuestionRecord {
+        channel: r.get(first)?,
+        chat: r.get(first + 1)?,
+        question: r.get(first + 2)?,
+        decision: r.get(first + 3)?,
+        entry: r.get(first + 4)?,
+        confidence: r.get(first + 5)?,
+        latency_ms: r.get(first + 6)?,
+    })
+}
+
 /// A column that does not hold what this version writes: an error naming the column and value.
 fn bad_value(column: usize, value: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
@@ -297,17 +311,7 @@ impl TicketStore for SqliteStore {
             "SELECT channel, chat, question, decision, entry, confidence, latency_ms FROM questions
              ORDER BY id DESC LIMIT ?1",
         )?;
-        let rows = stmt.query_map([limit as i64], |r| {
-            Ok(QuestionRecord {
-                channel: r.get(0)?,
-                chat: r.get(1)?,
-                question: r.get(2)?,
-                decision: r.get(3)?,
-                entry: r.get(4)?,
-                confidence: r.get(5)?,
-                latency_ms: r.get(6)?,
-            })
-        })?;
+        let rows = stmt.query_map([limit as i64], |r| row_question(r, 0))?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
@@ -348,19 +352,7 @@ impl TicketStore for SqliteStore {
                      WHERE {clause} AND channel = ?2 AND chat = ?3"
                 ),
                 params![key, channel, chat],
-                |r| {
-                    let id: i64 = r.get(0)?;
-                    let q = QuestionRecord {
-                        channel: r.get(1)?,
-                        chat: r.get(2)?,
-                        question: r.get(3)?,
-                        decision: r.get(4)?,
-                        entry: r.get(5)?,
-                        confidence: r.get(6)?,
-                        latency_ms: r.get(7)?,
-                    };
-                    Ok((id, q))
-                },
+                |r| Ok((r.get::<_, i64>(0)?, row_question(r, 1)?)),
             )
             .optional()?;
         let Some((question_id, question)) = found else {

@@ -91,11 +91,9 @@ async fn close(
     Path(id): Path<i64>,
     CsrfForm { form: f, .. }: CsrfForm<CloseForm>,
 ) -> Result<Redirect, WebError> {
-    let reason = match f.reason.as_str() {
-        "duplicate" => CloseReason::Duplicate,
-        "out_of_scope" => CloseReason::OutOfScope,
-        "relayed" => CloseReason::Relayed,
-        _ => return Err(WebError::Forbidden("未知的关闭原因。")),
+    // Relaying and promotion close tickets themselves; an operator closes for the other reasons.
+    let Some(reason) = CloseReason::parse(&f.reason).filter(|r| *r != CloseReason::Promoted) else {
+        return Err(WebError::Forbidden("未知的关闭原因。"));
     };
     let _ = s.desk.close(id, reason).await;
     Ok(Redirect::to(&format!("/ops/ticket/{id}")))
