@@ -5,7 +5,6 @@ mod support;
 
 mod cli;
 mod desk;
-mod drafts;
 mod hardening;
 mod operators;
 mod quality;

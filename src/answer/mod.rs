@@ -86,11 +86,17 @@ pub fn decide(ranked: &[Scored], t: &AnswerConfig) -> Verdict {
     let margin = margin(ranked);
     // Strong: the entry covers most of the question, or — for a long question with context around
     // it — shares a lot of specific vocabulary with it while still covering a fair part.
-    let strong = top.norm >= t.answer_norm
+    // Informative: the entry shares at least some specific vocabulary with the question.
+    let informative = top.matched >= t.min_matched;
+    let strong = informative
+        && top.norm >= t.answer_norm
         && (top.coverage >= t.answer_coverage
             || (top.matched >= t.answer_matched && top.coverage >= t.matched_coverage));
     // Dominant: far ahead of every other entry, with a near-ideal score.
-    let dominant = top.coverage >= t.dominant_coverage && margin >= t.dominant_margin && top.norm >= t.dominant_norm;
+    let dominant = informative
+        && top.coverage >= t.dominant_coverage
+        && margin >= t.dominant_margin
+        && top.norm >= t.dominant_norm;
     // A rival explains clearly more of the question: the ranking may be wrong, so ask.
     let rival = ranked
         .iter()
@@ -151,6 +157,7 @@ mod tests {
             answer_margin: 0.15,
             answer_matched: 10.0,
             matched_coverage: 0.4,
+            min_matched: 1.0,
             dominant_coverage: 0.35,
             dominant_margin: 0.5,
             dominant_norm: 0.8,
@@ -160,6 +167,24 @@ mod tests {
             max_choices: 3,
             max_question_chars: 300,
         }
+    }
+
+    #[test]
+    fn a_question_sharing_only_a_common_word_is_not_answered() {
+        // 你是人吗: the entry covers the whole question, but the whole question is 人.
+        let common = |score| Scored {
+            score,
+            coverage: 1.0,
+            norm: 1.5,
+            matched: 0.5,
+        };
+        let v = decide(&[common(28.0), common(19.0)], &t());
+        assert_ne!(v.decision, Decision::Answer);
+        let specific = Scored {
+            matched: 4.0,
+            ..common(28.0)
+        };
+        assert_eq!(decide(&[specific, common(19.0)], &t()).decision, Decision::Answer);
     }
 
     #[test]

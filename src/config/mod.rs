@@ -137,6 +137,9 @@ pub struct AnswerConfig {
     /// the entry, while covering at least `matched_coverage`.
     pub answer_matched: f32,
     pub matched_coverage: f32,
+    /// Never answer when the entry shares less specific vocabulary (sum of IDF) than this with the
+    /// question: a question whose only known word is as common as 人 or 报关 says too little.
+    pub min_matched: f32,
     /// Or the entry may dominate: coverage, margin and normalised score all at least these.
     pub dominant_coverage: f32,
     pub dominant_margin: f32,
@@ -161,6 +164,7 @@ impl Default for AnswerConfig {
             answer_margin: 0.05,
             answer_matched: 10.0,
             matched_coverage: 0.3,
+            min_matched: 1.0,
             dominant_coverage: 0.4,
             dominant_margin: 0.3,
             dominant_norm: 0.8,

@@ -149,6 +149,7 @@ impl AnswerConfig {
         }
         // The matched vocabulary is a sum of IDF values, not a share.
         in_range("answer", "answer_matched", self.answer_matched, 0.0, 1_000.0)?;
+        in_range("answer", "min_matched", self.min_matched, 0.0, 1_000.0)?;
         in_range("answer", "max_choices", self.max_choices, 1.0, 10.0)?;
         in_range("answer", "max_question_chars", self.max_question_chars, 10.0, 100_000.0)?;
         Ok(())

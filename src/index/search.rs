@@ -56,6 +56,25 @@ impl SearchIndex {
             hits.push(weights.hit(ord, score, shares));
         }
         hits.sort_by(|a, b| b.rank.total_cmp(&a.rank));
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let words: Vec<String> = query
+                .groups
+                .iter()
+                .zip(&stats)
+                .map(|(g, s)| format!("{}:{}/{}", g.word, s.entries_with, s.general_freq))
+                .collect();
+            tracing::debug!(question, words = ?words, "question words (entries with / general frequency)");
+            for h in &hits {
+                tracing::debug!(
+                    entry = %self.entries[h.entry].id,
+                    rank = h.rank,
+                    coverage = h.coverage,
+                    norm = h.norm,
+                    matched = h.matched,
+                    "candidate"
+                );
+            }
+        }
         Ok((query, hits))
     }
 
