@@ -272,6 +272,10 @@ fn render(r: &Reply, o: &BTreeMap<String, String>, s: &dyn Style) -> String {
                     "我是{name}的自动咨询助手，根据海关公开的办事指南和法律法规回答问题。我不确定的问题，会请您联系人工：海关服务热线 {}。",
                     office(o, "hotline")
                 ),
+                Smalltalk::OffTopic => format!(
+                    "这个我帮不上忙：我是{name}的咨询助手，只回答海关业务问题（通关手续、行政许可、税费、时限、办事渠道等）。请直接输入您想问的海关问题；需要人工可拨打海关服务热线 {}。",
+                    office(o, "hotline")
+                ),
                 Smalltalk::NoText => "请用文字描述您的问题，例如「报关单填错了怎么改」。".to_string(),
             };
             s.text(&text)

@@ -10,6 +10,8 @@ pub enum Smalltalk {
     Goodbye,
     /// Who or what the assistant is.
     Identity,
+    /// Everyday chit-chat that is not about customs (the date, the weather, a poem or a joke).
+    OffTopic,
     /// Nothing but whitespace, punctuation or emoji.
     NoText,
 }
@@ -86,7 +88,36 @@ const FRAGMENTS: &[(&str, Option<Smalltalk>)] = &[
     ("真人", Some(Smalltalk::Identity)),
     ("人工智能", Some(Smalltalk::Identity)),
     ("ai", Some(Smalltalk::Identity)),
+    ("今天几号", Some(Smalltalk::OffTopic)),
+    ("几号", Some(Smalltalk::OffTopic)),
+    ("星期几", Some(Smalltalk::OffTopic)),
+    ("礼拜几", Some(Smalltalk::OffTopic)),
+    ("几点了", Some(Smalltalk::OffTopic)),
+    ("天气", Some(Smalltalk::OffTopic)),
+    ("下雨", Some(Smalltalk::OffTopic)),
+    ("笑话", Some(Smalltalk::OffTopic)),
+    ("写首诗", Some(Smalltalk::OffTopic)),
+    ("写诗", Some(Smalltalk::OffTopic)),
+    ("一首诗", Some(Smalltalk::OffTopic)),
+    ("唱首歌", Some(Smalltalk::OffTopic)),
+    ("唱歌", Some(Smalltalk::OffTopic)),
+    ("你几岁", Some(Smalltalk::OffTopic)),
+    ("你多大", Some(Smalltalk::OffTopic)),
+    ("吃饭了吗", Some(Smalltalk::OffTopic)),
+    ("吃了吗", Some(Smalltalk::OffTopic)),
     // Words that only carry the ones above.
+    ("今天", None),
+    ("现在", None),
+    ("明天", None),
+    ("怎么样", None),
+    ("能不能", None),
+    ("可以", None),
+    ("能", None),
+    ("帮我", None),
+    ("给我", None),
+    ("讲个", None),
+    ("讲一个", None),
+    ("写一", None),
     ("帮助", None),
     ("帮忙", None),
     ("解答", None),
@@ -399,9 +430,10 @@ pub fn smalltalk(normalized: &str) -> Option<Smalltalk> {
         }
         rest = &rest[best.0.len()..];
     }
-    // What the message is mostly about: who we are, then thanks, then goodbye, then hello.
+    // What the message is mostly about: who we are, chit-chat, then thanks, then goodbye, then hello.
     [
         Smalltalk::Identity,
+        Smalltalk::OffTopic,
         Smalltalk::Thanks,
         Smalltalk::Goodbye,
         Smalltalk::Greeting,
@@ -434,6 +466,13 @@ mod tests {
             ("thank you", Some(Smalltalk::Thanks)),
             ("再见", Some(Smalltalk::Goodbye)),
             ("你是机器人吗", Some(Smalltalk::Identity)),
+            ("今天几号", Some(Smalltalk::OffTopic)),
+            ("你好,今天天气怎么样", Some(Smalltalk::OffTopic)),
+            ("你能帮我写首诗吗", Some(Smalltalk::OffTopic)),
+            ("讲个笑话", Some(Smalltalk::OffTopic)),
+            ("今天海关几点下班", None),
+            ("12360是几号", None),
+            ("下雨天货物受潮了能退税吗", None),
             ("🎉🎉🎉", Some(Smalltalk::NoText)),
             ("   ", Some(Smalltalk::NoText)),
             ("你好,报关单怎么修改", None),
