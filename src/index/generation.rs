@@ -420,6 +420,7 @@ impl SearchIndex {
             by_id,
             lexicon,
             analyzer,
+            terms: (0..heads.len()).map(|_| std::sync::OnceLock::new()).collect(),
             heads,
             sounds,
             reader,

@@ -20,7 +20,7 @@ mod features;
 mod generation;
 mod search;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -127,6 +127,8 @@ pub struct SearchIndex {
     analyzer: Arc<Analyzer>,
     /// Where each entry's head document (its stored terms) is, by entry position.
     heads: Vec<DocAddress>,
+    /// Each entry's words, read from its head document the first time a question finds it.
+    terms: Vec<std::sync::OnceLock<HashSet<String>>>,
     /// How knowledge-base words sound (see `text::sound`) → the word.
     sounds: HashMap<String, String>,
     reader: IndexReader,

@@ -29,12 +29,15 @@ impl SearchIndex {
             return Ok((query, Vec::new()));
         }
         let searcher = self.reader.searcher();
-        self.add_homophones(&searcher, &mut query.groups)?;
-        let stats = query
+        let mut stats = query
             .groups
             .iter()
             .map(|g| self.word_stats(&searcher, g))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        // A homophone added to a word changes what the index knows about it: count that word again.
+        for i in self.add_homophones(&mut query.groups, &stats) {
+            stats[i] = self.word_stats(&searcher, &query.groups[i])?;
+        }
         let counts = Counts {
             entries: self.entries.len().max(1) as u64,
             documents: searcher.num_docs().max(1),
@@ -46,13 +49,8 @@ impl SearchIndex {
         )?;
         let mut hits = Vec::new();
         for (ord, score) in self.distinct_entries(&searcher, top, limit, today)? {
-            let doc: TantivyDocument = searcher.doc(self.heads[ord])?;
-            let terms: HashSet<&str> = doc
-                .get_first(self.fields.terms)
-                .and_then(|v| v.as_str())
-                .map(|s| s.split(' ').collect())
-                .unwrap_or_default();
-            let shares = query.groups.iter().map(|g| features::share(g, &terms));
+            let terms = self.entry_terms(&searcher, ord)?;
+            let shares = query.groups.iter().map(|g| features::share(g, terms));
             hits.push(weights.hit(ord, score, shares));
         }
         hits.sort_by(|a, b| b.rank.total_cmp(&a.rank));
@@ -78,6 +76,21 @@ impl SearchIndex {
         Ok((query, hits))
     }
 
+    /// The words an entry contains (its head document's stored terms), read once per generation:
+    /// reading a stored document decompresses a block, which was most of a question's time.
+    fn entry_terms(&self, searcher: &Searcher, ord: usize) -> anyhow::Result<&HashSet<String>> {
+        if let Some(terms) = self.terms[ord].get() {
+            return Ok(terms);
+        }
+        let doc: TantivyDocument = searcher.doc(self.heads[ord])?;
+        let terms: HashSet<String> = doc
+            .get_first(self.fields.terms)
+            .and_then(|v| v.as_str())
+            .map(|s| s.split(' ').map(str::to_string).collect())
+            .unwrap_or_default();
+        Ok(self.terms[ord].get_or_init(|| terms))
+    }
+
     /// How many entries (the `all` field) hold a word.
     fn entries_with(&self, searcher: &Searcher, word: &str) -> tantivy::Result<u64> {
         searcher.doc_freq(&Term::from_field_text(self.fields.all, word))
@@ -86,28 +99,23 @@ impl SearchIndex {
     /// A word the knowledge base has never seen (nor any synonym of it) may be a homophone typed by
     /// mistake (两部申报 → 两步, 海光 → 海关): the knowledge-base word that sounds the same becomes a
     /// synonym — but only beside a word the knowledge base does know. A message with no known word
-    /// at all (你几岁了) is not about customs, and 几岁 must not become 脊髓.
-    fn add_homophones(&self, searcher: &Searcher, groups: &mut [TermGroup]) -> anyhow::Result<()> {
-        let mut known = Vec::with_capacity(groups.len());
-        for g in groups.iter() {
-            let mut k = false;
-            for (w, _) in g.forms().filter(|(_, kind)| *kind != Form::Part) {
-                k |= self.entries_with(searcher, w)? > 0;
-            }
-            known.push(k);
+    /// at all (你几岁了) is not about customs, and 几岁 must not become 脊髓. Returns the positions of
+    /// the words that got one; `stats` are what the index knew about each word before.
+    fn add_homophones(&self, groups: &mut [TermGroup], stats: &[WordStats]) -> Vec<usize> {
+        if stats.iter().all(|s| s.entries_with == 0) {
+            return Vec::new();
         }
-        if !known.contains(&true) {
-            return Ok(());
-        }
-        for (g, known) in groups.iter_mut().zip(known) {
-            if known {
+        let mut changed = Vec::new();
+        for (i, (g, s)) in groups.iter_mut().zip(stats).enumerate() {
+            if s.entries_with > 0 {
                 continue;
             }
             if let Some(alike) = text::sound(&g.word).and_then(|k| self.sounds.get(&k)) {
                 g.synonyms.push(alike.clone());
+                changed.push(i);
             }
         }
-        Ok(())
+        changed
     }
 
     /// What the index knows about a question word: the largest frequencies of the word and its
