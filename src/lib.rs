@@ -9,6 +9,7 @@ pub mod answer;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod conversation;
 pub mod desk;
 pub mod duty;
 pub mod index;

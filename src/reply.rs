@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::answer::{Decision, Smalltalk, Specific};
+use crate::conversation::Aspect;
 use crate::knowledge::{Entry, Kind};
 use crate::markup;
 
@@ -59,6 +60,15 @@ pub enum Body {
         to: String,
     },
     Smalltalk(Smalltalk),
+    /// A follow-up about one aspect of the conversation's topic: the entry's section for it (the
+    /// whole entry when it has none), with the assumption said.
+    FollowUp {
+        entry: Box<Entry>,
+        aspect: Aspect,
+        section: Option<String>,
+    },
+    /// A message with several questions: one reply per distinct matter, the main one first.
+    Parts(Vec<Reply>),
 }
 
 /// The reply to one question.
@@ -81,6 +91,21 @@ pub struct ReplyJson<'a> {
     pub candidates: &'a [Candidate],
     pub confidence: f32,
     pub reply: String,
+    /// True when the reply hands all or part of the question to a person.
+    pub refer: bool,
+    /// For a message answered in several parts: one object per part.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<PartJson<'a>>,
+}
+
+/// One part of a message answered in several parts.
+#[derive(Debug, Serialize)]
+pub struct PartJson<'a> {
+    pub question: &'a str,
+    pub decision: Decision,
+    pub entry: Option<&'a EntryRef>,
+    pub candidates: &'a [Candidate],
+    pub confidence: f32,
 }
 
 impl Reply {
@@ -92,6 +117,30 @@ impl Reply {
             candidates: &self.candidates,
             confidence: (self.confidence * 1000.0).round() / 1000.0,
             reply: self.plain(office),
+            refer: self.referral().is_some(),
+            parts: match &self.body {
+                Body::Parts(parts) => parts
+                    .iter()
+                    .map(|p| PartJson {
+                        question: &p.question,
+                        decision: p.decision,
+                        entry: p.entry.as_ref(),
+                        candidates: &p.candidates,
+                        confidence: (p.confidence * 1000.0).round() / 1000.0,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    /// Why (all or part of) the question goes to a person, if it does: a hand-off, or a part of a
+    /// message only a person can answer. Another authority's matter is not a referral to us.
+    pub fn referral(&self) -> Option<HandoffReason> {
+        match &self.body {
+            Body::Handoff(why) => Some(*why),
+            Body::Parts(parts) => parts.iter().find_map(Reply::referral),
+            _ => None,
         }
     }
 
@@ -104,6 +153,13 @@ impl Reply {
     pub fn web_html(&self, office: &BTreeMap<String, String>) -> String {
         match &self.body {
             Body::Answer(e) => entry_web_html(e, office),
+            Body::Parts(parts) => {
+                let mut out = format!("<p>{}</p>", markup::escape_html(&parts_lead(parts.len())));
+                for p in parts {
+                    out.push_str(&p.web_html(office));
+                }
+                out
+            }
             _ => {
                 let text = markup::escape_html(&self.plain(office));
                 format!("<p>{}</p>", text.replace("\n\n", "</p><p>").replace('\n', "<br>"))
@@ -211,9 +267,49 @@ fn entry_with(e: &Entry, o: &BTreeMap<String, String>, s: &dyn Style) -> String 
     out
 }
 
+/// The line before the parts of a message answered in several parts.
+fn parts_lead(n: usize) -> String {
+    const COUNT: [&str; 4] = ["", "一", "两", "三"];
+    format!("您的问题涉及{}点：", COUNT.get(n).copied().unwrap_or("几"))
+}
+
 fn render(r: &Reply, o: &BTreeMap<String, String>, s: &dyn Style) -> String {
     match &r.body {
         Body::Answer(e) => entry_with(e, o, s),
+        Body::FollowUp { entry, aspect, section } => {
+            let mut out = match section {
+                Some(section) => {
+                    let blocks = markup::parse(&markup::fill(section, o));
+                    format!(
+                        "{}{}{}\n\n{}",
+                        s.text("关于"),
+                        s.bold(&entry.title),
+                        s.text(&format!("的{}：", aspect.label())),
+                        s.body(&blocks)
+                    )
+                }
+                None => format!(
+                    "{}{}\n\n{}",
+                    s.text(&format!("【{}】没有单独列出{}，以下是这一项的全部内容：", entry.title, aspect.label())),
+                    "",
+                    entry_with(entry, o, s)
+                ),
+            };
+            out.push_str(&s.text(&format!(
+                "\n\n不是这一项？请直接输入您的新问题；或拨打海关服务热线 {}。",
+                office(o, "hotline")
+            )));
+            out
+        }
+        Body::Parts(parts) => {
+            let mut out = s.text(&parts_lead(parts.len()));
+            const MARKS: [&str; 3] = ["一、", "二、", "三、"];
+            for (i, p) in parts.iter().enumerate() {
+                let mark = MARKS.get(i).copied().unwrap_or("");
+                out.push_str(&format!("\n\n{}{}", s.text(mark), render(p, o, s)));
+            }
+            out
+        }
         Body::Clarify(choices) => {
             let mut out = if choices.len() == 1 {
                 s.text("我不太确定您问的是不是这一项：")

@@ -1,11 +1,12 @@
 //! `customs-bot chat`: an interactive conversation in the terminal over the same answering path
-//! as the bot. A clarify offers numbered choices; typing the number answers it.
+//! as the bot, read in context like every conversation (follow-ups, 那出口呢, choices answered by
+//! number or in words). Records nothing: the conversation lives for the session.
 
 use std::io::{BufRead, Write};
 
-use crate::answer::Decision;
 use crate::app::Assistant;
 use crate::config::Config;
+use crate::conversation::Conversation;
 use crate::reply::Body;
 
 use super::Code;
@@ -20,7 +21,7 @@ pub fn run(config: Config, _args: Args) -> anyhow::Result<Code> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     writeln!(out, "{name}咨询助手（输入问题后回车；输入「退出」或按 Ctrl-D 结束）")?;
-    let mut choices: Vec<String> = Vec::new();
+    let mut conversation = Conversation::default();
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
     loop {
@@ -35,20 +36,11 @@ pub fn run(config: Config, _args: Args) -> anyhow::Result<Code> {
         if input.is_empty() {
             continue;
         }
-        let picked = input
-            .parse::<usize>()
-            .ok()
-            .and_then(|n| n.checked_sub(1))
-            .and_then(|i| choices.get(i))
-            .and_then(|id| assistant.answer_entry(id));
-        let reply = picked.unwrap_or_else(|| assistant.ask(input));
-        choices = match (&reply.decision, &reply.body) {
-            (Decision::Clarify, Body::Clarify(c)) => c.iter().map(|c| c.id.clone()).collect(),
-            _ => Vec::new(),
-        };
-        writeln!(out, "{}", reply.plain(&office))?;
-        if !choices.is_empty() {
-            writeln!(out, "（回复序号即可）")?;
+        let turn = assistant.converse(&conversation, input);
+        conversation = turn.conversation;
+        writeln!(out, "{}", turn.reply.plain(&office))?;
+        if matches!(turn.reply.body, Body::Clarify(_)) {
+            writeln!(out, "（回复序号或名称即可）")?;
         }
     }
     writeln!(out, "再见！")?;

@@ -36,6 +36,7 @@ pub struct Config {
     pub tickets: TicketsConfig,
     pub operators: OperatorsConfig,
     pub web: WebConfig,
+    pub conversation: ConversationConfig,
     /// Where this configuration was read from (not a key in the file).
     pub source: PathBuf,
 }
@@ -62,6 +63,8 @@ struct File {
     operators: OperatorsConfig,
     #[serde(default)]
     web: WebConfig,
+    #[serde(default)]
+    conversation: ConversationConfig,
 }
 
 impl File {
@@ -77,6 +80,7 @@ impl File {
             tickets: self.tickets,
             operators: self.operators,
             web: self.web,
+            conversation: self.conversation,
             source: source.to_path_buf(),
         })
     }
@@ -120,6 +124,20 @@ impl Default for IndexConfig {
 
 fn default_index_dir() -> PathBuf {
     PathBuf::from("index")
+}
+
+/// `[conversation]`: how long a conversation's topic and offered choices are remembered.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConversationConfig {
+    /// After this many minutes without a message, a conversation starts afresh.
+    pub idle_minutes: u64,
+}
+
+impl Default for ConversationConfig {
+    fn default() -> Self {
+        Self { idle_minutes: 30 }
+    }
 }
 
 /// Thresholds for deciding between answer, clarify and hand-off. See `answer.rs` for the features;

@@ -67,6 +67,13 @@ impl Config {
     /// otherwise be accepted and silently change how the bot answers.
     pub(super) fn validate(&self) -> Result<(), String> {
         self.answer.validate()?;
+        in_range(
+            "conversation",
+            "idle_minutes",
+            self.conversation.idle_minutes,
+            1.0,
+            10_080.0,
+        )?;
         let t = &self.telegram;
         for (key, v) in [
             ("questions_per_minute", t.questions_per_minute),

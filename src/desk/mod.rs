@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use tracing::Instrument as _;
 
 use crate::app::{Assistant, unrecorded_reply};
+use crate::conversation::Conversation;
 use crate::reply::{Body, Reply};
 use crate::tickets::{
     CloseReason, Feedback, Guess, NewTicket, QuestionRecord, QuestionRef, Ticket, TicketError, TicketReason,
@@ -192,17 +193,56 @@ impl Desk {
         let span = chat.span("ask");
         async {
             let started = Instant::now();
+            // A conversation is read in its context (follow-ups, choices in words); an API call is
+            // one question on its own.
+            let before = if chat.channel.has_conversation() {
+                Some(self.conversation(chat).await)
+            } else {
+                None
+            };
             let (a, q) = (self.assistant.clone(), question.to_string());
-            let reply = tokio::task::spawn_blocking(move || a.ask(&q))
-                .await
-                .unwrap_or_else(|e| {
-                    tracing::error!(error = %e, "answering panicked");
-                    unrecorded_reply(question)
-                });
-            self.keep(chat, question, reply, started.elapsed()).await
+            let turn = tokio::task::spawn_blocking(move || match before {
+                Some(before) => {
+                    let turn = a.converse(&before, &q);
+                    (turn.reply, Some(turn.conversation))
+                }
+                None => (a.ask(&q), None),
+            })
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "answering panicked");
+                (unrecorded_reply(question), None)
+            });
+            let (reply, after) = turn;
+            let answered = self.keep(chat, question, reply, started.elapsed()).await;
+            if let Some(after) = after {
+                self.remember(chat, after).await;
+            }
+            answered
         }
         .instrument(span)
         .await
+    }
+
+    /// The conversation of `chat` as it stands (a fresh one when it expired or cannot be read).
+    async fn conversation(&self, chat: &Chat) -> Conversation {
+        let idle = chrono::Duration::minutes(self.assistant.config().conversation.idle_minutes as i64);
+        let c = chat.clone();
+        self.store("read the conversation", move |st| {
+            st.conversation(c.channel.as_str(), &c.id, chrono::Utc::now() - idle)
+        })
+        .await
+        .flatten()
+        .unwrap_or_default()
+    }
+
+    /// Keeps the conversation of `chat` for its next turn.
+    async fn remember(&self, chat: &Chat, conversation: Conversation) {
+        let c = chat.clone();
+        self.store("keep the conversation", move |st| {
+            st.save_conversation(c.channel.as_str(), &c.id, &conversation)
+        })
+        .await;
     }
 
     /// Shows an entry the person chose in `chat`. With `offered_only`, only an entry offered to
@@ -229,7 +269,15 @@ impl Desk {
             }
             let reply = self.assistant.answer_entry(entry).ok_or(Unchosen::Gone)?;
             let logged_as = format!("[选择] {}", reply.question);
-            Ok(self.keep(chat, &logged_as, reply, started.elapsed()).await)
+            let answered = self.keep(chat, &logged_as, reply, started.elapsed()).await;
+            if chat.channel.has_conversation() {
+                // The chosen entry is the topic now; the question that led to the choices stays.
+                let mut after = self.conversation(chat).await;
+                after.topic = Some(entry.to_string());
+                after.offered.clear();
+                self.remember(chat, after).await;
+            }
+            Ok(answered)
         }
         .instrument(span)
         .await
@@ -246,21 +294,16 @@ impl Desk {
         );
         let mut ticket = None;
         if chat.channel.has_conversation() {
-            match &reply.body {
-                Body::Clarify(offered) => {
-                    let (c, q, offered) = (chat.clone(), reply.question.clone(), cases::guesses(offered));
-                    self.store("record the choices offered", move |st| {
-                        st.log_clarify(c.channel.as_str(), &c.id, &q, &offered, question_id)
-                    })
-                    .await;
-                }
-                Body::Handoff(why) => {
-                    if let Some(reason) = cases::ticket_reason(*why) {
-                        let guesses = cases::guesses(&reply.candidates);
-                        ticket = self.open(chat, &reply.question, reason, guesses, question_id).await;
-                    }
-                }
-                _ => {}
+            if let Body::Clarify(offered) = &reply.body {
+                let (c, q, offered) = (chat.clone(), reply.question.clone(), cases::guesses(offered));
+                self.store("record the choices offered", move |st| {
+                    st.log_clarify(c.channel.as_str(), &c.id, &q, &offered, question_id)
+                })
+                .await;
+            } else if let Some(reason) = reply.referral().and_then(cases::ticket_reason) {
+                // A hand-off, or the part of a long message only a person can answer.
+                let guesses = cases::guesses(&reply.candidates);
+                ticket = self.open(chat, &reply.question, reason, guesses, question_id).await;
             }
         }
         Answered {

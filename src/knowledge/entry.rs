@@ -78,6 +78,31 @@ impl Entry {
     pub fn is_current(&self, today: NaiveDate) -> bool {
         self.effective.is_none_or(|d| d <= today) && self.expires.is_none_or(|d| d >= today)
     }
+
+    /// The body's section under one of `headings` (the first found, in the order given): the
+    /// paragraph that starts with the bold label (`**办理时限**：…`) and what follows it up to the
+    /// next labelled paragraph. None when the entry has no such section.
+    pub fn section(&self, headings: &[&str]) -> Option<String> {
+        let paragraphs: Vec<&str> = self.body.split("\n\n").collect();
+        for h in headings {
+            let Some(start) = paragraphs.iter().position(|p| section_label(p) == Some(*h)) else {
+                continue;
+            };
+            let end = paragraphs[start + 1..]
+                .iter()
+                .position(|p| section_label(p).is_some())
+                .map_or(paragraphs.len(), |n| start + 1 + n);
+            return Some(paragraphs[start..end].join("\n\n").trim().to_string());
+        }
+        None
+    }
+}
+
+/// The bold label a paragraph starts with (`**办理时限**：…` → 办理时限), if any.
+pub fn section_label(paragraph: &str) -> Option<&str> {
+    let rest = paragraph.trim_start().strip_prefix("**")?;
+    let (label, after) = rest.split_once("**")?;
+    (after.starts_with('：') || after.starts_with(':')).then_some(label.trim())
 }
 
 /// Longest id: ids travel in Telegram callback data, which is limited to 64 bytes.

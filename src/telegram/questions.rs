@@ -77,9 +77,22 @@ pub(super) async fn send_reply(bot: &TgBot, ctx: &Context, id: ChatId, answered:
     let office = ctx.office();
     let reply = &answered.reply;
     match &reply.body {
-        Body::Answer(_) => {
+        Body::Answer(_) | Body::FollowUp { .. } => {
             let keyboard = answered.question_id.map(feedback_keyboard);
             send_html(bot, id, reply.telegram_html(office), keyboard).await
+        }
+        Body::Parts(_) => {
+            // Answered parts, and the part only a person can answer referred with its ticket.
+            let mut text = reply.telegram_html(office);
+            if let Some(t) = &answered.ticket {
+                text.push_str(&format!(
+                    "\n\n{}\n需要人工答复的部分已登记为工单 <b>{}</b>，工作人员答复后会在这里通知您。",
+                    html(&ctx.duty_line()),
+                    t.number()
+                ));
+            }
+            let keyboard = answered.question_id.map(feedback_keyboard);
+            send_html(bot, id, text, keyboard).await
         }
         Body::Clarify(choices) => {
             let mut rows: Vec<Vec<InlineKeyboardButton>> = choices

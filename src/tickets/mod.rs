@@ -17,6 +17,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use mask::{mask, random_key};
+
+use crate::conversation::Conversation;
 pub use sqlite::{SqliteStore, StoreOptions, spool_path};
 
 /// One question asked on a real channel.
@@ -406,6 +408,10 @@ pub trait TicketStore: Send + Sync {
     -> anyhow::Result<Feedback>;
     /// Figures for the last `days` days.
     fn stats(&self, days: u32) -> anyhow::Result<Stats>;
+    /// The conversation of one chat, if it was kept at or after `since` (older ones have expired).
+    fn conversation(&self, channel: &str, chat: &str, since: DateTime<Utc>) -> anyhow::Result<Option<Conversation>>;
+    /// Keeps the conversation of one chat in place of the previous one (its question masked).
+    fn save_conversation(&self, channel: &str, chat: &str, conversation: &Conversation) -> anyhow::Result<()>;
     /// Deletes questions, feedback and closed tickets older than `days`. Returns rows removed.
     fn purge(&self, days: u32) -> anyhow::Result<usize>;
 }

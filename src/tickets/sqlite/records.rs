@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{INSERT_QUESTION, QuestionRow, SqliteStore, now, stamp};
+use crate::conversation::Conversation;
 use crate::tickets::spool::append_spool;
 use crate::tickets::{
     CloseReason, Feedback, Guess, Logged, NewTicket, QuestionRecord, QuestionRef, StaleClarify, Stats, Ticket,
@@ -371,5 +372,29 @@ impl TicketStore for SqliteStore {
 
     fn purge(&self, days: u32) -> anyhow::Result<usize> {
         self.remove_older_than(days)
+    }
+
+    fn conversation(&self, channel: &str, chat: &str, since: DateTime<Utc>) -> anyhow::Result<Option<Conversation>> {
+        let state: Option<String> = self
+            .conn()?
+            .query_row(
+                "SELECT state FROM conversations WHERE channel = ?1 AND chat = ?2 AND updated_at >= ?3",
+                params![channel, chat, stamp(since)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        // A state this version cannot read is a conversation that starts afresh, not an error.
+        Ok(state.and_then(|s| serde_json::from_str(&s).ok()))
+    }
+
+    fn save_conversation(&self, channel: &str, chat: &str, conversation: &Conversation) -> anyhow::Result<()> {
+        let mut kept = conversation.clone();
+        kept.last_question = kept.last_question.as_deref().map(mask);
+        self.conn()?.execute(
+            "INSERT INTO conversations (channel, chat, state, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (channel, chat) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+            params![channel, chat, serde_json::to_string(&kept)?, now()],
+        )?;
+        Ok(())
     }
 }

@@ -83,6 +83,7 @@ impl SqliteStore {
             [&cutoff],
         )?;
         removed += tx.execute("DELETE FROM questions WHERE at < ?1", [&cutoff])?;
+        tx.execute("DELETE FROM conversations WHERE updated_at < ?1", [&cutoff])?;
         tx.commit()?;
         Ok(removed)
     }

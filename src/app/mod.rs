@@ -6,6 +6,10 @@
 //! clone the `Arc`), so a reindex never makes a question fail. `prepare_index` builds the index
 //! when it is missing or stale, so a newcomer never has to run `reindex` first.
 
+mod converse;
+
+pub use converse::Turn;
+
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 

@@ -1,0 +1,121 @@
+//! The facets of a matter a follow-up asks about, and the entry sections that hold them.
+//!
+//! The section headings are the fixed set of `docs/knowledge-format.md` (a paragraph of an entry's
+//! body that starts with the bold label, `**办理时限**：…`); `check` validates them.
+
+/// One facet of a matter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aspect {
+    Conditions,
+    Materials,
+    TimeLimit,
+    Fees,
+    Channel,
+    Validity,
+    Penalty,
+    LegalBasis,
+    Process,
+}
+
+impl Aspect {
+    pub const ALL: [Aspect; 9] = [
+        Aspect::Conditions,
+        Aspect::Materials,
+        Aspect::TimeLimit,
+        Aspect::Fees,
+        Aspect::Channel,
+        Aspect::Validity,
+        Aspect::Penalty,
+        Aspect::LegalBasis,
+        Aspect::Process,
+    ];
+
+    /// How the aspect is named in a reply: 「关于【…】的办理时限」.
+    pub fn label(self) -> &'static str {
+        match self {
+            Aspect::Conditions => "办理条件",
+            Aspect::Materials => "所需材料",
+            Aspect::TimeLimit => "办理时限",
+            Aspect::Fees => "收费",
+            Aspect::Channel => "办理渠道",
+            Aspect::Validity => "有效期",
+            Aspect::Penalty => "法律责任",
+            Aspect::LegalBasis => "法律依据",
+            Aspect::Process => "办理流程",
+        }
+    }
+
+    /// The section headings (bold paragraph labels) that hold this aspect, the canonical one first.
+    pub fn headings(self) -> &'static [&'static str] {
+        match self {
+            Aspect::Conditions => &["办理条件", "申请条件", "条件", "适用范围", "适用条件"],
+            Aspect::Materials => &["所需材料", "申请材料", "材料", "提交材料", "随附单证"],
+            Aspect::TimeLimit => &["办理时限", "时限", "期限", "审批时限", "申报时限"],
+            Aspect::Fees => &["收费", "收费标准", "费用", "是否收费"],
+            Aspect::Channel => &["办理渠道", "办理地点", "在哪办", "办理方式", "渠道", "网上办理"],
+            Aspect::Validity => &["有效期", "有效期限", "延续", "续展"],
+            Aspect::Penalty => &["法律责任", "后果", "处罚", "违规后果"],
+            Aspect::LegalBasis => &["法律依据", "依据"],
+            Aspect::Process => &["办理流程", "流程", "办理步骤", "步骤", "怎么办"],
+        }
+    }
+
+    /// Words that ask about the aspect.
+    pub(super) fn cues(self) -> &'static [&'static str] {
+        match self {
+            Aspect::Conditions => &["什么条件", "哪些条件", "条件", "资格", "谁能办", "谁可以"],
+            Aspect::Materials => &[
+                "什么材料",
+                "哪些材料",
+                "材料",
+                "资料",
+                "单证",
+                "什么手续",
+                "带什么",
+                "准备什么",
+                "交什么",
+            ],
+            Aspect::TimeLimit => &[
+                "多长时间",
+                "多久",
+                "几天",
+                "多少天",
+                "几个工作日",
+                "工作日",
+                "时限",
+                "期限",
+                "什么时候",
+                "多快",
+            ],
+            Aspect::Fees => &["收费", "收钱", "要钱", "花钱", "费用", "多少钱", "免费", "交钱"],
+            Aspect::Channel => &[
+                "网上",
+                "线上",
+                "在哪",
+                "哪里",
+                "去哪",
+                "哪儿",
+                "地点",
+                "窗口",
+                "单一窗口",
+            ],
+            Aspect::Validity => &["有效期", "多久有效", "管多久", "续期", "延续", "续展", "到期"],
+            Aspect::Penalty => &["罚", "处罚", "罚款", "后果", "不办会怎样", "会怎样", "怎么处理"],
+            Aspect::LegalBasis => &["依据", "法律依据", "哪条规定", "哪个规定", "根据什么", "哪个文件"],
+            Aspect::Process => &["流程", "步骤", "怎么办理", "怎么申请", "程序"],
+        }
+    }
+}
+
+/// The aspect a turn asks about: the one whose longest cue it contains (None when none).
+pub fn aspect(text: &str) -> Option<Aspect> {
+    let mut best: Option<(usize, Aspect)> = None;
+    for a in Aspect::ALL {
+        for cue in a.cues() {
+            if text.contains(cue) && best.is_none_or(|(len, _)| cue.len() > len) {
+                best = Some((cue.len(), a));
+            }
+        }
+    }
+    best.map(|(_, a)| a)
+}

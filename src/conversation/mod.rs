@@ -1,0 +1,241 @@
+//! A conversation, not a line: what the person asked before, and how a new turn relates to it.
+//!
+//! People write follow-ups in chat (那要多久, 要什么材料, 出口呢, 第二个). On their own those turns
+//! name no matter, and a search would answer them with whatever entry shares a word. The state kept
+//! per conversation ([`Conversation`]: the topic, the question that led to it, the choices last
+//! offered) is stored by the desk behind the store interface; this module only reads a turn:
+//! - [`aspect`]: which facet of a matter a turn asks about (time limit, materials, fees …);
+//! - [`shape`]: whether the turn is a follow-up about an aspect, an ellipsis with a new object, or
+//!   a question of its own;
+//! - [`choice`]: which offered choice a reply in words means (第二个, 2, 知识产权那个, the title);
+//! - [`message`]: the question sentences of a long message.
+//!
+//! Pure functions over text and plain data: no index, no store. `app::Assistant::converse` puts
+//! them together with the search.
+
+mod aspect;
+pub mod message;
+
+use serde::{Deserialize, Serialize};
+
+pub use aspect::{Aspect, aspect};
+
+/// What is remembered of one conversation between turns.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// The entry last answered or chosen: what a follow-up is about.
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// The question that led to the topic (an ellipsis 那出口呢 re-asks it with the new object).
+    #[serde(default)]
+    pub last_question: Option<String>,
+    /// The choices last offered, in order.
+    #[serde(default)]
+    pub offered: Vec<Offer>,
+}
+
+/// One choice offered to the person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    pub id: String,
+    pub title: String,
+}
+
+impl Conversation {
+    pub fn is_empty(&self) -> bool {
+        self.topic.is_none() && self.offered.is_empty()
+    }
+}
+
+/// How a turn relates to the conversation, read from its words alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    /// Only an aspect and filler (那要多久, 需要什么材料, 收费吗): about the topic, if there is one.
+    Aspect(Aspect),
+    /// A new object and the marks of an ellipsis (那出口呢, 肉干呢): the previous question, with it.
+    Ellipsis(String),
+    /// Anything else: a question of its own.
+    Own,
+}
+
+/// Words that carry a follow-up but name nothing (removed before looking for an object).
+const FILLER: &[&str] = &[
+    "请问",
+    "那么",
+    "那个",
+    "这个",
+    "那",
+    "这",
+    "它",
+    "还有",
+    "另外",
+    "再问",
+    "问一下",
+    "一下",
+    "的话",
+    "的",
+    "了",
+    "吗",
+    "呢",
+    "啊",
+    "呀",
+    "吧",
+    "么",
+    "是",
+    "要",
+    "需要",
+    "得",
+    "能",
+    "可以",
+    "可不可以",
+    "能不能",
+    "会",
+    "还",
+    "也",
+    "都",
+    "怎么",
+    "怎样",
+    "如何",
+    "什么",
+    "哪些",
+    "有",
+    "没有",
+    "我",
+    "我们",
+    "就",
+    "又",
+    "该",
+    "办理",
+    "办",
+    "申请",
+    "提供",
+    "准备",
+    "提交",
+    "交",
+    "带",
+    "一般",
+    "大概",
+    "大约",
+    "最长",
+    "最快",
+    "具体",
+    "现在",
+    "一共",
+];
+
+/// Turns longer than this are never read as a follow-up: a long turn says what it is about.
+const FOLLOW_UP_CHARS: usize = 16;
+
+/// How a turn relates to the conversation (see [`Shape`]). `normalized` is `text::normalize`d.
+pub fn shape(normalized: &str) -> Shape {
+    let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();
+    if core.is_empty() || core.chars().count() > FOLLOW_UP_CHARS {
+        return Shape::Own;
+    }
+    let found = aspect(&core);
+    // Every aspect's cues go (longest first): 有效期多久 asks about validity with a time word.
+    let mut cues: Vec<&str> = Aspect::ALL.iter().flat_map(|a| a.cues().iter().copied()).collect();
+    cues.sort_by_key(|c| std::cmp::Reverse(c.len()));
+    let mut rest = core.clone();
+    for cue in cues {
+        rest = rest.replace(cue, "");
+    }
+    let rest = strip_filler(&rest);
+    if rest.is_empty() {
+        return found.map_or(Shape::Own, Shape::Aspect);
+    }
+    // An ellipsis names a new object and nothing else, marked by 那… or …呢 (出口呢, 那肉干呢).
+    let marked = core.ends_with('呢') || core.starts_with('那') || core.starts_with("还有");
+    if marked && found.is_none() && rest.chars().count() <= 8 {
+        return Shape::Ellipsis(rest);
+    }
+    Shape::Own
+}
+
+/// The text without follow-up filler words, longest first.
+fn strip_filler(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    'outer: while !rest.is_empty() {
+        let mut best: Option<&str> = None;
+        for f in FILLER {
+            if rest.starts_with(f) && best.is_none_or(|b| f.len() > b.len()) {
+                best = Some(f);
+            }
+        }
+        if let Some(f) = best {
+            rest = &rest[f.len()..];
+            continue 'outer;
+        }
+        let c = rest.chars().next().expect("not empty");
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// Which offered choice a reply in words means: its number (2, 第二个, 第2项, 二), or words of one
+/// title only (知识产权那个), or the title itself. None when it names no choice or several.
+pub fn choice(normalized: &str, offered: &[Offer]) -> Option<usize> {
+    if offered.is_empty() {
+        return None;
+    }
+    let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();
+    if core.is_empty() || core.chars().count() > 24 {
+        return None;
+    }
+    if let Some(n) = ordinal(&core) {
+        return (1..=offered.len()).contains(&n).then(|| n - 1);
+    }
+    // The whole title, or what is left once 那个/这个/的/吧 are gone, found in exactly one title.
+    let words = strip_filler(&core.replace("那一项", "").replace("那项", "").replace("那条", ""));
+    if words.chars().count() < 2 {
+        return None;
+    }
+    let normalize_title = |t: &str| -> String {
+        crate::text::normalize(t)
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect()
+    };
+    let matching: Vec<usize> = offered
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| {
+            let t = normalize_title(&o.title);
+            t == core || t.contains(&words)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    match matching.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    }
+}
+
+/// A choice's number written as 2, 第二个, 第2项, 选二, 二.
+fn ordinal(core: &str) -> Option<usize> {
+    let mut s = core;
+    for p in ["我选", "选择", "选", "第"] {
+        if let Some(r) = s.strip_prefix(p) {
+            s = r;
+        }
+    }
+    for suffix in ["个吧", "个", "项", "条", "吧"] {
+        if let Some(r) = s.strip_suffix(suffix) {
+            s = r;
+            break;
+        }
+    }
+    if let Ok(n) = s.parse::<usize>() {
+        return Some(n);
+    }
+    const NUMERALS: [&str; 9] = ["一", "二", "三", "四", "五", "六", "七", "八", "九"];
+    match s {
+        "两" => Some(2),
+        _ => NUMERALS.iter().position(|n| *n == s).map(|i| i + 1),
+    }
+}
+
+#[cfg(test)]
+mod tests;

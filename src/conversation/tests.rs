@@ -1,0 +1,63 @@
+use super::*;
+
+fn offers(titles: &[&str]) -> Vec<Offer> {
+    titles
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Offer {
+            id: format!("e{i}"),
+            title: t.to_string(),
+        })
+        .collect()
+}
+
+#[test]
+fn an_aspect_alone_is_a_follow_up() {
+    for (turn, a) in [
+        ("那要多久", Aspect::TimeLimit),
+        ("那需要多长时间", Aspect::TimeLimit),
+        ("要带什么材料", Aspect::Materials),
+        ("需要什么材料", Aspect::Materials),
+        ("收费吗", Aspect::Fees),
+        ("网上能办吗", Aspect::Channel),
+        ("办理时限是多久", Aspect::TimeLimit),
+        ("有效期多久", Aspect::Validity),
+        ("依据是什么", Aspect::LegalBasis),
+    ] {
+        assert_eq!(shape(turn), Shape::Aspect(a), "{turn}");
+    }
+}
+
+#[test]
+fn a_new_object_with_the_marks_of_an_ellipsis_is_one() {
+    assert_eq!(shape("那出口呢"), Shape::Ellipsis("出口".into()));
+    assert_eq!(shape("出口呢"), Shape::Ellipsis("出口".into()));
+    assert_eq!(shape("肉干呢"), Shape::Ellipsis("肉干".into()));
+}
+
+#[test]
+fn a_question_of_its_own_is_not_a_follow_up() {
+    for turn in [
+        "进口报关要什么单证",
+        "知识产权海关保护备案怎么办",
+        "滞报金怎么算",
+        "我们公司从德国进口了一批设备，报关单填错了怎么改",
+    ] {
+        assert_eq!(shape(turn), Shape::Own, "{turn}");
+    }
+}
+
+#[test]
+fn choices_are_understood_in_words() {
+    let o = offers(&["知识产权海关保护备案", "报关单修改和撤销", "滞报金"]);
+    assert_eq!(choice("2", &o), Some(1));
+    assert_eq!(choice("第二个", &o), Some(1));
+    assert_eq!(choice("第3项", &o), Some(2));
+    assert_eq!(choice("选一", &o), Some(0));
+    assert_eq!(choice("知识产权那个", &o), Some(0));
+    assert_eq!(choice("报关单修改和撤销", &o), Some(1));
+    assert_eq!(choice("第四个", &o), None, "there is no fourth");
+    assert_eq!(choice("原产地证怎么办", &o), None);
+    let twins = offers(&["知识产权海关保护备案", "知识产权状况申报"]);
+    assert_eq!(choice("知识产权", &twins), None, "words of two titles name neither");
+}
