@@ -35,6 +35,16 @@ fn questions() -> Vec<String> {
     out
 }
 
+/// The messages of the long-message set that are 100–450 characters long.
+fn long_messages() -> Vec<String> {
+    let text = std::fs::read_to_string(repo().join("tests/data/long-messages.tsv")).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.splitn(4, '\t').nth(3).map(|m| m.replace("\\n", "\n")))
+        .filter(|m| (100..=450).contains(&m.chars().count()))
+        .collect()
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i]
@@ -42,15 +52,22 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// Runs every question `passes` times after a warm-up; prints p50/p99/mean/QPS.
 fn latency(label: &str, assistant: &Assistant, questions: &[String], passes: usize) {
-    for q in questions.iter().take(50) {
+    latency_of(label, questions, passes, |q| {
         std::hint::black_box(assistant.ask(q));
+    });
+}
+
+/// As [`latency`], for any way of answering (a conversation turn, a long message).
+fn latency_of(label: &str, questions: &[String], passes: usize, answer: impl Fn(&str)) {
+    for q in questions.iter().take(50) {
+        answer(q);
     }
     let mut times = Vec::with_capacity(questions.len() * passes);
     let started = Instant::now();
     for _ in 0..passes {
         for q in questions {
             let t = Instant::now();
-            std::hint::black_box(assistant.ask(q));
+            answer(q);
             times.push(t.elapsed());
         }
     }
@@ -116,6 +133,19 @@ fn shipped() {
     let assistant = Assistant::new(config.clone(), SearchIndex::open(&config.index.dir).unwrap());
     println!("open index (incl. jieba dictionary): {:.0} ms", ms(t.elapsed()));
     latency("shipped knowledge base, ask path", &assistant, &questions(), 20);
+    let fresh = customs_bot::conversation::Conversation::default();
+    latency_of("shipped knowledge base, a first turn (converse)", &questions(), 20, |q| {
+        std::hint::black_box(assistant.converse(&fresh, q));
+    });
+    let long = long_messages();
+    latency_of(
+        &format!("shipped knowledge base, long messages of 100–450 characters ({})", long.len()),
+        &long,
+        20,
+        |m| {
+            std::hint::black_box(assistant.converse(&fresh, m));
+        },
+    );
 
     // Cold start: the binary, from exec to its printed answer, with the index already built.
     let config_path = site.path().join("bot.toml");

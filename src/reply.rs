@@ -338,6 +338,9 @@ fn render(r: &Reply, o: &BTreeMap<String, String>, s: &dyn Style) -> String {
                 HandoffReason::Specific(Specific::Calculation) => {
                     "具体的计算和核对需要工作人员根据实际情况办理，我不能替您给出结果。请咨询人工："
                 }
+                HandoffReason::Specific(Specific::Admission) => {
+                    "某个国家（地区）的某种产品能否进口，要查它的准入情况（准入名单、境外生产企业注册、疫情禁令等），需要工作人员按具体产品和来源地答复。请咨询人工："
+                }
                 HandoffReason::Specific(Specific::CodeLookup) => {
                     "某一商品的编码（以及它适用的税率、许可证件）要按商品的具体情况确定，需要工作人员或预裁定答复。请咨询人工："
                 }

@@ -41,6 +41,41 @@ fn check_reports_every_problem_and_fails() {
 }
 
 #[test]
+fn ask_json_lines_with_a_chat_form_one_conversation_each() {
+    let site = valid_site();
+    let input = concat!(
+        "{\"chat\": \"a\", \"question\": \"转关怎么办理\"}\n",
+        "{\"chat\": \"b\", \"question\": \"那要多久\"}\n",
+        "{\"chat\": \"a\", \"question\": \"那要多久\"}\n",
+        "滞报金怎么算\n",
+        "{\"chat\": 7}\n",
+    );
+    let out = run(&["ask", "--json", "--config", &cfg(&site)], Some(input));
+    assert_eq!(out.status.code(), Some(1), "a bad line is reported: {}", stderr(&out));
+    assert!(stderr(&out).contains("line 5"), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(
+        (lines[0]["chat"].as_str(), lines[0]["topic"].as_str()),
+        (Some("a"), Some("proc-transit"))
+    );
+    // Chat b has no topic: its follow-up is asked back, not answered.
+    assert_eq!(lines[1]["decision"], "handoff", "{}", lines[1]);
+    assert!(lines[1]["topic"].is_null());
+    // Chat a's follow-up is about its topic.
+    assert_eq!(lines[2]["decision"], "answer", "{}", lines[2]);
+    assert_eq!(lines[2]["topic"], "proc-transit");
+    assert!(
+        lines[2]["reply"].as_str().unwrap().contains("跨关区转关"),
+        "{}",
+        lines[2]
+    );
+    // A plain line is a question on its own, without a chat.
+    assert!(lines[3].get("chat").is_none());
+    assert_eq!(lines[3]["entry"]["id"], "proc-late-fee");
+}
+
+#[test]
 fn ask_builds_a_missing_index_then_answers_with_json() {
     let site = valid_site();
     let out = run(&["ask", "--json", "转关要怎么办理？", "--config", &cfg(&site)], None);
@@ -50,10 +85,21 @@ fn ask_builds_a_missing_index_then_answers_with_json() {
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        ["candidates", "confidence", "decision", "entry", "question", "reply"]
+        [
+            "candidates",
+            "confidence",
+            "decision",
+            "entry",
+            "question",
+            "refer",
+            "reply",
+            "topic"
+        ]
     );
     assert_eq!(v["decision"], "answer");
     assert_eq!(v["entry"]["id"], "proc-transit");
+    assert_eq!(v["topic"], "proc-transit");
+    assert_eq!(v["refer"], false);
     assert_eq!(v["entry"]["kind"], "procedure");
     assert_eq!(v["entry"]["title"], "跨关区转关");
     assert_eq!(v["candidates"][0]["id"], "proc-transit");

@@ -40,6 +40,17 @@ pub fn write_extra_entries(k: &std::path::Path) {
         format!("+++\nid = \"faq-warehouse-duties\"\nkind = \"faq\"\ntitle = \"保税仓库经营企业的义务\"\nquestions = [\"保税仓库经营企业有哪些义务\"]\nkeywords = [\"保税仓库\", \"义务\"]\nlegal_basis = []\nupdated = 2026-11-26\n+++\n{long_body}\n"),
     )
     .unwrap();
+    // Two matters that differ by one word, with sections: for follow-ups and ellipsis.
+    for (id, dir, what) in [
+        ("proc-import-docs", "进口", "进境"),
+        ("proc-export-docs", "出口", "出境"),
+    ] {
+        std::fs::write(
+            k.join(format!("procedure/{id}.md")),
+            format!("+++\nid = \"{id}\"\nkind = \"procedure\"\ntitle = \"{dir}报关随附单证\"\nquestions = [\"{dir}报关要什么单证\", \"{dir}报关交哪些单据\"]\nkeywords = [\"{dir}报关\", \"单证\"]\nlegal_basis = [\"《海关法》第二十四条\"]\nupdated = 2026-11-26\n+++\n**所需材料**：{dir}报关单和随附单证。\n\n**办理时限**：货物{what}时按规定期限申报（测试用）。\n"),
+        )
+        .unwrap();
+    }
     for (id, title, q) in [
         ("permit-ata-a", "ATA单证册报关", "ATA单证册报关手续"),
         ("permit-ata-b", "ATA单证册担保", "ATA单证册担保手续"),
@@ -223,6 +234,41 @@ async fn an_answer_is_valid_html_with_feedback_buttons_and_logged_before_it_is_s
         ("telegram", "42", "answer")
     );
     assert_eq!(logged.entry.as_deref(), Some("proc-transit"));
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_is_followed_in_context_across_turns() {
+    let h = Harness::start().await;
+    let mut n = 0;
+    let say = async |question: &str, n: &mut usize| {
+        h.fake.send_text(43, question);
+        *n += 1;
+        h.fake.wait_sent(43, *n).await[*n - 1].clone()
+    };
+    assert!(text(&say("进口报关要什么单证", &mut n).await).starts_with("<b>进口报关随附单证</b>"));
+    // A follow-up about an aspect: the topic's section for it, with the assumption said.
+    let follow = text(&say("那要多久", &mut n).await);
+    assert!(
+        follow.starts_with("关于<b>进口报关随附单证</b>的办理时限：") && follow.contains("进境时按规定期限申报"),
+        "{follow}"
+    );
+    assert!(!follow.contains("所需材料"), "only the section asked about: {follow}");
+    // An ellipsis with a new object: the previous question, asked again with it.
+    assert!(text(&say("那出口呢", &mut n).await).starts_with("<b>出口报关随附单证</b>"));
+    // Choices answered in words.
+    let offered = say("ATA单证册手续", &mut n).await;
+    let second = buttons(&offered)[1].0.clone();
+    let chosen = text(&say("第二个", &mut n).await);
+    assert!(chosen.starts_with(&format!("<b>{second}</b>")), "{second} / {chosen}");
+    // A self-contained new question is answered on its own: context does not hijack it.
+    assert!(text(&say("滞报金怎么算", &mut n).await).starts_with("<b>滞报金</b>"));
+    let conversation = h
+        .store
+        .conversation("telegram", "43", chrono::Utc::now() - chrono::Duration::minutes(5))
+        .unwrap()
+        .expect("the conversation is kept in the store");
+    assert_eq!(conversation.topic.as_deref(), Some("proc-late-fee"));
     h.finish().await;
 }
 

@@ -155,7 +155,15 @@ async fn api_ask_returns_the_ask_json_object_and_rejects_bad_input_calmly() {
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        ["candidates", "confidence", "decision", "entry", "question", "reply"]
+        [
+            "candidates",
+            "confidence",
+            "decision",
+            "entry",
+            "question",
+            "refer",
+            "reply"
+        ]
     );
     assert_eq!(v["entry"]["id"], "proc-transit");
     assert_eq!(crate::support::question_count(s.store.as_ref()), 1, "logged");

@@ -263,7 +263,22 @@ pub enum Specific {
     Calculation,
     /// The commodity code (and so the rate or licence) of a named product.
     CodeLookup,
+    /// Whether a named product of a named country may be imported (its access status).
+    Admission,
 }
+
+/// Phrases that ask whether something may come in.
+const MAY_IMPORT: [&str; 9] = [
+    "能不能进口",
+    "能否进口",
+    "可不可以进口",
+    "可以进口吗",
+    "能进口吗",
+    "允许进口吗",
+    "准许进口吗",
+    "有没有准入",
+    "准入了吗",
+];
 
 /// Phrases that ask where something stands or how it ended.
 const STATUS: [&str; 22] = [
@@ -346,6 +361,10 @@ pub fn specific_request(normalized: &str) -> Option<Specific> {
     }
     if CODE_OF.iter().any(|p| normalized.contains(p)) || asks_a_products_rate(normalized) {
         return Some(Specific::CodeLookup);
+    }
+    // 「蒙古国的马肉能进口吗」: one product of one country — its access list entry, looked up by a person.
+    if MAY_IMPORT.iter().any(|p| normalized.contains(p)) && PLACES.iter().any(|p| normalized.contains(p)) {
+        return Some(Specific::Admission);
     }
     None
 }

@@ -7,7 +7,7 @@
 //! is asked back, never answered; a long message is answered question by question. Anything else is
 //! asked on its own, so context never hijacks a real change of topic.
 
-use crate::answer::Decision;
+use crate::answer::{self, Decision};
 use crate::conversation::{self, Aspect, Conversation, Offer, Shape, message};
 use crate::knowledge::Entry;
 use crate::reply::{Body, EntryRef, HandoffReason, Reply};
@@ -32,6 +32,14 @@ impl Turn {
         }
     }
 }
+
+/// A short turn answered alone with at least this confidence is a question of its own, whatever
+/// the topic was.
+const SELF_CONTAINED: f32 = 0.8;
+
+/// A sentence's answer counts in a long message only when it is among this many of the whole
+/// message's best entries.
+const FITTING: usize = 2;
 
 /// How much longer than one question a message may be before it is not read at all.
 const LONG_MESSAGE_FACTOR: usize = 6;
@@ -91,6 +99,23 @@ impl Assistant {
                     None => after(before, handoff(text.trim(), HandoffReason::Vague, Vec::new(), 0.0)),
                 };
             }
+            Shape::AspectOf(aspect, _) => {
+                // About the topic, unless the words alone clearly name another matter; when they
+                // name the topic itself (转关怎么办理 again), the whole entry is the answer.
+                if alone.decision == Decision::Answer && alone.entry.as_ref().map(|e| &e.id) == before.topic.as_ref() {
+                    return after(before, alone);
+                }
+                if let Some(entry) = topic.clone() {
+                    let elsewhere = alone.decision == Decision::Answer
+                        && alone.confidence >= SELF_CONTAINED
+                        && alone.entry.as_ref().is_some_and(|e| e.id != entry.id);
+                    if !elsewhere {
+                        let mut turn = after(before, follow_up(text, entry, aspect));
+                        turn.conversation.last_question = before.last_question.clone();
+                        return turn;
+                    }
+                }
+            }
             Shape::Ellipsis(object) => {
                 if let Some(previous) = before.last_question.as_deref()
                     && let Some((question, reply)) = self.reask(previous, &object)
@@ -107,6 +132,57 @@ impl Assistant {
                 }
             }
             Shape::Own => {}
+        }
+        if let (Some(entry), Some(previous)) = (&topic, before.last_question.as_deref())
+            && normalized.chars().count() <= conversation::FOLLOW_UP_CHARS
+        {
+            return self.short_turn(before, text, alone, entry, previous);
+        }
+        after(before, alone)
+    }
+
+    /// A short turn in a conversation with a topic that is neither a bare aspect nor an ellipsis
+    /// (会保密吗, 被查到会怎样, 老账册怎么办): read alone it may share a word with any entry, so it is
+    /// also read with the previous question. A turn clearly about something else on its own (a
+    /// confident answer) is a change of topic; one that fits the topic only in context is answered
+    /// in context; when the two readings disagree and neither is clear, the person chooses.
+    fn short_turn(&self, before: &Conversation, text: &str, alone: Reply, topic: &Entry, previous: &str) -> Turn {
+        let in_context = self.ask(&format!("{previous}，{}", text.trim()));
+        let id = |r: &Reply| r.entry.as_ref().map(|e| e.id.clone());
+        let answered = |r: &Reply| r.decision == Decision::Answer;
+        if answered(&alone) && (alone.confidence >= SELF_CONTAINED || id(&alone) == id(&in_context)) {
+            return after(before, alone);
+        }
+        if answered(&in_context) {
+            let mut turn = after(
+                before,
+                Reply {
+                    question: text.trim().to_string(),
+                    ..in_context
+                },
+            );
+            turn.conversation.last_question = Some(previous.to_string());
+            return turn;
+        }
+        if answered(&alone) {
+            // Two readings: the topic, or what the words alone found. Ask which.
+            let choices = vec![
+                crate::reply::Candidate {
+                    id: topic.id.clone(),
+                    title: topic.title.clone(),
+                    score: 1.0,
+                },
+                alone.candidates[0].clone(),
+            ];
+            let reply = Reply {
+                question: text.trim().to_string(),
+                decision: Decision::Clarify,
+                entry: None,
+                candidates: choices.clone(),
+                confidence: alone.confidence,
+                body: Body::Clarify(choices),
+            };
+            return after(before, reply);
         }
         after(before, alone)
     }
@@ -144,23 +220,47 @@ impl Assistant {
             parts.push(turn.reply);
         }
         let answered = |r: &Reply| matches!(r.body, Body::Answer(_) | Body::FollowUp { .. });
+        // The message read whole comes first when it is answered: its background often names the
+        // matter better than any one sentence (「我司出口一票货…舱单…录错了。请问应该怎么修改？」).
+        let whole = self.ask(text);
         let mut kept: Vec<Reply> = Vec::new();
-        for p in parts.iter().filter(|p| answered(p)) {
+        if whole.decision == Decision::Answer {
+            kept.push(whole.clone());
+        }
+        // A sentence's answer must fit the message: an entry the whole message also points to
+        // (「需要提交什么材料？」 alone could be about anything).
+        let fits = |p: &Reply| {
+            whole.candidates.is_empty()
+                || p.entry
+                    .as_ref()
+                    .is_some_and(|e| whole.candidates.iter().take(FITTING).any(|c| c.id == e.id))
+        };
+        for p in parts.iter().filter(|p| answered(p) && fits(p)) {
             let id = p.entry.as_ref().map(|e| e.id.as_str());
             if !kept.iter().any(|k| k.entry.as_ref().map(|e| e.id.as_str()) == id) {
                 kept.push(p.clone());
             }
         }
+        // The part only a person can answer: a sentence that asks it, or — read as a whole — a
+        // message about the sender's own case (我的包裹…单号…, 我司被罚…) whose questions alone do
+        // not show it.
         let referred = parts
             .iter()
             .find(|p| matches!(p.body, Body::Handoff(HandoffReason::Specific(_))))
-            .cloned();
+            .cloned()
+            .or_else(|| {
+                let kind = answer::specific_request(&text::normalize(text))?;
+                let background = kept
+                    .first()
+                    .map(|k| k.candidates.iter().take(1).cloned().collect())
+                    .unwrap_or_default();
+                Some(handoff(text.trim(), HandoffReason::Specific(kind), background, 0.0))
+            });
         if kept.is_empty() {
             // Nothing answered sentence by sentence: the whole message, as before, unless a part
             // is one only a person can answer, or a sentence was worth offering choices for.
-            let whole = self.sentence(before, text);
-            if answered(&whole.reply) || matches!(whole.reply.body, Body::Handoff(HandoffReason::Specific(_))) {
-                return whole;
+            if matches!(whole.body, Body::Handoff(HandoffReason::Specific(_))) {
+                return after(before, whole);
             }
             if let Some(r) = referred {
                 return after(
@@ -180,7 +280,7 @@ impl Assistant {
                     },
                 );
             }
-            return whole;
+            return after(before, whole);
         }
         // A general answer to a question about one's own case: the referral goes with it.
         if let Some(r) = referred {

@@ -52,6 +52,9 @@ impl Conversation {
 pub enum Shape {
     /// Only an aspect and filler (那要多久, 需要什么材料, 收费吗): about the topic, if there is one.
     Aspect(Aspect),
+    /// An aspect and a few more characters (被查到会怎样, 转关怎么办理): about the topic unless the
+    /// words name a matter of their own — which only the search can tell.
+    AspectOf(Aspect, String),
     /// A new object and the marks of an ellipsis (那出口呢, 肉干呢): the previous question, with it.
     Ellipsis(String),
     /// Anything else: a question of its own.
@@ -124,7 +127,10 @@ const FILLER: &[&str] = &[
 ];
 
 /// Turns longer than this are never read as a follow-up: a long turn says what it is about.
-const FOLLOW_UP_CHARS: usize = 16;
+pub const FOLLOW_UP_CHARS: usize = 16;
+
+/// An aspect follow-up may carry this many characters besides the aspect and filler.
+const ASPECT_REST_CHARS: usize = 3;
 
 /// How a turn relates to the conversation (see [`Shape`]). `normalized` is `text::normalize`d.
 pub fn shape(normalized: &str) -> Shape {
@@ -141,8 +147,18 @@ pub fn shape(normalized: &str) -> Shape {
         rest = rest.replace(cue, "");
     }
     let rest = strip_filler(&rest);
+    // An aspect with at most a few more characters (被查到会怎样, 没交会怎样, 申请了多久能出) is still
+    // about the topic; a longer rest names a matter of its own.
+    if let Some(a) = found {
+        if rest.is_empty() {
+            return Shape::Aspect(a);
+        }
+        if rest.chars().count() <= ASPECT_REST_CHARS {
+            return Shape::AspectOf(a, rest);
+        }
+    }
     if rest.is_empty() {
-        return found.map_or(Shape::Own, Shape::Aspect);
+        return Shape::Own;
     }
     // An ellipsis names a new object and nothing else, marked by 那… or …呢 (出口呢, 那肉干呢).
     let marked = core.ends_with('呢') || core.starts_with('那') || core.starts_with("还有");
@@ -187,7 +203,11 @@ pub fn choice(normalized: &str, offered: &[Offer]) -> Option<usize> {
     if let Some(n) = ordinal(&core) {
         return (1..=offered.len()).contains(&n).then(|| n - 1);
     }
-    // The whole title, or what is left once 那个/这个/的/吧 are gone, found in exactly one title.
+    // The whole title, or what is left once 那个/这个/的/吧 are gone, found in exactly one title;
+    // a turn that asks about an aspect (要交什么材料) is not a choice.
+    if aspect(&core).is_some() {
+        return None;
+    }
     let words = strip_filler(&core.replace("那一项", "").replace("那项", "").replace("那条", ""));
     if words.chars().count() < 2 {
         return None;

@@ -29,6 +29,12 @@ fn an_aspect_alone_is_a_follow_up() {
 }
 
 #[test]
+fn an_aspect_with_a_few_more_words_may_be_about_the_topic() {
+    assert_eq!(shape("被查到会怎样"), Shape::AspectOf(Aspect::Penalty, "被查到".into()));
+    assert_eq!(shape("转关怎么办理"), Shape::AspectOf(Aspect::Process, "转关".into()));
+}
+
+#[test]
 fn a_new_object_with_the_marks_of_an_ellipsis_is_one() {
     assert_eq!(shape("那出口呢"), Shape::Ellipsis("出口".into()));
     assert_eq!(shape("出口呢"), Shape::Ellipsis("出口".into()));
@@ -60,4 +66,13 @@ fn choices_are_understood_in_words() {
     assert_eq!(choice("原产地证怎么办", &o), None);
     let twins = offers(&["知识产权海关保护备案", "知识产权状况申报"]);
     assert_eq!(choice("知识产权", &twins), None, "words of two titles name neither");
+}
+
+#[test]
+fn every_aspect_heading_is_a_section_heading_of_the_entry_format() {
+    for a in Aspect::ALL {
+        for h in a.headings() {
+            assert!(crate::knowledge::entry::SECTION_HEADINGS.contains(h), "{h}");
+        }
+    }
 }

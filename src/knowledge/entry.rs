@@ -98,6 +98,52 @@ impl Entry {
     }
 }
 
+/// The section headings of the entry format (`docs/knowledge-format.md`): a body paragraph that
+/// starts with one in bold (`**办理时限**：…`) begins that section, which runs to the next one. A
+/// follow-up about an aspect shows its section; `check` refuses a heading used twice in one entry.
+pub const SECTION_HEADINGS: &[&str] = &[
+    "办理条件",
+    "申请条件",
+    "条件",
+    "适用范围",
+    "适用条件",
+    "所需材料",
+    "申请材料",
+    "材料",
+    "提交材料",
+    "随附单证",
+    "办理时限",
+    "时限",
+    "期限",
+    "审批时限",
+    "申报时限",
+    "收费",
+    "收费标准",
+    "费用",
+    "是否收费",
+    "办理渠道",
+    "办理地点",
+    "在哪办",
+    "办理方式",
+    "渠道",
+    "网上办理",
+    "有效期",
+    "有效期限",
+    "延续",
+    "续展",
+    "法律责任",
+    "后果",
+    "处罚",
+    "违规后果",
+    "法律依据",
+    "依据",
+    "办理流程",
+    "流程",
+    "办理步骤",
+    "步骤",
+    "怎么办",
+];
+
 /// The bold label a paragraph starts with (`**办理时限**：…` → 办理时限), if any.
 pub fn section_label(paragraph: &str) -> Option<&str> {
     let rest = paragraph.trim_start().strip_prefix("**")?;
@@ -334,6 +380,20 @@ pub fn parse(source: &str, text: &str) -> (Option<(Entry, Lines)>, Vec<Problem>)
             "a policy, procedure or permit entry needs its legal basis".into(),
             "name the law, regulation or announcement it rests on, e.g. legal_basis = [\"《海关法》第二十四条\"] (or make it kind = \"faq\" / \"service\" if it states no rule)",
         ));
+    }
+    // A section heading may appear once: a follow-up shows "the" section for its aspect.
+    let mut seen: Vec<&str> = Vec::new();
+    for (n, line) in body_lines.iter().enumerate() {
+        if let Some(label) = section_label(line).filter(|l| SECTION_HEADINGS.contains(l)) {
+            if seen.contains(&label) {
+                problems.push(err(
+                    close + 2 + n,
+                    format!("the section 「{label}」 appears twice"),
+                    "merge the two paragraphs under one 「**…**：」 heading (see docs/knowledge-format.md, Sections)",
+                ));
+            }
+            seen.push(label);
+        }
     }
     if questions.as_ref().is_some_and(|q| q.is_empty()) {
         problems.push(err(

@@ -145,7 +145,7 @@ impl SqliteStore {
     }
 
     /// Runs one write, retrying while the database is locked, for at most `budget`.
-    fn write_with_retry<T>(
+    pub(super) fn write_with_retry<T>(
         &self,
         budget: Duration,
         write: impl Fn(&Connection) -> rusqlite::Result<T>,

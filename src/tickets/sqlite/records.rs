@@ -7,6 +7,9 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{INSERT_QUESTION, QuestionRow, SqliteStore, now, stamp};
 use crate::conversation::Conversation;
+
+/// How long keeping a conversation may wait for a locked database.
+const CONVERSATION_BUDGET: std::time::Duration = std::time::Duration::from_millis(200);
 use crate::tickets::spool::append_spool;
 use crate::tickets::{
     CloseReason, Feedback, Guess, Logged, NewTicket, QuestionRecord, QuestionRef, StaleClarify, Stats, Ticket,
@@ -390,11 +393,16 @@ impl TicketStore for SqliteStore {
     fn save_conversation(&self, channel: &str, chat: &str, conversation: &Conversation) -> anyhow::Result<()> {
         let mut kept = conversation.clone();
         kept.last_question = kept.last_question.as_deref().map(mask);
-        self.conn()?.execute(
-            "INSERT INTO conversations (channel, chat, state, updated_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (channel, chat) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-            params![channel, chat, serde_json::to_string(&kept)?, now()],
-        )?;
+        let state = serde_json::to_string(&kept)?;
+        // Within a short budget: under a write-locked database the next turn starts afresh rather
+        // than the reply waiting.
+        self.write_with_retry(CONVERSATION_BUDGET, |conn| {
+            conn.execute(
+                "INSERT INTO conversations (channel, chat, state, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (channel, chat) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+                params![channel, chat, state, now()],
+            )
+        })?;
         Ok(())
     }
 }
