@@ -134,12 +134,20 @@ fn shipped() {
     println!("open index (incl. jieba dictionary): {:.0} ms", ms(t.elapsed()));
     latency("shipped knowledge base, ask path", &assistant, &questions(), 20);
     let fresh = customs_bot::conversation::Conversation::default();
-    latency_of("shipped knowledge base, a first turn (converse)", &questions(), 20, |q| {
-        std::hint::black_box(assistant.converse(&fresh, q));
-    });
+    latency_of(
+        "shipped knowledge base, a first turn (converse)",
+        &questions(),
+        20,
+        |q| {
+            std::hint::black_box(assistant.converse(&fresh, q));
+        },
+    );
     let long = long_messages();
     latency_of(
-        &format!("shipped knowledge base, long messages of 100–450 characters ({})", long.len()),
+        &format!(
+            "shipped knowledge base, long messages of 100–450 characters ({})",
+            long.len()
+        ),
         &long,
         20,
         |m| {

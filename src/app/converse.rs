@@ -100,15 +100,18 @@ impl Assistant {
                 };
             }
             Shape::AspectOf(aspect, _) => {
-                // About the topic, unless the words alone clearly name another matter; when they
-                // name the topic itself (转关怎么办理 again), the whole entry is the answer.
-                if alone.decision == Decision::Answer && alone.entry.as_ref().map(|e| &e.id) == before.topic.as_ref() {
-                    return after(before, alone);
-                }
+                // About the topic, unless the words name another matter both alone and with the
+                // previous question; when they name the topic itself (转关怎么办理 again), the whole
+                // entry is the answer.
                 if let Some(entry) = topic.clone() {
-                    let elsewhere = alone.decision == Decision::Answer
-                        && alone.confidence >= SELF_CONTAINED
-                        && alone.entry.as_ref().is_some_and(|e| e.id != entry.id);
+                    if alone.decision == Decision::Answer && alone.entry.as_ref().is_some_and(|e| e.id == entry.id) {
+                        return after(before, alone);
+                    }
+                    let elsewhere = alone.decision == Decision::Answer && alone.confidence >= SELF_CONTAINED && {
+                        let previous = before.last_question.as_deref().unwrap_or_default();
+                        let in_context = self.ask(&format!("{previous}，{}", text.trim()));
+                        in_context.entry.as_ref().map(|e| &e.id) == alone.entry.as_ref().map(|e| &e.id)
+                    };
                     if !elsewhere {
                         let mut turn = after(before, follow_up(text, entry, aspect));
                         turn.conversation.last_question = before.last_question.clone();
@@ -118,7 +121,7 @@ impl Assistant {
             }
             Shape::Ellipsis(object) => {
                 if let Some(previous) = before.last_question.as_deref()
-                    && let Some((question, reply)) = self.reask(previous, &object)
+                    && let Some((question, reply)) = self.reask(previous, &object, before.topic.as_deref())
                 {
                     let mut turn = after(
                         before,
@@ -150,6 +153,18 @@ impl Assistant {
         let in_context = self.ask(&format!("{previous}，{}", text.trim()));
         let id = |r: &Reply| r.entry.as_ref().map(|e| e.id.clone());
         let answered = |r: &Reply| r.decision == Decision::Answer;
+        // With the previous question the turn is about the topic (举报… → 会保密吗): stay on it.
+        if answered(&in_context) && id(&in_context).as_deref() == Some(topic.id.as_str()) {
+            let mut turn = after(
+                before,
+                Reply {
+                    question: text.trim().to_string(),
+                    ..in_context
+                },
+            );
+            turn.conversation.last_question = Some(previous.to_string());
+            return turn;
+        }
         if answered(&alone) && (alone.confidence >= SELF_CONTAINED || id(&alone) == id(&in_context)) {
             return after(before, alone);
         }
@@ -189,23 +204,46 @@ impl Assistant {
 
     /// The previous question asked again with `object` in place of one of its words (进口报关要什么单证
     /// + 出口 → 出口报关要什么单证): the variant answered with the most confidence, if any is answered.
-    fn reask(&self, previous: &str, object: &str) -> Option<(String, Reply)> {
+    fn reask(&self, previous: &str, object: &str, topic: Option<&str>) -> Option<(String, Reply)> {
         let index = self.index();
         let query = index.analyzer().query(previous);
         let normalized = text::normalize(previous);
-        let mut best: Option<(String, Reply)> = None;
+        // Each word of the previous question, or a part of one (进口 in 进口报关), replaced by the
+        // object; and the object alone (市内免税店呢 may name its matter by itself).
+        let mut variants: Vec<String> = Vec::new();
         for group in &query.groups {
-            if group.word == object || !normalized.contains(group.word.as_str()) {
-                continue;
-            }
-            let variant = normalized.replacen(group.word.as_str(), object, 1);
-            let reply = self.ask(&variant);
-            if reply.decision == Decision::Answer && best.as_ref().is_none_or(|(_, b)| reply.confidence > b.confidence)
-            {
-                best = Some((variant, reply));
+            for (word, form) in group.forms() {
+                if form == text::Form::Synonym || word == object || !normalized.contains(word) {
+                    continue;
+                }
+                let variant = normalized.replacen(word, object, 1);
+                if !variants.contains(&variant) {
+                    variants.push(variant);
+                }
             }
         }
-        best
+        // A new object usually means a new matter: an answer other than the topic comes first, from
+        // a replaced word before the object alone; the topic itself only when nothing else answers.
+        let answered: Vec<(String, Reply)> = variants
+            .into_iter()
+            .chain(std::iter::once(object.to_string()))
+            .map(|v| {
+                let reply = self.ask(&v);
+                (v, reply)
+            })
+            .filter(|(_, r)| r.decision == Decision::Answer)
+            .collect();
+        let elsewhere = |r: &Reply| r.entry.as_ref().map(|e| e.id.as_str()) != topic;
+        let best = |pick: &dyn Fn(&(String, Reply)) -> bool| {
+            answered
+                .iter()
+                .filter(|x| pick(x))
+                .max_by(|a, b| a.1.confidence.total_cmp(&b.1.confidence))
+                .cloned()
+        };
+        best(&|(v, r)| v != object && elsewhere(r))
+            .or_else(|| best(&|(v, r)| v == object && elsewhere(r)))
+            .or_else(|| best(&|_| true))
     }
 
     /// A long message: each question sentence in turn, with the message's own topic as context
