@@ -73,7 +73,9 @@ async fn chat_json(s: &Shared, answered: &Answered) -> serde_json::Value {
     match &reply.body {
         Body::Clarify(c) => choices = c.iter().map(|c| json!({"id": c.id, "title": c.title})).collect(),
         // A hand-off that needs a person: who is on duty, and the ticket it opened.
-        Body::Handoff(why) if ticket_reason(*why).is_some() => {
+        // A hand-off that needs a person, or the part of a long message only a person can answer:
+        // who is on duty, and the ticket it opened.
+        Body::Handoff(_) | Body::Parts(_) if reply.referral().and_then(ticket_reason).is_some() => {
             html.push_str(&duty_html(s));
             if let Some(t) = &answered.ticket {
                 html.push_str(&ticket_html(t));
@@ -83,7 +85,7 @@ async fn chat_json(s: &Shared, answered: &Answered) -> serde_json::Value {
         _ => {}
     }
     let mut feedback = None;
-    if let (Body::Answer(_), Some(qid)) = (&reply.body, answered.question_id) {
+    if let (Body::Answer(_) | Body::FollowUp { .. } | Body::Parts(_), Some(qid)) = (&reply.body, answered.question_id) {
         feedback = s.desk.question_key(qid).await;
     }
     json!({"decision": reply.decision, "html": html, "choices": choices, "ticket": ticket, "ref": feedback})
