@@ -289,9 +289,8 @@ fn render(r: &Reply, o: &BTreeMap<String, String>, s: &dyn Style) -> String {
                     )
                 }
                 None => format!(
-                    "{}{}\n\n{}",
+                    "{}\n\n{}",
                     s.text(&format!("【{}】没有单独列出{}，以下是这一项的全部内容：", entry.title, aspect.label())),
-                    "",
                     entry_with(entry, o, s)
                 ),
             };

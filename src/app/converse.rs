@@ -4,8 +4,9 @@
 //! `ask --json` with chat ids: a reply to offered choices picks that choice; a follow-up about an
 //! aspect (那要多久) is answered from the topic's entry, with the section for that aspect first; an
 //! ellipsis (那出口呢) re-asks the previous question with the new object; a vague turn with no topic
-//! is asked back, never answered; a long message is answered question by question. Anything else is
-//! asked on its own, so context never hijacks a real change of topic.
+//! is asked back, never answered; a short turn is read alone and with the previous question; a long
+//! message is answered question by question. A question clearly about something else is answered
+//! on its own, so context does not hijack a real change of topic.
 
 use crate::answer::{self, Decision};
 use crate::conversation::{self, Aspect, Conversation, Offer, Shape, message};
@@ -77,7 +78,10 @@ impl Assistant {
                     conversation: before.clone(),
                 };
             }
-            Body::Redirect { .. } | Body::Handoff(HandoffReason::Asked | HandoffReason::TooLong) => {
+            // Another authority, a request for a person, one's own case or one specific fact: never
+            // re-read in context as a question about the topic.
+            Body::Redirect { .. }
+            | Body::Handoff(HandoffReason::Asked | HandoffReason::TooLong | HandoffReason::Specific(_)) => {
                 return after(before, alone);
             }
             _ => {}
@@ -179,7 +183,9 @@ impl Assistant {
             turn.conversation.last_question = Some(previous.to_string());
             return turn;
         }
-        if answered(&alone) {
+        if answered(&alone)
+            && let Some(other) = alone.candidates.first().cloned()
+        {
             // Two readings: the topic, or what the words alone found. Ask which.
             let choices = vec![
                 crate::reply::Candidate {
@@ -187,7 +193,7 @@ impl Assistant {
                     title: topic.title.clone(),
                     score: 1.0,
                 },
-                alone.candidates[0].clone(),
+                other,
             ];
             let reply = Reply {
                 question: text.trim().to_string(),
@@ -203,7 +209,8 @@ impl Assistant {
     }
 
     /// The previous question asked again with `object` in place of one of its words (进口报关要什么单证
-    /// + 出口 → 出口报关要什么单证): the variant answered with the most confidence, if any is answered.
+    /// + 出口 → 出口报关要什么单证), or the object alone: the most confident answer about another matter
+    /// than the topic, else the topic's own; None when no variant is answered.
     fn reask(&self, previous: &str, object: &str, topic: Option<&str>) -> Option<(String, Reply)> {
         let index = self.index();
         let query = index.analyzer().query(previous);
