@@ -81,7 +81,7 @@ impl Entry {
 
     /// The body's section under one of `headings` (the first found, in the order given): the
     /// paragraph that starts with the bold label (`**办理时限**：…`) and what follows it up to the
-    /// next labelled paragraph. None when the entry has no such section.
+    /// next paragraph that starts with any bold label. None when the entry has no such section.
     pub fn section(&self, headings: &[&str]) -> Option<String> {
         let paragraphs: Vec<&str> = self.body.split("\n\n").collect();
         for h in headings {
@@ -99,7 +99,8 @@ impl Entry {
 }
 
 /// The section headings of the entry format (`docs/knowledge-format.md`): a body paragraph that
-/// starts with one in bold (`**办理时限**：…`) begins that section, which runs to the next one. A
+/// starts with one in bold (`**办理时限**：…`) begins that section, which runs to the next paragraph
+/// that starts with a bold label (a section or not). A
 /// follow-up about an aspect shows its section; `check` refuses a heading used twice in one entry.
 pub const SECTION_HEADINGS: &[&str] = &[
     "办理条件",

@@ -140,3 +140,30 @@ fn a_rule_needs_its_legal_basis_and_sources_are_kept() {
         assert!(problems.is_empty() && e.is_some(), "{kind}: {problems:?}");
     }
 }
+
+#[test]
+fn a_section_heading_used_twice_is_refused_with_its_line() {
+    let text = GOOD.replace(
+        "**谁办理**：收发货人。\n",
+        "**办理时限**：20日。\n\n**注意**：不是一节。\n\n**办理时限**：另一说法。\n",
+    );
+    let m = messages(&text);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(
+        m[0].contains(":16:") && m[0].contains("「办理时限」 appears twice"),
+        "{m:?}"
+    );
+    let (entry, _) = parse(
+        "x.md",
+        &GOOD.replace(
+            "**谁办理**：收发货人。\n",
+            "**办理时限**：20日。\n\n- 可延长。\n\n**注意**：别的。\n",
+        ),
+    );
+    let entry = entry.unwrap().0;
+    assert_eq!(
+        entry.section(&["时限", "办理时限"]).as_deref(),
+        Some("**办理时限**：20日。\n\n- 可延长。")
+    );
+    assert_eq!(entry.section(&["收费"]), None);
+}
