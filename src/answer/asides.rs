@@ -267,6 +267,30 @@ pub enum Specific {
     Admission,
 }
 
+/// Whether the text holds a document number: 12 or more digits in a row (an 18-digit declaration
+/// number, a 12–13-digit waybill), or letters followed by 9 or more digits (sf1234567890). Commodity
+/// codes have at most 10 digits and are not matched.
+fn names_a_document_number(normalized: &str) -> bool {
+    let chars: Vec<char> = normalized.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() {
+            let start = i;
+            while i < chars.len() && chars[i].is_ascii_digit() {
+                i += 1;
+            }
+            let digits = i - start;
+            let lettered = start > 0 && chars[start - 1].is_ascii_alphabetic();
+            if digits >= 12 || (lettered && digits >= 9) {
+                return true;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
 /// Phrases that ask whether something may come in.
 const MAY_IMPORT: [&str; 9] = [
     "能不能进口",
@@ -352,6 +376,10 @@ const CODE_OF: [&str; 9] = [
 /// hands it to a person, naming the general rule as background where one fits, instead of
 /// presenting an entry as the answer to someone's own case.
 pub fn specific_request(normalized: &str) -> Option<Specific> {
+    // A declaration, waybill or case number names one's own shipment or case.
+    if names_a_document_number(normalized) {
+        return Some(Specific::OwnCase);
+    }
     let own = OWN.iter().any(|p| normalized.contains(p));
     if own && STATUS.iter().any(|p| normalized.contains(p)) {
         return Some(Specific::OwnCase);
@@ -464,6 +492,20 @@ pub fn smalltalk(normalized: &str) -> Option<Smalltalk> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_document_number_is_ones_own_case_a_commodity_code_is_not() {
+        assert_eq!(
+            specific_request("报关单号110120240000123456怎么还没放行"),
+            Some(Specific::OwnCase)
+        );
+        assert_eq!(
+            specific_request("单号sf1234567890到海关一周了"),
+            Some(Specific::OwnCase)
+        );
+        assert_ne!(specific_request("8471300000要什么监管证件"), Some(Specific::OwnCase));
+        assert_eq!(specific_request("报关单怎么修改"), None);
+    }
 
     #[test]
     fn smalltalk_table() {
