@@ -209,8 +209,8 @@ impl Assistant {
     }
 
     /// The previous question asked again with `object` in place of one of its words (进口报关要什么单证
-    /// + 出口 → 出口报关要什么单证), or the object alone: the most confident answer about another matter
-    /// than the topic, else the topic's own; None when no variant is answered.
+    /// with 出口 becomes 出口报关要什么单证), or the object alone: the most confident answer about
+    /// another matter than the topic, else the topic's own; None when no variant is answered.
     fn reask(&self, previous: &str, object: &str, topic: Option<&str>) -> Option<(String, Reply)> {
         let index = self.index();
         let query = index.analyzer().query(previous);
