@@ -16,6 +16,14 @@ use crate::text;
 
 use super::{Assistant, handoff, today};
 
+/// How a sentence is read: a turn of its own, or one question of a long message (whose answers
+/// must fit the message read whole, so a short one is not also read with the previous sentence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    Turn,
+    InMessage,
+}
+
 /// One turn: the reply, and the conversation as it stands after it.
 #[derive(Debug, Clone)]
 pub struct Turn {
@@ -56,11 +64,11 @@ impl Assistant {
         if questions.len() > 1 || (questions.len() == 1 && text.chars().count() > questions[0].chars().count() + 10) {
             return self.long_message(before, text, &questions);
         }
-        self.sentence(before, text)
+        self.sentence(before, text, Reading::Turn)
     }
 
     /// One sentence read in the conversation's context.
-    fn sentence(&self, before: &Conversation, text: &str) -> Turn {
+    fn sentence(&self, before: &Conversation, text: &str, reading: Reading) -> Turn {
         let normalized = text::normalize(text.trim());
         if let Some(i) = conversation::choice(&normalized, &before.offered)
             && let Some(reply) = self.answer_entry(&before.offered[i].id)
@@ -140,7 +148,7 @@ impl Assistant {
             }
             Shape::Own => {}
         }
-        if let (Some(entry), Some(previous)) = (&topic, before.last_question.as_deref())
+        if let (Reading::Turn, Some(entry), Some(previous)) = (reading, &topic, before.last_question.as_deref())
             && normalized.chars().count() <= conversation::FOLLOW_UP_CHARS
         {
             return self.short_turn(before, text, alone, entry, previous);
@@ -260,7 +268,7 @@ impl Assistant {
         let mut conv = before.clone();
         let mut parts: Vec<Reply> = Vec::new();
         for q in questions {
-            let turn = self.sentence(&conv, q);
+            let turn = self.sentence(&conv, q, Reading::InMessage);
             conv = turn.conversation.clone();
             parts.push(turn.reply);
         }
