@@ -85,22 +85,19 @@ pub struct Reply {
 /// The JSON object of `ask --json` and the web API.
 #[derive(Debug, Serialize)]
 pub struct ReplyJson<'a> {
-    pub question: &'a str,
-    pub decision: Decision,
-    pub entry: Option<&'a EntryRef>,
-    pub candidates: &'a [Candidate],
-    pub confidence: f32,
+    #[serde(flatten)]
+    pub decided: DecisionJson<'a>,
     pub reply: String,
     /// True when the reply hands all or part of the question to a person.
     pub refer: bool,
     /// For a message answered in several parts: one object per part.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub parts: Vec<PartJson<'a>>,
+    pub parts: Vec<DecisionJson<'a>>,
 }
 
-/// One part of a message answered in several parts.
+/// What was decided for a question (or one part of a message): the fields every reply object has.
 #[derive(Debug, Serialize)]
-pub struct PartJson<'a> {
+pub struct DecisionJson<'a> {
     pub question: &'a str,
     pub decision: Decision,
     pub entry: Option<&'a EntryRef>,
@@ -109,28 +106,45 @@ pub struct PartJson<'a> {
 }
 
 impl Reply {
+    /// One entry given in full, at full confidence: a chosen entry, or the topic of a follow-up.
+    pub fn whole_entry(entry: Entry) -> Reply {
+        Reply {
+            question: entry.title.clone(),
+            decision: Decision::Answer,
+            entry: Some(EntryRef {
+                id: entry.id.clone(),
+                kind: entry.kind,
+                title: entry.title.clone(),
+            }),
+            candidates: vec![Candidate {
+                id: entry.id.clone(),
+                title: entry.title.clone(),
+                score: 1.0,
+            }],
+            confidence: 1.0,
+            body: Body::Answer(Box::new(entry)),
+        }
+    }
+
     pub fn to_json(&self, office: &BTreeMap<String, String>) -> ReplyJson<'_> {
         ReplyJson {
+            decided: self.decided(),
+            reply: self.plain(office),
+            refer: self.referral().is_some(),
+            parts: match &self.body {
+                Body::Parts(parts) => parts.iter().map(Reply::decided).collect(),
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    fn decided(&self) -> DecisionJson<'_> {
+        DecisionJson {
             question: &self.question,
             decision: self.decision,
             entry: self.entry.as_ref(),
             candidates: &self.candidates,
             confidence: (self.confidence * 1000.0).round() / 1000.0,
-            reply: self.plain(office),
-            refer: self.referral().is_some(),
-            parts: match &self.body {
-                Body::Parts(parts) => parts
-                    .iter()
-                    .map(|p| PartJson {
-                        question: &p.question,
-                        decision: p.decision,
-                        entry: p.entry.as_ref(),
-                        candidates: &p.candidates,
-                        confidence: (p.confidence * 1000.0).round() / 1000.0,
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            },
         }
     }
 
@@ -404,18 +418,7 @@ mod tests {
     }
 
     fn answer(e: Entry) -> Reply {
-        Reply {
-            question: e.title.clone(),
-            decision: Decision::Answer,
-            entry: Some(EntryRef {
-                id: e.id.clone(),
-                kind: e.kind,
-                title: e.title.clone(),
-            }),
-            candidates: Vec::new(),
-            confidence: 1.0,
-            body: Body::Answer(Box::new(e)),
-        }
+        Reply::whole_entry(e)
     }
 
     #[test]

@@ -71,6 +71,23 @@ impl Figures {
     fn out_rate(&self) -> f64 {
         self.out_handled as f64 / self.out_scope.max(1) as f64
     }
+
+    /// Fails below `min_correct` right answers (of in-scope questions) or above `max_wrong` wrong
+    /// answers (of all questions).
+    fn assert_floors(&self, min_correct: f64, max_wrong: f64) {
+        assert!(
+            self.correct_rate() >= min_correct,
+            "right answers {:.1}% < {:.0}%",
+            100.0 * self.correct_rate(),
+            100.0 * min_correct
+        );
+        assert!(
+            self.wrong_rate() <= max_wrong,
+            "wrong answers {:.1}% > {:.0}%",
+            100.0 * self.wrong_rate(),
+            100.0 * max_wrong
+        );
+    }
 }
 
 /// Asks every case, prints the figures and every miss, and returns the figures.
@@ -177,18 +194,7 @@ fn heldout_questions_meet_the_floors() {
     const MIN_OUT_HANDLED: f64 = 0.95;
     let (_site, assistant) = shipped_assistant();
     let f = measure("held-out questions", &assistant, &cases("tests/data/heldout.tsv", None));
-    assert!(
-        f.correct_rate() >= MIN_CORRECT,
-        "right answers {:.1}% < {:.0}%",
-        100.0 * f.correct_rate(),
-        100.0 * MIN_CORRECT
-    );
-    assert!(
-        f.wrong_rate() <= MAX_WRONG,
-        "wrong answers {:.1}% > {:.0}%",
-        100.0 * f.wrong_rate(),
-        100.0 * MAX_WRONG
-    );
+    f.assert_floors(MIN_CORRECT, MAX_WRONG);
     assert!(
         f.out_rate() >= MIN_OUT_HANDLED,
         "out of scope handled {:.1}% < {:.0}%",
@@ -236,18 +242,7 @@ fn real_traffic_heldout_questions_meet_the_floors_on_the_new_areas() {
         new_areas.len()
     );
     let f = measure("real-traffic held-out questions, new areas", &assistant, &new_areas);
-    assert!(
-        f.correct_rate() >= MIN_CORRECT,
-        "right answers {:.1}% < {:.0}%",
-        100.0 * f.correct_rate(),
-        100.0 * MIN_CORRECT
-    );
-    assert!(
-        f.wrong_rate() <= MAX_WRONG,
-        "wrong answers {:.1}% > {:.0}%",
-        100.0 * f.wrong_rate(),
-        100.0 * MAX_WRONG
-    );
+    f.assert_floors(MIN_CORRECT, MAX_WRONG);
 }
 
 #[test]

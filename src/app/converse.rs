@@ -11,7 +11,7 @@
 use crate::answer::{self, Decision};
 use crate::conversation::{self, Aspect, Conversation, Offer, Shape, message};
 use crate::knowledge::Entry;
-use crate::reply::{Body, EntryRef, HandoffReason, Reply};
+use crate::reply::{Body, HandoffReason, Reply};
 use crate::text;
 
 use super::{Assistant, handoff, today};
@@ -32,6 +32,12 @@ pub struct Turn {
 }
 
 impl Turn {
+    /// The turn with `question` kept as the one that led to its topic (an ellipsis re-asks it).
+    fn led_by(mut self, question: Option<String>) -> Turn {
+        self.conversation.last_question = question;
+        self
+    }
+
     /// The entry the turn was resolved against (its answer, or the follow-up's topic).
     pub fn topic(&self) -> Option<&str> {
         match &self.reply.body {
@@ -73,9 +79,7 @@ impl Assistant {
         if let Some(i) = conversation::choice(&normalized, &before.offered)
             && let Some(reply) = self.answer_entry(&before.offered[i].id)
         {
-            let mut turn = after(before, reply);
-            turn.conversation.last_question = before.last_question.clone();
-            return turn;
+            return after(before, reply).led_by(before.last_question.clone());
         }
         let alone = self.ask(text);
         match &alone.body {
@@ -102,11 +106,7 @@ impl Assistant {
         match conversation::shape(&normalized) {
             Shape::Aspect(aspect) => {
                 return match topic {
-                    Some(entry) => {
-                        let mut turn = after(before, follow_up(text, entry, aspect));
-                        turn.conversation.last_question = before.last_question.clone();
-                        turn
-                    }
+                    Some(entry) => after(before, follow_up(text, entry, aspect)).led_by(before.last_question.clone()),
                     // 那要多久 as the first message: which matter? Ask back, never guess.
                     None => after(before, handoff(text.trim(), HandoffReason::Vague, Vec::new(), 0.0)),
                 };
@@ -121,13 +121,11 @@ impl Assistant {
                     }
                     let elsewhere = alone.decision == Decision::Answer && alone.confidence >= SELF_CONTAINED && {
                         let previous = before.last_question.as_deref().unwrap_or_default();
-                        let in_context = self.ask(&format!("{previous}，{}", text.trim()));
+                        let in_context = self.in_context(previous, text);
                         in_context.entry.as_ref().map(|e| &e.id) == alone.entry.as_ref().map(|e| &e.id)
                     };
                     if !elsewhere {
-                        let mut turn = after(before, follow_up(text, entry, aspect));
-                        turn.conversation.last_question = before.last_question.clone();
-                        return turn;
+                        return after(before, follow_up(text, entry, aspect)).led_by(before.last_question.clone());
                     }
                 }
             }
@@ -135,15 +133,7 @@ impl Assistant {
                 if let Some(previous) = before.last_question.as_deref()
                     && let Some((question, reply)) = self.reask(previous, &object, before.topic.as_deref())
                 {
-                    let mut turn = after(
-                        before,
-                        Reply {
-                            question: text.trim().to_string(),
-                            ..reply
-                        },
-                    );
-                    turn.conversation.last_question = Some(question);
-                    return turn;
+                    return after(before, asked(text, reply)).led_by(Some(question));
                 }
             }
             Shape::Own => {}
@@ -162,34 +152,18 @@ impl Assistant {
     /// confident answer) is a change of topic; one that fits the topic only in context is answered
     /// in context; when the two readings disagree and neither is clear, the person chooses.
     fn short_turn(&self, before: &Conversation, text: &str, alone: Reply, topic: &Entry, previous: &str) -> Turn {
-        let in_context = self.ask(&format!("{previous}，{}", text.trim()));
+        let in_context = self.in_context(previous, text);
         let id = |r: &Reply| r.entry.as_ref().map(|e| e.id.clone());
         let answered = |r: &Reply| r.decision == Decision::Answer;
         // With the previous question the turn is about the topic (举报… → 会保密吗): stay on it.
         if answered(&in_context) && id(&in_context).as_deref() == Some(topic.id.as_str()) {
-            let mut turn = after(
-                before,
-                Reply {
-                    question: text.trim().to_string(),
-                    ..in_context
-                },
-            );
-            turn.conversation.last_question = Some(previous.to_string());
-            return turn;
+            return after(before, asked(text, in_context)).led_by(Some(previous.to_string()));
         }
         if answered(&alone) && (alone.confidence >= SELF_CONTAINED || id(&alone) == id(&in_context)) {
             return after(before, alone);
         }
         if answered(&in_context) {
-            let mut turn = after(
-                before,
-                Reply {
-                    question: text.trim().to_string(),
-                    ..in_context
-                },
-            );
-            turn.conversation.last_question = Some(previous.to_string());
-            return turn;
+            return after(before, asked(text, in_context)).led_by(Some(previous.to_string()));
         }
         if answered(&alone)
             && let Some(other) = alone.candidates.first().cloned()
@@ -214,6 +188,11 @@ impl Assistant {
             return after(before, reply);
         }
         after(before, alone)
+    }
+
+    /// A turn read together with the question before it.
+    fn in_context(&self, previous: &str, text: &str) -> Reply {
+        self.ask(&format!("{previous}，{}", text.trim()))
     }
 
     /// The previous question asked again with `object` in place of one of its words (进口报关要什么单证
@@ -316,22 +295,10 @@ impl Assistant {
                 return after(before, whole);
             }
             if let Some(r) = referred {
-                return after(
-                    before,
-                    Reply {
-                        question: text.trim().to_string(),
-                        ..r
-                    },
-                );
+                return after(before, asked(text, r));
             }
             if let Some(c) = parts.into_iter().find(|p| p.decision == Decision::Clarify) {
-                return after(
-                    before,
-                    Reply {
-                        question: text.trim().to_string(),
-                        ..c
-                    },
-                );
+                return after(before, asked(text, c));
             }
             return after(before, whole);
         }
@@ -341,13 +308,7 @@ impl Assistant {
         }
         if kept.len() == 1 {
             let only = kept.remove(0);
-            let mut turn = after(
-                before,
-                Reply {
-                    question: text.trim().to_string(),
-                    ..only
-                },
-            );
+            let mut turn = after(before, asked(text, only));
             if turn.reply.decision == Decision::Answer {
                 turn.conversation.last_question = Some(questions[0].clone());
             }
@@ -362,9 +323,7 @@ impl Assistant {
             confidence: main.confidence,
             body: Body::Parts(kept),
         };
-        let mut turn = after(before, reply);
-        turn.conversation.last_question = Some(questions[0].clone());
-        turn
+        after(before, reply).led_by(Some(questions[0].clone()))
     }
 }
 
@@ -373,23 +332,20 @@ fn follow_up(question: &str, entry: Entry, aspect: Aspect) -> Reply {
     let section = entry.section(aspect.headings());
     Reply {
         question: question.trim().to_string(),
-        decision: Decision::Answer,
-        entry: Some(EntryRef {
-            id: entry.id.clone(),
-            kind: entry.kind,
-            title: entry.title.clone(),
-        }),
-        candidates: vec![crate::reply::Candidate {
-            id: entry.id.clone(),
-            title: entry.title.clone(),
-            score: 1.0,
-        }],
-        confidence: 1.0,
         body: Body::FollowUp {
-            entry: Box::new(entry),
+            entry: Box::new(entry.clone()),
             aspect,
             section,
         },
+        ..Reply::whole_entry(entry)
+    }
+}
+
+/// `reply` as the answer to `text` (a reading of it made with other words).
+fn asked(text: &str, reply: Reply) -> Reply {
+    Reply {
+        question: text.trim().to_string(),
+        ..reply
     }
 }
 

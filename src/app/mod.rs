@@ -301,22 +301,7 @@ impl Assistant {
         if !e.is_current(today()) {
             return None;
         }
-        Some(Reply {
-            question: e.title.clone(),
-            decision: Decision::Answer,
-            entry: Some(EntryRef {
-                id: e.id.clone(),
-                kind: e.kind,
-                title: e.title.clone(),
-            }),
-            candidates: vec![Candidate {
-                id: e.id.clone(),
-                title: e.title.clone(),
-                score: 1.0,
-            }],
-            confidence: 1.0,
-            body: Body::Answer(Box::new(e)),
-        })
+        Some(Reply::whole_entry(e))
     }
 
     /// Current entries of one kind, by title: (id, title).

@@ -1,7 +1,7 @@
 //! The facets of a matter a follow-up asks about, and the entry sections that hold them.
 //!
-//! The section headings are the fixed set of `docs/knowledge-format.md` (a paragraph of an entry's
-//! body that starts with the bold label, `**办理时限**：…`); `check` validates them.
+//! The section headings are the entry format's (`knowledge::entry::SECTIONS`, documented in
+//! `docs/knowledge-format.md`); an aspect's label is its group's canonical heading.
 
 /// One facet of a matter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,19 +45,10 @@ impl Aspect {
         }
     }
 
-    /// The section headings (bold paragraph labels) that hold this aspect, the canonical one first.
+    /// The section headings (bold paragraph labels) that hold this aspect, the canonical one first:
+    /// the entry format's group whose canonical heading is [`label`](Self::label).
     pub fn headings(self) -> &'static [&'static str] {
-        match self {
-            Aspect::Conditions => &["办理条件", "申请条件", "条件", "适用范围", "适用条件"],
-            Aspect::Materials => &["所需材料", "申请材料", "材料", "提交材料", "随附单证"],
-            Aspect::TimeLimit => &["办理时限", "时限", "期限", "审批时限", "申报时限"],
-            Aspect::Fees => &["收费", "收费标准", "费用", "是否收费"],
-            Aspect::Channel => &["办理渠道", "办理地点", "在哪办", "办理方式", "渠道", "网上办理"],
-            Aspect::Validity => &["有效期", "有效期限", "延续", "续展"],
-            Aspect::Penalty => &["法律责任", "后果", "处罚", "违规后果"],
-            Aspect::LegalBasis => &["法律依据", "依据"],
-            Aspect::Process => &["办理流程", "流程", "办理步骤", "步骤", "怎么办"],
-        }
+        crate::knowledge::entry::section_headings(self.label())
     }
 
     /// Words that ask about the aspect.

@@ -98,52 +98,32 @@ impl Entry {
     }
 }
 
-/// The section headings of the entry format (`docs/knowledge-format.md`): a body paragraph that
+/// The section headings of the entry format (`docs/knowledge-format.md`), one group per aspect with
+/// its canonical heading first: a body paragraph that
 /// starts with one in bold (`**办理时限**：…`) begins that section, which runs to the next paragraph
 /// that starts with a bold label (a section or not). A
 /// follow-up about an aspect shows its section; `check` refuses a heading used twice in one entry.
-pub const SECTION_HEADINGS: &[&str] = &[
-    "办理条件",
-    "申请条件",
-    "条件",
-    "适用范围",
-    "适用条件",
-    "所需材料",
-    "申请材料",
-    "材料",
-    "提交材料",
-    "随附单证",
-    "办理时限",
-    "时限",
-    "期限",
-    "审批时限",
-    "申报时限",
-    "收费",
-    "收费标准",
-    "费用",
-    "是否收费",
-    "办理渠道",
-    "办理地点",
-    "在哪办",
-    "办理方式",
-    "渠道",
-    "网上办理",
-    "有效期",
-    "有效期限",
-    "延续",
-    "续展",
-    "法律责任",
-    "后果",
-    "处罚",
-    "违规后果",
-    "法律依据",
-    "依据",
-    "办理流程",
-    "流程",
-    "办理步骤",
-    "步骤",
-    "怎么办",
+pub const SECTIONS: &[&[&str]] = &[
+    &["办理条件", "申请条件", "条件", "适用范围", "适用条件"],
+    &["所需材料", "申请材料", "材料", "提交材料", "随附单证"],
+    &["办理时限", "时限", "期限", "审批时限", "申报时限"],
+    &["收费", "收费标准", "费用", "是否收费"],
+    &["办理渠道", "办理地点", "在哪办", "办理方式", "渠道", "网上办理"],
+    &["有效期", "有效期限", "延续", "续展"],
+    &["法律责任", "后果", "处罚", "违规后果"],
+    &["法律依据", "依据"],
+    &["办理流程", "流程", "办理步骤", "步骤", "怎么办"],
 ];
+
+/// The headings of the section whose canonical heading (its first) is `canonical`; empty for none.
+pub fn section_headings(canonical: &str) -> &'static [&'static str] {
+    SECTIONS.iter().find(|g| g[0] == canonical).copied().unwrap_or(&[])
+}
+
+/// Whether `label` is one of the section headings.
+pub fn is_section_heading(label: &str) -> bool {
+    SECTIONS.iter().any(|g| g.contains(&label))
+}
 
 /// The bold label a paragraph starts with (`**办理时限**：…` → 办理时限), if any.
 pub fn section_label(paragraph: &str) -> Option<&str> {
@@ -385,7 +365,7 @@ pub fn parse(source: &str, text: &str) -> (Option<(Entry, Lines)>, Vec<Problem>)
     // A section heading may appear once: a follow-up shows "the" section for its aspect.
     let mut seen: Vec<&str> = Vec::new();
     for (n, line) in body_lines.iter().enumerate() {
-        if let Some(label) = section_label(line).filter(|l| SECTION_HEADINGS.contains(l)) {
+        if let Some(label) = section_label(line).filter(|l| is_section_heading(l)) {
             if seen.contains(&label) {
                 problems.push(err(
                     close + 2 + n,
