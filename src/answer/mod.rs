@@ -110,7 +110,10 @@ pub fn decide(ranked: &[Scored], t: &AnswerConfig) -> Verdict {
             confidence: conf,
         };
     }
-    let plausible = |s: &Scored| s.coverage >= t.clarify_coverage && s.norm >= t.clarify_norm;
+    // A choice, too, must share some specific vocabulary with the question: choices offered on a
+    // common word alone (你是人吗 → entries that mention 人) are noise, not a clarification.
+    let plausible =
+        |s: &Scored| s.coverage >= t.clarify_coverage && s.norm >= t.clarify_norm && s.matched >= t.min_matched;
     let mut picks: Vec<usize> = ranked
         .iter()
         .enumerate()
