@@ -254,6 +254,22 @@ async fn a_conversation_is_followed_in_context_across_turns() {
         "{follow}"
     );
     assert!(!follow.contains("所需材料"), "only the section asked about: {follow}");
+    // The way out: 不是这个？ forgets the topic and asks for the question in full words.
+    let offered_way_out = say("要什么材料", &mut n).await;
+    let (_, data) = buttons(&offered_way_out)
+        .into_iter()
+        .find(|(label, _)| label == "不是这个？")
+        .expect("a follow-up offers 不是这个？");
+    h.fake.press(43, 1, &data);
+    n += 1;
+    let asked_back = text(&h.fake.wait_sent(43, n).await[n - 1]);
+    assert!(asked_back.contains("请再具体说说"), "{asked_back}");
+    let forgotten = text(&say("那要多久", &mut n).await);
+    assert!(
+        !forgotten.contains("进口报关随附单证"),
+        "the topic is forgotten: {forgotten}"
+    );
+    assert!(text(&say("进口报关要什么单证", &mut n).await).starts_with("<b>进口报关随附单证</b>"));
     // An ellipsis with a new object: the previous question, asked again with it.
     assert!(text(&say("那出口呢", &mut n).await).starts_with("<b>出口报关随附单证</b>"));
     // Choices answered in words.

@@ -76,6 +76,11 @@ impl Assistant {
     /// One sentence read in the conversation's context.
     fn sentence(&self, before: &Conversation, text: &str, reading: Reading) -> Turn {
         let normalized = text::normalize(text.trim());
+        // 不是这个: the last answer was about the wrong matter. Forget it and ask for the question in
+        // full words (never re-read the same words against the same topic).
+        if reading == Reading::Turn && conversation::rejects(&normalized) {
+            return after(before, handoff(text.trim(), HandoffReason::Vague, Vec::new(), 0.0));
+        }
         if let Some(i) = conversation::choice(&normalized, &before.offered)
             && let Some(reply) = self.answer_entry(&before.offered[i].id)
         {

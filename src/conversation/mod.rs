@@ -190,6 +190,42 @@ fn strip_filler(s: &str) -> String {
     out
 }
 
+/// What people write when the answer was about the wrong matter (不是这个, 你理解错了), as the
+/// whole turn (with filler and particles around it).
+const REJECTIONS: &[&str] = &[
+    "我问的不是这个",
+    "我说的不是这个",
+    "不是我要问的",
+    "不是我问的",
+    "不是这个意思",
+    "不是这个问题",
+    "不是这一项",
+    "不是这一个",
+    "不是这个",
+    "不是这项",
+    "不是这",
+    "你理解错了",
+    "理解错了",
+    "答非所问",
+    "搞错了",
+    "弄错了",
+    "不对",
+    "错了",
+    "不是",
+];
+
+/// Whether a turn says the last answer was about the wrong matter. `normalized` is `text::normalize`d.
+pub fn rejects(normalized: &str) -> bool {
+    let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();
+    let core = core.trim_start_matches(['嗯', '呃', '额', '哎']);
+    let core = ["好像", "可是", "但是", "你这"]
+        .iter()
+        .find_map(|p| core.strip_prefix(p))
+        .unwrap_or(core);
+    let core = core.trim_end_matches(['啊', '呀', '吧', '哦']);
+    REJECTIONS.contains(&core)
+}
+
 /// Which offered choice a reply in words means: its number (2, 第二个, 第2项, 二), or words of one
 /// title only (知识产权那个), or the title itself. None when it names no choice or several.
 pub fn choice(normalized: &str, offered: &[Offer]) -> Option<usize> {

@@ -75,3 +75,28 @@ fn every_aspect_has_a_section_of_the_entry_format_and_every_section_an_aspect() 
     }
     assert_eq!(crate::knowledge::entry::SECTIONS.len(), Aspect::ALL.len());
 }
+
+#[test]
+fn a_rejection_is_the_whole_turn() {
+    use super::rejects;
+    for t in [
+        "不是这个",
+        "不是这个意思",
+        "我问的不是这个",
+        "不对",
+        "你理解错了",
+        "嗯，不是这个吧",
+        "不是",
+    ] {
+        assert!(rejects(&crate::text::normalize(t)), "{t}");
+    }
+    for t in [
+        "不是这个报关单",
+        "不对外开放的口岸能报关吗",
+        "不是企业能备案吗",
+        "好的谢谢",
+        "错了怎么改",
+    ] {
+        assert!(!rejects(&crate::text::normalize(t)), "{t}");
+    }
+}

@@ -14,7 +14,7 @@ use crate::knowledge::Kind;
 use crate::tickets::QuestionRef;
 
 /// What an inline button's callback data asks for. The buttons' data is built in this module
-/// (`pick:{id}`, `fb:y:{question}`, `fb:n:{question}`, `kind:{kind}`, `human`); anything else a
+/// (`pick:{id}`, `fb:y:{question}`, `fb:n:{question}`, `kind:{kind}`, `human`, `notthis`); anything else a
 /// client sends is `None` and only acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Callback {
@@ -26,6 +26,8 @@ pub enum Callback {
     Kind(Kind),
     /// None of the choices fits: hand off to a person.
     Human,
+    /// 不是这个？ under a follow-up: the topic assumed was the wrong one.
+    NotThis,
 }
 
 impl Callback {
@@ -36,9 +38,12 @@ impl Callback {
             Callback::Feedback { helpful, question } => format!("fb:{}:{question}", if *helpful { "y" } else { "n" }),
             Callback::Kind(kind) => format!("kind:{}", kind.as_str()),
             Callback::Human => "human".to_string(),
+            Callback::NotThis => NOT_THIS.to_string(),
         }
     }
 }
+
+const NOT_THIS: &str = "notthis";
 
 /// Reads a button's callback data; `None` for data no button of ours carries.
 pub fn parse_callback(data: &str) -> Option<Callback> {
@@ -58,6 +63,8 @@ pub fn parse_callback(data: &str) -> Option<Callback> {
         Kind::parse(kind).map(Callback::Kind)
     } else if data == "human" {
         Some(Callback::Human)
+    } else if data == NOT_THIS {
+        Some(Callback::NotThis)
     } else {
         None
     }
@@ -119,6 +126,13 @@ pub(super) async fn on_callback(bot: TgBot, q: CallbackQuery, ctx: Arc<Context>)
                 ack.await?;
                 hand_off_now(&bot, &ctx, id, "（用户在选项中选择了转人工）").await
             }
+            Some(Callback::NotThis) => {
+                ack.await?;
+                // The same turn as typing it: the conversation forgets the topic and asks for the
+                // question in full words.
+                let answered = ctx.desk.ask(&chat(id), "不是这个").await;
+                send_reply(&bot, &ctx, id, &answered).await
+            }
             None => Ok(ack.await.map(drop)?),
         }
     })
@@ -164,6 +178,7 @@ mod tests {
             },
             Callback::Kind(Kind::Permit),
             Callback::Human,
+            Callback::NotThis,
         ];
         for c in all {
             assert_eq!(parse_callback(&c.format()), Some(c.clone()), "{}", c.format());

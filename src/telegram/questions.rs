@@ -77,9 +77,28 @@ pub(super) async fn send_reply(bot: &TgBot, ctx: &Context, id: ChatId, answered:
     let office = ctx.office();
     let reply = &answered.reply;
     match &reply.body {
-        Body::Answer(_) | Body::FollowUp { .. } => {
+        Body::Answer(_) => {
             let keyboard = answered.question_id.map(feedback_keyboard);
             send_html(bot, id, reply.telegram_html(office), keyboard).await
+        }
+        Body::FollowUp { .. } => {
+            // Answered from the topic: a way out when the topic assumed was the wrong one.
+            let mut rows = answered
+                .question_id
+                .map(feedback_keyboard)
+                .map(|k| k.inline_keyboard)
+                .unwrap_or_default();
+            rows.push(vec![InlineKeyboardButton::callback(
+                "不是这个？",
+                Callback::NotThis.format(),
+            )]);
+            send_html(
+                bot,
+                id,
+                reply.telegram_html(office),
+                Some(InlineKeyboardMarkup::new(rows)),
+            )
+            .await
         }
         Body::Parts(_) => {
             // Answered parts, and the part only a person can answer referred with its ticket.
