@@ -11,6 +11,7 @@
 //! Store calls are synchronous and run on blocking threads here, so fronts never block the runtime.
 
 pub mod cases;
+mod conversation;
 mod housekeeping;
 pub mod knowledge;
 mod notify;
@@ -21,7 +22,6 @@ use std::time::{Duration, Instant};
 use tracing::Instrument as _;
 
 use crate::app::{Assistant, unrecorded_reply};
-use crate::conversation::Conversation;
 use crate::reply::{Body, Reply};
 use crate::tickets::{
     CloseReason, Feedback, Guess, NewTicket, QuestionRecord, QuestionRef, Ticket, TicketError, TicketReason,
@@ -222,27 +222,6 @@ impl Desk {
         }
         .instrument(span)
         .await
-    }
-
-    /// The conversation of `chat` as it stands (a fresh one when it expired or cannot be read).
-    async fn conversation(&self, chat: &Chat) -> Conversation {
-        let idle = chrono::Duration::minutes(self.assistant.config().conversation.idle_minutes as i64);
-        let c = chat.clone();
-        self.store("read the conversation", move |st| {
-            st.conversation(c.channel.as_str(), &c.id, chrono::Utc::now() - idle)
-        })
-        .await
-        .flatten()
-        .unwrap_or_default()
-    }
-
-    /// Keeps the conversation of `chat` for its next turn.
-    async fn remember(&self, chat: &Chat, conversation: Conversation) {
-        let c = chat.clone();
-        self.store("keep the conversation", move |st| {
-            st.save_conversation(c.channel.as_str(), &c.id, &conversation)
-        })
-        .await;
     }
 
     /// Shows an entry the person chose in `chat`. With `offered_only`, only an entry offered to
