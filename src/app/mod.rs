@@ -207,6 +207,11 @@ impl Assistant {
                 &format!("{place}海关（或{place}驻华使领馆）"),
             ));
         }
+        // 2, 第三个: a choice's number with no choices to refer to (the conversation resolves offered
+        // ones before this) asks about nothing.
+        if crate::conversation::only_a_number(&normalized) {
+            return Ok(handoff(question, HandoffReason::Vague, Vec::new(), 0.0));
+        }
         let index = self.index();
         if let Some((term, to)) = index.analyzer().redirect(&normalized) {
             return Ok(redirect(question, term, to));

@@ -269,6 +269,13 @@ pub fn choice(normalized: &str, offered: &[Offer]) -> Option<usize> {
     }
 }
 
+/// Whether a turn is nothing but a choice's number (2, 第三个, 选二): without the choices it
+/// refers to, it asks about nothing (and must never be searched: "2" would match figures).
+pub fn only_a_number(normalized: &str) -> bool {
+    let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();
+    ordinal(&core).is_some_and(|n| (1..=9).contains(&n))
+}
+
 /// A choice's number written as 2, 第二个, 第2项, 选二, 二.
 fn ordinal(core: &str) -> Option<usize> {
     let mut s = core;

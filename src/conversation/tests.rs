@@ -100,3 +100,13 @@ fn a_rejection_is_the_whole_turn() {
         assert!(!rejects(&crate::text::normalize(t)), "{t}");
     }
 }
+
+#[test]
+fn a_bare_number_is_only_a_choice() {
+    for t in ["2", "第三个", "选二", "第2项"] {
+        assert!(only_a_number(&crate::text::normalize(t)), "{t}");
+    }
+    for t in ["12360", "2号", "二维码", "第三方", "50"] {
+        assert!(!only_a_number(&crate::text::normalize(t)), "{t}");
+    }
+}
