@@ -15,4 +15,5 @@ mod telegram;
 mod validation;
 mod web;
 mod web_house;
+mod web_ops_endpoints;
 mod web_server;

@@ -321,6 +321,8 @@ pub struct WebConfig {
     pub max_connections_per_ip: usize,
     /// On SIGTERM, requests in progress get this many seconds to finish; then `serve` exits anyway.
     pub shutdown_grace_seconds: u64,
+    /// Peer addresses that may read `/metrics` (the monitoring system's, or the local proxy's).
+    pub metrics_allow: Vec<std::net::IpAddr>,
     /// Operators of the console: name and argon2 password hash (`customs-bot hash-password`).
     pub operators: Vec<WebOperator>,
 }
@@ -356,6 +358,10 @@ impl Default for WebConfig {
             max_connections: 512,
             max_connections_per_ip: 64,
             shutdown_grace_seconds: 10,
+            metrics_allow: vec![
+                std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+                std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            ],
             operators: Vec::new(),
         }
     }

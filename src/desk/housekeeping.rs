@@ -71,6 +71,7 @@ async fn relay_pass(desk: &Desk, failed: &mut HashMap<i64, Instant>) {
                 }
                 Err(e) => {
                     tracing::warn!(error = %format!("{e:#}"), "could not relay the answer; will retry in a minute");
+                    desk.metrics.relay_failed();
                     failed.insert(t.id, Instant::now());
                 }
             }

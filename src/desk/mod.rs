@@ -14,6 +14,7 @@ pub mod cases;
 mod conversation;
 mod housekeeping;
 pub mod knowledge;
+pub mod metrics;
 mod notify;
 
 use std::sync::Arc;
@@ -124,6 +125,7 @@ pub struct Desk {
     notifier: Arc<dyn Notifier>,
     /// Woken when an operator's answer is stored, so the relay goes out at once.
     relays: tokio::sync::Notify,
+    metrics: metrics::Metrics,
 }
 
 impl Desk {
@@ -135,6 +137,7 @@ impl Desk {
             cases: Cases::new(config, store),
             notifier: Arc::new(Silent),
             relays: tokio::sync::Notify::new(),
+            metrics: metrics::Metrics::default(),
         }
     }
 
@@ -265,6 +268,8 @@ impl Desk {
     /// Keeps a reply's question before the reply goes out, then does what the reply implies.
     async fn keep(&self, chat: &Chat, question: &str, reply: Reply, latency: Duration) -> Answered {
         let (reply, question_id) = self.log_question(chat, question, reply, latency).await;
+        self.metrics
+            .question(chat.channel.as_str(), reply.decision.as_str(), latency.as_secs_f64());
         tracing::info!(
             decision = reply.decision.as_str(),
             entry = reply.entry.as_ref().map_or("-", |e| e.id.as_str()),
