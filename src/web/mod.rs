@@ -28,6 +28,7 @@ mod chat;
 mod conversation;
 mod error;
 mod extract;
+mod kiosk;
 mod ops;
 mod pages;
 mod server;
@@ -105,6 +106,7 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .route("/browse/{kind}", get(browse::browse_kind))
         .route("/entry/{id}", get(browse::entry_page))
         .merge(ops::routes())
+        .merge(kiosk::routes())
         .fallback(|| async { WebError::NotFound("没有这个页面。") })
         .layer(DefaultBodyLimit::max(web.max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
