@@ -1,11 +1,12 @@
 //! An entry cut into the panels the kiosk shows as tabs: what comes before its first section
-//! (概要), then each section of the entry format (`knowledge::entry::SECTIONS`) under the heading
-//! the entry uses, then its legal basis when the body does not state it. Every paragraph of the
-//! body is in exactly one panel: a panel runs to the next *section* heading (a paragraph with
-//! another bold label, such as **注意**, stays with the section before it, so nothing is lost).
+//! (概要), then each section under the label the entry gives it, then its legal basis when the body
+//! does not state it. A section is what the entry format says it is (docs/knowledge-format.md,
+//! "Sections"): a paragraph that starts with a bold label and what follows up to the next one — the
+//! headings of `knowledge::entry::SECTIONS` (所需材料, 办理时限 …) and the entry's own labels (隔离检疫,
+//! 注意事项 …) alike, so every paragraph of the body is in exactly one panel.
 
 use crate::knowledge::Entry;
-use crate::knowledge::entry::{SECTIONS, is_section_heading, section_label};
+use crate::knowledge::entry::{SECTIONS, section_label};
 
 /// One tab: its label and its Markdown (placeholders unfilled).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +26,7 @@ pub fn panels(e: &Entry) -> Vec<Panel> {
         text: String::new(),
     };
     for paragraph in e.body.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
-        if let Some(label) = section_label(paragraph).filter(|l| is_section_heading(l)) {
+        if let Some(label) = section_label(paragraph) {
             if !current.text.is_empty() {
                 out.push(current);
             }
@@ -89,13 +90,10 @@ mod tests {
         let body =
             "先看这里。\n\n**申请材料**：\n- 申请表；\n- 合同。\n\n**注意**：原件备查。\n\n**办理时限**：20个工作日。";
         let p = panels(&entry(body, &["《海关法》"]));
-        assert_eq!(labels(&p), ["概要", "申请材料", "办理时限", "法律依据"]);
-        assert_eq!(
-            p[1].text,
-            "**申请材料**：\n- 申请表；\n- 合同。\n\n**注意**：原件备查。"
-        );
-        assert_eq!(p[3].text, "- 《海关法》");
-        let joined: Vec<&str> = p[..3].iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(labels(&p), ["概要", "申请材料", "注意", "办理时限", "法律依据"]);
+        assert_eq!(p[1].text, "**申请材料**：\n- 申请表；\n- 合同。");
+        assert_eq!(p[4].text, "- 《海关法》");
+        let joined: Vec<&str> = p[..4].iter().map(|p| p.text.as_str()).collect();
         assert_eq!(joined.join("\n\n"), body, "every paragraph once, in order");
     }
 
