@@ -64,27 +64,20 @@ fn default_tiles() -> Vec<Tile> {
         id_prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
     };
     use Kind::*;
+    let all = &[Procedure, Policy, Permit, Service, Faq];
     vec![
         tile(
             "clearance",
             "通关手续",
             &[Procedure, Policy],
-            &[
-                "proc-",
-                "reg-",
-                "manifest-",
-                "origin-",
-                "ptrade-",
-                "quar-",
-                "class-",
-                "stats-",
-            ],
+            &["proc-", "manifest-", "origin-", "class-", "quar-", "stats-"],
         ),
+        tile("enterprise", "企业备案与加工贸易", all, &["reg-", "ptrade-"]),
         tile("permits", "行政许可", &[Permit], &[]),
         tile(
             "fees",
             "税费与时限",
-            &[Policy, Procedure, Faq],
+            all,
             &[
                 "pol-fees",
                 "pol-time-limits",
@@ -96,20 +89,10 @@ fn default_tiles() -> Vec<Tile> {
                 "faq-penalty-payment",
             ],
         ),
-        tile(
-            "personal",
-            "个人物品与邮递",
-            &[Procedure, Policy, Faq],
-            &["trav-", "post-"],
-        ),
+        tile("personal", "个人物品与邮递", all, &["trav-", "post-"]),
         tile("services", "服务渠道", &[Service], &[]),
-        tile(
-            "rights",
-            "权利与救济",
-            &[Policy],
-            &["rights-", "pol-transparency", "pol-staff"],
-        ),
-        tile("faq", "常见问题", &[Faq], &["faq-"]),
+        tile("rights", "权利与救济", &[Policy], &["rights-", "pol-"]),
+        tile("faq", "常见问题", &[Faq], &[]),
     ]
 }
 

@@ -21,7 +21,7 @@ form.k-ask input{flex:1;min-width:0;min-height:2.8rem;font:inherit;padding:0 .6r
 form.k-ask button,.k-main .k-primary{background:#0a3a66;color:#ffffff}
 .k-tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,13rem),1fr));gap:.6rem;margin:.4rem 0 1rem}
 .k-tile{display:flex;flex-direction:column;justify-content:center;min-height:5rem;padding:.6rem .8rem;border-radius:.6rem;background:#0a3a66;color:#ffffff;text-decoration:none;font-size:1.2rem;font-weight:bold;line-height:1.3}
-.k-tile small{font-size:.75rem;font-weight:normal;margin-top:.3rem}
+.k-tile small{font-size:.85rem;font-weight:normal;margin-top:.3rem}
 .k-list{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,22rem),1fr));gap:.5rem;margin:.4rem 0 1rem;padding:0;list-style:none}
 .k-list form,.k-list li{margin:0}
 .k-list button,.k-list .k-btn{width:100%;min-height:3.2rem}
