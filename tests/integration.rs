@@ -7,6 +7,7 @@ mod cli;
 mod desk;
 mod hardening;
 mod kiosk;
+mod kiosk_browser;
 mod operators;
 mod quality;
 mod review;

@@ -20,7 +20,7 @@ form.k-ask input{flex:1;min-width:0;min-height:2.8rem;font:inherit;padding:0 .6r
 .k-btn,form.k-ask button,.k-main button{display:flex;align-items:center;min-height:2.8rem;min-width:2.8rem;padding:.4rem .9rem;border:2px solid #0a3a66;border-radius:.5rem;background:#ffffff;color:#0a3a66;font:inherit;font-weight:bold;text-align:left;text-decoration:none;cursor:pointer}
 form.k-ask button,.k-main .k-primary{background:#0a3a66;color:#ffffff}
 .k-tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,13rem),1fr));gap:.6rem;margin:.4rem 0 1rem}
-.k-tile{display:flex;flex-direction:column;justify-content:center;min-height:5rem;padding:.6rem .8rem;border-radius:.6rem;background:#0a3a66;color:#ffffff;text-decoration:none;font-size:1.2rem;font-weight:bold;line-height:1.3}
+.k-tile{display:flex;flex-direction:column;justify-content:center;min-height:6rem;padding:.6rem .8rem;border-radius:.6rem;background:#0a3a66;color:#ffffff;text-decoration:none;font-size:1.2rem;font-weight:bold;line-height:1.3}
 .k-tile small{font-size:.85rem;font-weight:normal;margin-top:.3rem}
 .k-list{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,22rem),1fr));gap:.5rem;margin:.4rem 0 1rem;padding:0;list-style:none}
 .k-list form,.k-list li{margin:0}

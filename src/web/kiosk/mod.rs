@@ -168,7 +168,7 @@ async fn entry(
             .parse::<usize>()
             .ok()
             .filter(|&n| n < panels.len())
-            .ok_or_else(|| WebError::Kiosk(StatusCode::NOT_FOUND, "这一条没有这一栏。"))?,
+            .ok_or(WebError::Kiosk(StatusCode::NOT_FOUND, "这一条没有这一栏。"))?,
     };
     let config = s.assistant().config();
     let blocks = markup::parse(&markup::fill(&panels[selected].text, &config.office));
