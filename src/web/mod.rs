@@ -62,6 +62,8 @@ pub struct WebState {
     limiter: RateLimiter<IpAddr>,
     logins: RateLimiter<IpAddr>,
     sessions: ops::Sessions,
+    /// The kiosk's "most asked" row, counted at most once a minute.
+    popular: kiosk::PopularRow,
 }
 
 impl WebState {
@@ -80,6 +82,7 @@ pub fn router(desk: Arc<Desk>) -> Router {
         limiter: RateLimiter::new(web.requests_per_minute, Duration::from_secs(60)),
         logins: RateLimiter::new(web.login_attempts, Duration::from_secs(600)),
         sessions: ops::Sessions::default(),
+        popular: kiosk::PopularRow::default(),
     });
     let app = Router::new()
         .route("/", get(conversation::chat_page))

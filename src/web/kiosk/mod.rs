@@ -17,6 +17,9 @@ mod panels;
 mod qr;
 mod views;
 
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use axum::Router;
 use axum::extract::{Form, FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -30,7 +33,7 @@ use super::conversation::{conversation, conversation_or_new, new_conversation};
 use super::{ClientIp, Shared, WebError, WebState};
 use crate::config::Tile;
 use crate::desk::cases::ticket_reason;
-use crate::desk::{Channel, Chat, Unchosen};
+use crate::desk::{Channel, Chat, Popular, Unchosen};
 use crate::knowledge::Entry;
 use crate::markup;
 use crate::ratelimit::Rate;
@@ -61,6 +64,30 @@ pub(super) fn routes() -> Router<Shared> {
                 )
             }),
         )
+}
+
+/// The "most asked" row as last counted: the home screen shows it on every visit and after every
+/// idle reset, so it is counted at most once per [`POPULAR_FRESH`].
+#[derive(Default)]
+pub(super) struct PopularRow(Mutex<Option<(Instant, Vec<Popular>)>>);
+
+const POPULAR_FRESH: Duration = Duration::from_secs(60);
+
+impl PopularRow {
+    async fn get(&self, s: &WebState) -> Vec<Popular> {
+        let k = &s.assistant().config().kiosk;
+        if k.popular == 0 {
+            return Vec::new();
+        }
+        if let Some((at, row)) = self.0.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+            && at.elapsed() < POPULAR_FRESH
+        {
+            return row.clone();
+        }
+        let row = s.desk.popular(k.popular_days, k.popular).await;
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), row.clone()));
+        row
+    }
 }
 
 /// A kiosk form, admitted within the address's rate limit (checked before the body is read).
@@ -130,11 +157,7 @@ async fn home(State(s): State<Shared>, jar: CookieJar) -> Response {
             count: entries_of(index.entries(), t).len(),
         })
         .collect();
-    let popular = if k.popular > 0 {
-        s.desk.popular(k.popular_days, k.popular).await
-    } else {
-        Vec::new()
-    };
+    let popular = s.popular.get(&s).await;
     (jar, views::home(&screen(&s), &tiles, &popular)).into_response()
 }
 
