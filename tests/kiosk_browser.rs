@@ -163,6 +163,8 @@ async fn a_visitor_taps_through_the_kiosk_takes_a_ticket_home_and_the_screen_cle
     assert!(!panel.contains("检疫证书"), "one section at a time: {panel}");
     check_layout(&c, "entry").await;
     shot(&c, "kiosk-entry.png").await;
+    let history = || async { c.execute("return history.length", vec![]).await.unwrap() };
+    let before = history().await;
     tap(&c, ".k-tabs a", "所需材料").await;
     let panel = wait_text(&c, ".k-panel", "检疫证书").await;
     assert!(!panel.contains("犬或猫"), "{panel}");
@@ -174,6 +176,11 @@ async fn a_visitor_taps_through_the_kiosk_takes_a_ticket_home_and_the_screen_cle
             .await
             .unwrap(),
         "所需材料"
+    );
+    assert_eq!(
+        history().await,
+        before,
+        "a tab replaces the page: no steps back through it"
     );
     tap(&c, ".k-related button", "携带、邮寄动植物及其产品进境的检疫").await;
     wait_text(&c, "main h2", "携带、邮寄动植物及其产品进境的检疫").await;
