@@ -6,6 +6,8 @@ mod support;
 mod cli;
 mod desk;
 mod hardening;
+mod kiosk;
+mod kiosk_browser;
 mod operators;
 mod quality;
 mod review;

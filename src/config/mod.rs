@@ -10,6 +10,7 @@
 //! Everything is parsed once, at load: `[duty]` becomes a [`Schedule`] (see `schedule.rs`), numbers
 //! are range-checked (`validate.rs`), so no caller re-parses or re-checks a value.
 
+mod kiosk;
 mod schedule;
 #[cfg(test)]
 mod tests;
@@ -21,6 +22,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::duty::{OfficeClock, Schedule};
+
+pub use kiosk::{KioskConfig, Tile};
 
 /// The whole configuration.
 #[derive(Debug, Clone)]
@@ -37,6 +40,8 @@ pub struct Config {
     pub operators: OperatorsConfig,
     pub web: WebConfig,
     pub conversation: ConversationConfig,
+    /// The hall's touchscreen: home tiles, the "most asked" row, the address in its QR codes.
+    pub kiosk: KioskConfig,
     /// Where this configuration was read from (not a key in the file).
     pub source: PathBuf,
 }
@@ -65,6 +70,8 @@ struct File {
     web: WebConfig,
     #[serde(default)]
     conversation: ConversationConfig,
+    #[serde(default)]
+    kiosk: KioskConfig,
 }
 
 impl File {
@@ -81,6 +88,7 @@ impl File {
             operators: self.operators,
             web: self.web,
             conversation: self.conversation,
+            kiosk: self.kiosk,
             source: source.to_path_buf(),
         })
     }
@@ -405,6 +413,7 @@ impl Config {
         }
         let mut config = file.into_config(source).map_err(invalid)?;
         config.validate().map_err(invalid)?;
+        config.kiosk.validate().map_err(invalid)?;
         let base = source.parent().unwrap_or(Path::new("."));
         for p in [&mut config.knowledge.dir, &mut config.index.dir, &mut config.tickets.db] {
             if p.is_relative() {

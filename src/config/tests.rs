@@ -209,3 +209,78 @@ fn bad_duty_values_are_named() {
         assert_eq!(e, format!("b.toml: {expect}"), "{lines}");
     }
 }
+
+#[test]
+fn kiosk_tiles_default_and_are_read_from_the_file() {
+    let c = Config::parse(MINIMAL, Path::new("b.toml")).unwrap();
+    assert_eq!(c.kiosk, KioskConfig::default());
+    assert!(c.kiosk.tiles.len() >= 5);
+    let text = format!(
+        "{MINIMAL}[kiosk]\npopular = 3\npublic_url = \"https://zixun.example.cn/\"\n\
+         [[kiosk.tiles]]\nkey = \"personal\"\ntitle = \"个人物品\"\nkinds = [\"policy\", \"faq\"]\nid_prefixes = [\"trav-\"]\n\
+         [[kiosk.tiles]]\nkey = \"permits\"\ntitle = \"行政许可\"\nkinds = [\"permit\"]\n"
+    );
+    let c = Config::parse(&text, Path::new("b.toml")).unwrap();
+    assert_eq!(c.kiosk.popular, 3);
+    assert_eq!(c.kiosk.popular_days, 7);
+    assert_eq!(c.kiosk.public_url.as_deref(), Some("https://zixun.example.cn"));
+    let personal = c.kiosk.tile("personal").unwrap();
+    assert!(personal.holds(crate::knowledge::Kind::Faq, "trav-pets"));
+    assert!(!personal.holds(crate::knowledge::Kind::Procedure, "trav-pets"));
+    assert!(!personal.holds(crate::knowledge::Kind::Faq, "post-limits"));
+    assert!(
+        c.kiosk
+            .tile("permits")
+            .unwrap()
+            .holds(crate::knowledge::Kind::Permit, "anything")
+    );
+    assert!(c.kiosk.tile("faq").is_none(), "tiles given replace the default ones");
+}
+
+#[test]
+fn bad_kiosk_tiles_are_refused_with_the_tile_named() {
+    let tile = |body: &str| format!("{MINIMAL}[[kiosk.tiles]]\n{body}\n");
+    for (body, wanted) in [
+        (
+            "key = \"A b\"\ntitle = \"t\"\nkinds = [\"faq\"]",
+            "number 1 (key = \"A b\"): the key must be",
+        ),
+        (
+            "key = \"a\"\ntitle = \"\"\nkinds = [\"faq\"]",
+            "the title must be 1 to 12 characters",
+        ),
+        ("key = \"a\"\ntitle = \"t\"\nkinds = []", "name at least one kind"),
+        (
+            "key = \"a\"\ntitle = \"t\"\nkinds = [\"faq\"]\nid_prefixes = [\"Trav\"]",
+            "id prefix \"Trav\" can never match",
+        ),
+        (
+            "key = \"a\"\ntitle = \"t\"\nkinds = [\"faqs\"]",
+            "unknown variant `faqs`",
+        ),
+        (
+            "key = \"a\"\ntitle = \"t\"\nkinds = [\"faq\"]\n[[kiosk.tiles]]\nkey = \"a\"\ntitle = \"u\"\nkinds = [\"faq\"]",
+            "number 2 (key = \"a\"): another tile has the same key",
+        ),
+    ] {
+        let e = Config::parse(&tile(body), Path::new("b.toml")).unwrap_err().to_string();
+        assert!(e.contains(wanted), "{body}: {e}");
+    }
+    for (text, wanted) in [
+        (
+            "[kiosk]\npopular = 40\n",
+            "[kiosk] popular = 40: must be a number from 0 to 12",
+        ),
+        (
+            "[kiosk]\npublic_url = \"zixun.example.cn\"\n",
+            "[kiosk] public_url = \"zixun.example.cn\": give the address",
+        ),
+        ("[kiosk]\npublic_url = \"https://x.cn/?a=1\"\n", "[kiosk] public_url"),
+        ("[kiosk]\ntiles = []\n", "[kiosk] has 0 tiles"),
+    ] {
+        let e = Config::parse(&format!("{MINIMAL}{text}"), Path::new("b.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(wanted), "{text}: {e}");
+    }
+}

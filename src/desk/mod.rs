@@ -13,6 +13,7 @@
 pub mod cases;
 mod conversation;
 mod housekeeping;
+mod kiosk;
 pub mod knowledge;
 pub mod metrics;
 mod notify;
@@ -31,6 +32,7 @@ use crate::tickets::{
 
 pub use cases::Cases;
 pub use housekeeping::housekeeping;
+pub use kiosk::Popular;
 pub use knowledge::{PromoteTarget, Promoted, ReindexError, Reindexed};
 pub use notify::{Notice, Notifier, Pending, Silent};
 

@@ -412,6 +412,13 @@ pub trait TicketStore: Send + Sync {
     fn conversation(&self, channel: &str, chat: &str, since: DateTime<Utc>) -> anyhow::Result<Option<Conversation>>;
     /// Keeps the conversation of one chat in place of the previous one (its question masked).
     fn save_conversation(&self, channel: &str, chat: &str, conversation: &Conversation) -> anyhow::Result<()>;
+    /// Forgets the conversation of one chat (its topic, last question and choices): the kiosk's
+    /// 结束 and idle reset, so the next person starts afresh.
+    fn forget_conversation(&self, channel: &str, chat: &str) -> anyhow::Result<()>;
+    /// The entries answered most often since `since` (answered questions and chosen entries, on
+    /// any channel), most first: `(entry id, conversations)`, each conversation counted once per
+    /// entry so that one person tapping again does not raise it; ties by id. At most `limit`.
+    fn popular_entries(&self, since: DateTime<Utc>, limit: usize) -> anyhow::Result<Vec<(String, u64)>>;
     /// Deletes questions, feedback and closed tickets older than `days`. Returns rows removed.
     fn purge(&self, days: u32) -> anyhow::Result<usize>;
 }

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
 use serde_json::json;
@@ -58,20 +58,18 @@ pub(super) struct KioskQuery {
 }
 
 pub(super) async fn chat_page(State(s): State<Shared>, jar: CookieJar, Query(q): Query<KioskQuery>) -> Response {
+    // The hall's touchscreen has a front of its own now.
+    if q.kiosk.as_deref().is_some_and(|k| k == "1" || k == "true") {
+        return Redirect::to("/kiosk").into_response();
+    }
     let c = s.assistant().config();
     let office = |k: &str| c.office.get(k).cloned().unwrap_or_default();
-    let kiosk = q.kiosk.as_deref().is_some_and(|k| k == "1" || k == "true");
     let (_, jar) = conversation_or_new(&s, jar);
-    let html = pages::chat(
-        &office("office_name"),
-        &office("hotline"),
-        kiosk,
-        c.web.kiosk_idle_seconds,
-    );
+    let html = pages::chat(&office("office_name"), &office("hotline"));
     (jar, html).into_response()
 }
 
-/// `POST /chat/reset`: a new conversation (the kiosk, when it clears itself for the next person).
+/// `POST /chat/reset`: a new conversation (a page that clears itself for the next person).
 pub(super) async fn chat_reset(State(s): State<Shared>, jar: CookieJar) -> Response {
     let (_, jar) = new_conversation(&s, jar);
     (jar, Json(json!({}))).into_response()

@@ -22,6 +22,9 @@ pub enum WebError {
     BadForm,
     /// No operator session: back to the login page.
     Login,
+    /// A kiosk screen refused (unknown category or entry, too many taps, a form it did not send):
+    /// its status and a calm sentence, on a kiosk page with the way home and to a person.
+    Kiosk(StatusCode, &'static str),
 }
 
 impl WebError {
@@ -49,6 +52,16 @@ impl IntoResponse for WebError {
                 "/ops",
             ),
             Self::Login => Redirect::to("/ops/login").into_response(),
+            Self::Kiosk(status, message) => {
+                let body = html! {
+                    main.k-main {
+                        h2 { (message) }
+                        p { a.k-btn href="/kiosk" { "返回首页" } }
+                        p { a.k-btn href="/kiosk/person" { "找人工" } }
+                    }
+                };
+                (status, page("提示", true, body)).into_response()
+            }
         }
     }
 }

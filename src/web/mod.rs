@@ -29,6 +29,7 @@ mod conversation;
 mod error;
 mod extract;
 mod health;
+mod kiosk;
 mod ops;
 mod pages;
 mod server;
@@ -62,6 +63,8 @@ pub struct WebState {
     limiter: RateLimiter<IpAddr>,
     logins: RateLimiter<IpAddr>,
     sessions: ops::Sessions,
+    /// The kiosk's "most asked" row, counted at most once a minute.
+    popular: kiosk::PopularRow,
 }
 
 impl WebState {
@@ -80,6 +83,7 @@ pub fn router(desk: Arc<Desk>) -> Router {
         limiter: RateLimiter::new(web.requests_per_minute, Duration::from_secs(60)),
         logins: RateLimiter::new(web.login_attempts, Duration::from_secs(600)),
         sessions: ops::Sessions::default(),
+        popular: kiosk::PopularRow::default(),
     });
     let app = Router::new()
         .route("/", get(conversation::chat_page))
@@ -107,6 +111,7 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .route("/entry/{id}", get(browse::entry_page))
         .merge(ops::routes())
         .merge(health::routes())
+        .merge(kiosk::routes())
         .fallback(|| async { WebError::NotFound("没有这个页面。") })
         .layer(DefaultBodyLimit::max(web.max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

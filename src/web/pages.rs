@@ -4,7 +4,7 @@
 
 use maud::{DOCTYPE, Markup, html};
 
-/// The page frame. `kiosk` enlarges everything for the touchscreen in the declaration hall.
+/// The page frame. `kiosk` adds the touchscreen's stylesheet (large type and targets).
 pub fn page(title: &str, kiosk: bool, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
@@ -14,6 +14,7 @@ pub fn page(title: &str, kiosk: bool, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) }
                 link rel="stylesheet" href="/static/style.css";
+                @if kiosk { link rel="stylesheet" href="/static/kiosk.css"; }
             }
             body class=(if kiosk { "kiosk" } else { "" }) { (body) }
         }
@@ -31,13 +32,13 @@ pub fn lines(text: &str) -> Markup {
 }
 
 /// The chat page (public side).
-pub fn chat(office_name: &str, hotline: &str, kiosk: bool, idle_seconds: u32) -> Markup {
+pub fn chat(office_name: &str, hotline: &str) -> Markup {
     let body = html! {
         header {
             h1 { (office_name) "咨询助手" }
             nav { a href="/browse" { "按类别浏览" } }
         }
-        main #chat data-kiosk=(kiosk) data-idle=(idle_seconds) aria-live="polite" {
+        main #chat aria-live="polite" {
             div.msg.bot {
                 p {
                     "您好！请直接输入问题，例如「知识产权海关保护备案怎么办」「滞报金怎么算」。"
@@ -53,7 +54,7 @@ pub fn chat(office_name: &str, hotline: &str, kiosk: bool, idle_seconds: u32) ->
         }
         script src="/static/chat.js" {}
     };
-    page(&format!("{office_name}咨询助手"), kiosk, body)
+    page(&format!("{office_name}咨询助手"), false, body)
 }
 
 pub const STYLE: &str = r#"
@@ -79,8 +80,6 @@ td,th{border-bottom:1px solid #e1e5ea;padding:.4em;text-align:left;vertical-alig
 .overdue{color:#b91c1c;font-weight:bold}
 .ops textarea,.ops input,.ops select{font-size:1em;padding:.3em;min-height:40px;width:100%;max-width:40em}
 .problems{color:#b91c1c;white-space:pre-wrap}
-body.kiosk{font-size:24px}
-body.kiosk form#ask input,body.kiosk button{min-height:72px;font-size:1em}
 "#;
 
 pub const SCRIPT: &str = r#"
@@ -89,7 +88,6 @@ pub const SCRIPT: &str = r#"
   var form = document.getElementById('ask');
   var input = document.getElementById('q');
   if (!chat || !form) return;
-  var first = chat.innerHTML;
   function add(cls, html) {
     var div = document.createElement('div');
     div.className = 'msg ' + cls;
@@ -142,15 +140,5 @@ pub const SCRIPT: &str = r#"
     input.value = '';
     post('/chat/ask', {question: q}).then(show);
   });
-  if (chat.dataset.kiosk === 'true') {
-    var idle = parseInt(chat.dataset.idle, 10) * 1000, timer;
-    var reset = function () {
-      clearTimeout(timer);
-      // The next person gets a new conversation, not the last one's.
-      timer = setTimeout(function () { chat.innerHTML = first; input.value = ''; post('/chat/reset', {}); }, idle);
-    };
-    ['click', 'keydown', 'touchstart'].forEach(function (ev) { document.addEventListener(ev, reset); });
-    reset();
-  }
 })();
 "#;

@@ -29,13 +29,15 @@ use super::spool::{lock_spool, sync_dir};
 use super::{QuestionRecord, mask, random_key};
 
 /// The migrations, in order. Each runs once.
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     include_str!("../../../migrations/0001_init.sql"),
     include_str!("../../../migrations/0002_operators.sql"),
     include_str!("../../../migrations/0003_ticket_keys.sql"),
     include_str!("../../../migrations/0004_question_refs.sql"),
     include_str!("../../../migrations/0005_question_uid.sql"),
     include_str!("../../../migrations/0006_conversations.sql"),
+    // After 0007 and 0008 once those are merged in.
+    include_str!("../../../migrations/0009_popular_index.sql"),
 ];
 
 /// How long one attempt waits for SQLite's write lock before the retry loop looks at its budget.

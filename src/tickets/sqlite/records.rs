@@ -405,4 +405,16 @@ impl TicketStore for SqliteStore {
         })?;
         Ok(())
     }
+
+    fn forget_conversation(&self, channel: &str, chat: &str) -> anyhow::Result<()> {
+        self.conn()?.execute(
+            "DELETE FROM conversations WHERE channel = ?1 AND chat = ?2",
+            params![channel, chat],
+        )?;
+        Ok(())
+    }
+
+    fn popular_entries(&self, since: DateTime<Utc>, limit: usize) -> anyhow::Result<Vec<(String, u64)>> {
+        self.popular(&stamp(since), limit)
+    }
 }

@@ -62,6 +62,21 @@ impl SqliteStore {
         })
     }
 
+    /// Entries answered since `since` (stored form), by the number of conversations they were
+    /// answered in: only answers and chosen entries (decision `answer` with an entry) count.
+    pub(super) fn popular(&self, since: &str, limit: usize) -> anyhow::Result<Vec<(String, u64)>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT entry, COUNT(DISTINCT channel || ':' || chat) AS n FROM questions
+             WHERE at >= ?1 AND decision = 'answer' AND entry IS NOT NULL
+             GROUP BY entry ORDER BY n DESC, entry LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![since, limit as i64], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub(super) fn remove_older_than(&self, days: u32) -> anyhow::Result<usize> {
         let cutoff = cutoff(days);
         let mut conn = self.conn()?;

@@ -308,3 +308,76 @@ fn when_neither_the_database_nor_the_spool_take_a_question_the_caller_is_told() 
         Logged::Stored(_)
     ));
 }
+
+#[test]
+fn popular_entries_count_answers_and_picks_once_per_conversation_within_the_period() {
+    let store = SqliteStore::in_memory().unwrap();
+    let q = |chat: &str, decision: &str, entry: Option<&str>| QuestionRecord {
+        channel: "web".into(),
+        chat: chat.into(),
+        question: "问题".into(),
+        decision: decision.into(),
+        entry: entry.map(str::to_string),
+        confidence: 1.0,
+        latency_ms: 1.0,
+    };
+    // proc-a: three conversations (one of them asked twice); proc-b: two; a hand-off naming an
+    // entry as its guess and a clarify do not count; proc-old was asked before the period.
+    for (chat, decision, entry) in [
+        ("1", "answer", Some("proc-a")),
+        ("1", "answer", Some("proc-a")),
+        ("2", "answer", Some("proc-a")),
+        ("3", "answer", Some("proc-a")),
+        ("1", "answer", Some("proc-b")),
+        ("4", "answer", Some("proc-b")),
+        ("5", "handoff", Some("proc-c")),
+        ("6", "handoff", Some("proc-c")),
+        ("7", "handoff", Some("proc-c")),
+        ("8", "clarify", None),
+        ("9", "smalltalk", None),
+    ] {
+        log(&store, &q(chat, decision, entry));
+    }
+    store
+        .conn()
+        .unwrap()
+        .execute(
+            "INSERT INTO questions (at, channel, chat, question, decision, entry, confidence, latency_ms) VALUES ('2000-01-01T00:00:00.000Z', 'web', 'x', '旧', 'answer', 'proc-old', 1, 1)",
+            [],
+        )
+        .unwrap();
+    let since = Utc::now() - chrono::Duration::days(7);
+    assert_eq!(
+        store.popular_entries(since, 10).unwrap(),
+        [("proc-a".to_string(), 3), ("proc-b".to_string(), 2)]
+    );
+    assert_eq!(store.popular_entries(since, 1).unwrap().len(), 1);
+    // The same number of conversations on two channels are two conversations.
+    log(
+        &store,
+        &QuestionRecord {
+            channel: "telegram".into(),
+            ..q("1", "answer", Some("proc-b"))
+        },
+    );
+    assert_eq!(store.popular_entries(since, 1).unwrap(), [("proc-a".to_string(), 3)]);
+    assert_eq!(store.popular_entries(since, 2).unwrap()[1], ("proc-b".to_string(), 3));
+}
+
+#[test]
+fn a_forgotten_conversation_is_gone_and_others_stay() {
+    let store = SqliteStore::in_memory().unwrap();
+    let talk = crate::conversation::Conversation {
+        topic: Some("proc-a".into()),
+        last_question: Some("转关怎么办".into()),
+        offered: Vec::new(),
+    };
+    store.save_conversation("web", "a", &talk).unwrap();
+    store.save_conversation("web", "b", &talk).unwrap();
+    let since = Utc::now() - chrono::Duration::minutes(30);
+    store.forget_conversation("web", "a").unwrap();
+    assert_eq!(store.conversation("web", "a", since).unwrap(), None);
+    assert_eq!(store.conversation("web", "b", since).unwrap(), Some(talk));
+    // Forgetting what is not there is not an error.
+    store.forget_conversation("web", "nobody").unwrap();
+}
