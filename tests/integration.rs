@@ -16,6 +16,7 @@ mod store_faults;
 mod telegram;
 mod validation;
 mod web;
+mod web_chat;
 mod web_house;
 mod web_ops_endpoints;
 mod web_server;

@@ -88,7 +88,9 @@ async fn chat_json(s: &Shared, answered: &Answered) -> serde_json::Value {
     if let (Body::Answer(_) | Body::FollowUp { .. } | Body::Parts(_), Some(qid)) = (&reply.body, answered.question_id) {
         feedback = s.desk.question_key(qid).await;
     }
-    json!({"decision": reply.decision, "html": html, "choices": choices, "ticket": ticket, "ref": feedback})
+    // Answered from the conversation's topic: the page offers 不是这个？ (the same turn as typing it).
+    let not_this = matches!(reply.body, Body::FollowUp { .. });
+    json!({"decision": reply.decision, "html": html, "choices": choices, "ticket": ticket, "ref": feedback, "not_this": not_this})
 }
 
 #[derive(Deserialize)]

@@ -131,14 +131,27 @@ pub const SCRIPT: &str = r#"
       });
       div.appendChild(fb);
     }
+    if (r.not_this) {
+      var way = document.createElement('div');
+      way.className = 'choices';
+      var n = document.createElement('button');
+      n.type = 'button';
+      n.textContent = '不是这个？';
+      n.onclick = function () { n.disabled = true; ask('不是这个'); };
+      way.appendChild(n);
+      div.appendChild(way);
+    }
+  }
+  function ask(q) {
+    add('me', text(q));
+    post('/chat/ask', {question: q}).then(show);
   }
   form.addEventListener('submit', function (e) {
     e.preventDefault();
     var q = input.value.trim();
     if (!q) return;
-    add('me', text(q));
     input.value = '';
-    post('/chat/ask', {question: q}).then(show);
+    ask(q);
   });
 })();
 "#;
