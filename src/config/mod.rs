@@ -37,6 +37,7 @@ pub struct Config {
     pub operators: OperatorsConfig,
     pub web: WebConfig,
     pub conversation: ConversationConfig,
+    pub governance: GovernanceConfig,
     /// Where this configuration was read from (not a key in the file).
     pub source: PathBuf,
 }
@@ -65,6 +66,8 @@ struct File {
     web: WebConfig,
     #[serde(default)]
     conversation: ConversationConfig,
+    #[serde(default)]
+    governance: GovernanceConfig,
 }
 
 impl File {
@@ -81,6 +84,7 @@ impl File {
             operators: self.operators,
             web: self.web,
             conversation: self.conversation,
+            governance: self.governance,
             source: source.to_path_buf(),
         })
     }
@@ -137,6 +141,25 @@ pub struct ConversationConfig {
 impl Default for ConversationConfig {
     fn default() -> Self {
         Self { idle_minutes: 30 }
+    }
+}
+
+/// `[governance]`: the regression gate of a reindex.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GovernanceConfig {
+    /// A reindex replays the distinct questions asked on real channels in this many last days.
+    pub replay_days: u32,
+    /// At most this many of them (the most asked first).
+    pub replay_limit: usize,
+}
+
+impl Default for GovernanceConfig {
+    fn default() -> Self {
+        Self {
+            replay_days: 30,
+            replay_limit: 5000,
+        }
     }
 }
 
