@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod desk;
+mod governance;
 mod hardening;
 mod operators;
 mod quality;

@@ -197,7 +197,11 @@ fn publish(
             added: done.diff.added.clone(),
             changed: done.diff.changed.clone(),
             removed: done.diff.removed.clone(),
-            outside: done.diff.all().into_iter().filter(|id| Some(id.as_str()) != made_here).collect(),
+            // A first build has no earlier knowledge to have been changed from.
+            outside: match &done.gate {
+                None => Vec::new(),
+                Some(_) => done.diff.all().into_iter().filter(|id| Some(id.as_str()) != made_here).collect(),
+            },
             gate: match (&done.gate, outcome) {
                 (None, _) => "first",
                 (_, Outcome::Accepted) => "accepted",

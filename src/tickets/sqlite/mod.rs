@@ -13,6 +13,8 @@ mod governance;
 mod records;
 mod report;
 #[cfg(test)]
+mod governance_tests;
+#[cfg(test)]
 mod tests;
 
 use std::fs::OpenOptions;
