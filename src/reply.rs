@@ -298,7 +298,7 @@ fn authority_line(e: &Entry) -> Option<&'static str> {
     const SAID: &str = "以海关总署公布为准";
     let rule = matches!(e.kind, Kind::Policy | Kind::Procedure | Kind::Permit) && !e.legal_basis.is_empty();
     let last = e.body.trim_end().rsplit("\n\n").next().unwrap_or_default();
-    (rule && !last.contains(SAID)).then_some("正式文本见上述法律依据所列文件，以海关总署公布为准。")
+    (rule && !last.contains(SAID)).then_some("正式文本见上述依据文件，以海关总署公布为准。")
 }
 
 /// What an answer in place of a rule no longer in force says first.

@@ -90,3 +90,38 @@ fn the_legal_basis_is_said_once() {
     assert_eq!(plain(&with).matches("法律依据").count(), 1, "the body's own section");
     assert_eq!(entry_web_html(&with, &o).matches("法律依据").count(), 1);
 }
+
+#[test]
+fn a_rule_ends_once_with_where_its_authoritative_text_is() {
+    let o = BTreeMap::new();
+    let plain = |e: &Entry| entry_with(e, &o, &Plain);
+    let rule = entry("**规则**：自用合理数量。");
+    let text = plain(&rule);
+    assert!(text.ends_with("（本条更新于 2026-11-29）\n正式文本见上述依据文件，以海关总署公布为准。"), "{text}");
+    assert!(entry_web_html(&rule, &o).ends_with("<p class=\"authority\">正式文本见上述依据文件，以海关总署公布为准。</p>\n"));
+    // Not said again when the answer's last paragraph already says it, nor for a faq.
+    let says = entry("**规则**：自用合理数量。\n\n具体数量以海关总署公布为准。");
+    assert_eq!(plain(&says).matches("以海关总署公布为准").count(), 1);
+    let mut faq = rule.clone();
+    faq.kind = Kind::Faq;
+    assert!(!plain(&faq).contains("以海关总署公布为准"));
+}
+
+#[test]
+fn an_answer_in_place_of_an_ended_rule_says_when_it_ended() {
+    let o = BTreeMap::new();
+    let mut old = entry("旧规定。");
+    old.title = "旧规".into();
+    old.expires = chrono::NaiveDate::from_ymd_opt(2026, 6, 30);
+    let new = entry("新规定。");
+    let reply = Reply {
+        body: Body::Superseded {
+            old: Box::new(old.clone()),
+            entry: Box::new(new.clone()),
+        },
+        ..Reply::whole_entry(new)
+    };
+    assert!(reply.plain(&o).starts_with("原规定「旧规」自2026年7月1日起停止执行，现行规定：\n\n"), "{}", reply.plain(&o));
+    assert!(reply.web_html(&o).starts_with("<p class=\"superseded\">原规定「旧规」自2026年7月1日起停止执行，现行规定：</p>"));
+    assert_eq!(reply.entries_used().len(), 2);
+}
