@@ -161,7 +161,10 @@ fn a_stale_index_is_rebuilt_and_a_broken_edit_keeps_the_old_one_serving() {
     assert!(stderr(&out).contains("stale"), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(v["entry"]["id"], "proc-late-fee");
-    assert_eq!(std::fs::read_to_string(site.path().join("index/CURRENT")).unwrap(), current);
+    assert_eq!(
+        std::fs::read_to_string(site.path().join("index/CURRENT")).unwrap(),
+        current
+    );
     assert_eq!(run(&["--config", &cfg(&site), "reindex"], None).status.code(), Some(0));
 
     // A broken edit: reindex refuses, and the previous index keeps answering.

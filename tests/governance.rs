@@ -83,9 +83,18 @@ fn an_edit_that_breaks_a_labelled_answer_is_refused_and_accept_publishes_it_with
     let out = run_as(site, "li", &["reindex"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(3), "{text}");
-    assert!(text.contains("basic.tsv: right 100.0% → 50.0% (floor 100.0%)"), "{text}");
-    assert!(text.contains("proc-late-fee → handoff (1):\n    「滞报金怎么算」  [basic.tsv]"), "{text}");
-    assert!(text.contains("refused: basic.tsv: right answers 50.0% are below the floor 100.0%"), "{text}");
+    assert!(
+        text.contains("basic.tsv: right 100.0% → 50.0% (floor 100.0%)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("proc-late-fee → handoff (1):\n    「滞报金怎么算」  [basic.tsv]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("refused: basic.tsv: right answers 50.0% are below the floor 100.0%"),
+        "{text}"
+    );
     // The old index keeps serving: CURRENT is unchanged, the refused generation is gone, and the
     // published index (what `serve` answers from) still answers with the old entry.
     assert_eq!(current(site), before);
@@ -97,10 +106,17 @@ fn an_edit_that_breaks_a_labelled_answer_is_refused_and_accept_publishes_it_with
     // Accepted: published, and the audit trail says who accepted it.
     let out = run_as(site, "wang", &["reindex", "--accept"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert!(stdout(&out).contains("recorded as accepted by cli:wang"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("recorded as accepted by cli:wang"),
+        "{}",
+        stdout(&out)
+    );
     assert_ne!(current(site), before);
     let fresh = Assistant::start(config(site)).unwrap();
-    assert_ne!(fresh.ask("滞报金怎么算").entry.map(|e| e.id).as_deref(), Some("proc-late-fee"));
+    assert_ne!(
+        fresh.ask("滞报金怎么算").entry.map(|e| e.id).as_deref(),
+        Some("proc-late-fee")
+    );
 
     let out = run_as(site, "li", &["history", "--json"]);
     assert_eq!(out.status.code(), Some(0));
@@ -109,19 +125,38 @@ fn an_edit_that_breaks_a_labelled_answer_is_refused_and_accept_publishes_it_with
     assert_eq!(rows[0]["gate"], "accepted");
     assert_eq!(rows[0]["who"], "cli:wang");
     assert_eq!(rows[0]["changed"], serde_json::json!(["proc-late-fee"]));
-    assert_eq!(rows[0]["outside"], serde_json::json!(["proc-late-fee"]), "edited in the file directly");
+    assert_eq!(
+        rows[0]["outside"],
+        serde_json::json!(["proc-late-fee"]),
+        "edited in the file directly"
+    );
     assert!(rows[0]["detail"].as_str().unwrap().contains("basic.tsv"));
-    assert_eq!((rows[1]["gate"].as_str(), rows[1]["who"].as_str()), (Some("refused"), Some("cli:li")));
+    assert_eq!(
+        (rows[1]["gate"].as_str(), rows[1]["who"].as_str()),
+        (Some("refused"), Some("cli:li"))
+    );
     assert_eq!(rows[2]["gate"], "first");
     assert_eq!(rows[0]["fingerprint_before"], rows[1]["fingerprint_before"]);
     // One entry's history; the plain listing names the change made outside customs-bot.
     let out = run_as(site, "li", &["history", "--entry", "proc-transit"]);
-    assert_eq!(stdout(&out).lines().filter(|l| l.starts_with('#')).count(), 1, "only the first build");
+    assert_eq!(
+        stdout(&out).lines().filter(|l| l.starts_with('#')).count(),
+        1,
+        "only the first build"
+    );
     let out = run_as(site, "li", &["history", "--entry", "proc-none"]);
     assert_eq!(stdout(&out).trim(), "no knowledge changes recorded");
     let out = run_as(site, "li", &["history", "--entry", "proc-late-fee"]);
-    assert!(stdout(&out).contains("reindex by cli:wang — gate: accepted"), "{}", stdout(&out));
-    assert!(stdout(&out).contains("changed outside customs-bot: proc-late-fee"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("reindex by cli:wang — gate: accepted"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("changed outside customs-bot: proc-late-fee"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -142,7 +177,10 @@ fn an_answer_that_moves_to_another_entry_without_a_label_is_refused() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(3), "{text}");
     assert!(text.contains("and 1 asked in the last 30 days"), "{text}");
-    assert!(text.contains("refused: 1 question(s) people asked that were answered now get a different entry or none"), "{text}");
+    assert!(
+        text.contains("refused: 1 question(s) people asked that were answered now get a different entry or none"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -195,9 +233,10 @@ fn review_why_reproduces_a_reply_after_the_entry_was_edited_and_reindexed() {
 fn supersede_late_fee(site: &Path) -> chrono::NaiveDate {
     let yesterday = today().pred_opt().unwrap();
     let path = site.join("knowledge/procedure/late-fee.md");
-    let old = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("updated = 2026-11-26", &format!("updated = 2026-11-26\nexpires = {yesterday}"));
+    let old = std::fs::read_to_string(&path).unwrap().replace(
+        "updated = 2026-11-26",
+        &format!("updated = 2026-11-26\nexpires = {yesterday}"),
+    );
     std::fs::write(&path, old).unwrap();
     std::fs::write(
         site.join("knowledge/procedure/late-fee-new.md"),
@@ -255,15 +294,22 @@ fn check_rejects_a_dangling_supersedes_and_warns_about_entries_expiring_soon() {
     let site = dir.path();
     let path = site.join("knowledge/procedure/transit.md");
     let soon = today() + chrono::Duration::days(10);
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("updated = 2026-11-26", &format!("updated = 2026-11-26\nexpires = {soon}\nsupersedes = [\"proc-gone\"]"));
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "updated = 2026-11-26",
+        &format!("updated = 2026-11-26\nexpires = {soon}\nsupersedes = [\"proc-gone\"]"),
+    );
     std::fs::write(&path, text).unwrap();
     let out = run_as(site, "li", &["check"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("`supersedes` names `proc-gone`, which is no entry's id"), "{text}");
-    assert!(text.contains(&format!("warning: `proc-transit` expires on {soon} (in 10 days)")), "{text}");
+    assert!(
+        text.contains("`supersedes` names `proc-gone`, which is no entry's id"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("warning: `proc-transit` expires on {soon} (in 10 days)")),
+        "{text}"
+    );
 }
 
 #[test]
@@ -275,7 +321,10 @@ fn the_shipped_checks_pass_with_margin() {
     let out = run_as(site, "li", &["reindex", "--dry-run"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("dev.tsv: right") && text.contains("tune.tsv: right"), "{text}");
+    assert!(
+        text.contains("dev.tsv: right") && text.contains("tune.tsv: right"),
+        "{text}"
+    );
     assert!(!text.contains("refused"), "{text}");
 }
 
@@ -289,9 +338,18 @@ async fn the_console_shows_the_gate_and_its_confirm_step_the_history_and_why() {
     let s = crate::web::site("");
     let site = s._dir.path().to_path_buf();
     let a = app(&s);
-    let (_, headers, _) = send(&a, post_form("/ops/login", &form(&[("name", "wang"), ("password", PASSWORD)]), None)).await;
+    let (_, headers, _) = send(
+        &a,
+        post_form("/ops/login", &form(&[("name", "wang"), ("password", PASSWORD)]), None),
+    )
+    .await;
     let cookie = cookie_of(&headers);
-    let get = |uri: &str| Request::get(uri).header(header::COOKIE, &cookie).body(Body::empty()).unwrap();
+    let get = |uri: &str| {
+        Request::get(uri)
+            .header(header::COOKIE, &cookie)
+            .body(Body::empty())
+            .unwrap()
+    };
     let (_, _, page) = send(&a, get("/ops")).await;
     let csrf = csrf_of(&page);
     assert!(page.contains("href=\"/ops/history\""), "{page}");
@@ -301,7 +359,10 @@ async fn the_console_shows_the_gate_and_its_confirm_step_the_history_and_why() {
     let (status, _, page) = send(&a, get("/ops/why/1")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("当时的答复") && page.contains("十四日内"), "{page}");
-    assert!(page.contains("proc-late-fee（2026-11-26 版") && page.contains("此后未修改"), "{page}");
+    assert!(
+        page.contains("proc-late-fee（2026-11-26 版") && page.contains("此后未修改"),
+        "{page}"
+    );
     let (status, _, _) = send(&a, get("/ops/why/99")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
@@ -321,15 +382,26 @@ async fn the_console_shows_the_gate_and_its_confirm_step_the_history_and_why() {
     // Accepting a diff of other knowledge than the one shown publishes nothing.
     let (_, _, page) = send(
         &a,
-        post_form("/ops/reindex", &form(&[("csrf", &csrf), ("accept", "0000")]), Some(&cookie)),
+        post_form(
+            "/ops/reindex",
+            &form(&[("csrf", &csrf), ("accept", "0000")]),
+            Some(&cookie),
+        ),
     )
     .await;
-    assert!(page.contains("the knowledge changed since the diff that was accepted"), "{page}");
+    assert!(
+        page.contains("the knowledge changed since the diff that was accepted"),
+        "{page}"
+    );
     assert_eq!(current(&site), before);
     // Without the session's CSRF token, nothing happens.
     let (status, _, _) = send(
         &a,
-        post_form("/ops/reindex", &form(&[("csrf", "forged"), ("accept", &fingerprint)]), Some(&cookie)),
+        post_form(
+            "/ops/reindex",
+            &form(&[("csrf", "forged"), ("accept", &fingerprint)]),
+            Some(&cookie),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -337,7 +409,11 @@ async fn the_console_shows_the_gate_and_its_confirm_step_the_history_and_why() {
 
     let (_, _, page) = send(
         &a,
-        post_form("/ops/reindex", &form(&[("csrf", &csrf), ("accept", &fingerprint)]), Some(&cookie)),
+        post_form(
+            "/ops/reindex",
+            &form(&[("csrf", &csrf), ("accept", &fingerprint)]),
+            Some(&cookie),
+        ),
     )
     .await;
     assert!(page.contains("已接受并发布"), "{page}");
@@ -345,7 +421,10 @@ async fn the_console_shows_the_gate_and_its_confirm_step_the_history_and_why() {
 
     let (_, _, page) = send(&a, get("/ops/history?entry=proc-late-fee")).await;
     assert!(page.contains("reindex — web:wang — 回归检查：accepted"), "{page}");
-    assert!(page.contains("未经 customs-bot、直接改动文件的条目：proc-late-fee"), "{page}");
+    assert!(
+        page.contains("未经 customs-bot、直接改动文件的条目：proc-late-fee"),
+        "{page}"
+    );
     let (_, _, page) = send(&a, get("/ops/why/1")).await;
     assert!(page.contains("十四日内") && page.contains("此后已修改"), "{page}");
 }

@@ -41,7 +41,9 @@ impl Turn {
     /// The entry the turn was resolved against (its answer, or the follow-up's topic).
     pub fn topic(&self) -> Option<&str> {
         match &self.reply.body {
-            Body::Answer(e) | Body::FollowUp { entry: e, .. } | Body::Superseded { entry: e, .. } => Some(e.id.as_str()),
+            Body::Answer(e) | Body::FollowUp { entry: e, .. } | Body::Superseded { entry: e, .. } => {
+                Some(e.id.as_str())
+            }
             Body::Parts(parts) => parts.iter().find_map(|p| p.entry.as_ref()).map(|e| e.id.as_str()),
             _ => None,
         }
@@ -251,7 +253,12 @@ impl Assistant {
             conv = turn.conversation.clone();
             parts.push(turn.reply);
         }
-        let answered = |r: &Reply| matches!(r.body, Body::Answer(_) | Body::FollowUp { .. } | Body::Superseded { .. });
+        let answered = |r: &Reply| {
+            matches!(
+                r.body,
+                Body::Answer(_) | Body::FollowUp { .. } | Body::Superseded { .. }
+            )
+        };
         // The message read whole comes first when it is answered: its background often names the
         // matter better than any one sentence (「我司出口一票货…舱单…录错了。请问应该怎么修改？」).
         let whole = self.ask(text);

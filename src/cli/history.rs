@@ -51,7 +51,10 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
             list(&c.removed)
         ))?;
         if !c.outside.is_empty() {
-            out.line(format_args!("    changed outside customs-bot: {}", c.outside.join(", ")))?;
+            out.line(format_args!(
+                "    changed outside customs-bot: {}",
+                c.outside.join(", ")
+            ))?;
         }
         out.line(format_args!(
             "    knowledge {} → {}",

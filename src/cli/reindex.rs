@@ -9,8 +9,8 @@
 //! found changes (nothing switched).
 
 use crate::config::Config;
-use crate::desk::knowledge::{self, Mode, Outcome, cli_user};
 use crate::desk::ReindexError;
+use crate::desk::knowledge::{self, Mode, Outcome, cli_user};
 use crate::tickets::SqliteStore;
 
 use super::Code;

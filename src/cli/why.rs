@@ -20,8 +20,21 @@ pub fn run(cases: &Cases, id: i64, json: bool, out: &mut impl Write) -> anyhow::
         return Ok(());
     }
     let t = &w.told;
-    writeln!(out, "问题 {}（{} 会话 {}，{}）：{}", t.id, t.channel, t.chat, clock.format_minute(t.at), t.question)?;
-    writeln!(out, "决定：{}{}", t.decision, t.entry.as_ref().map_or(String::new(), |e| format!("（{e}）")))?;
+    writeln!(
+        out,
+        "问题 {}（{} 会话 {}，{}）：{}",
+        t.id,
+        t.channel,
+        t.chat,
+        clock.format_minute(t.at),
+        t.question
+    )?;
+    writeln!(
+        out,
+        "决定：{}{}",
+        t.decision,
+        t.entry.as_ref().map_or(String::new(), |e| format!("（{e}）"))
+    )?;
     match &t.provenance {
         None => writeln!(out, "（这条记录早于答复留存，没有保存当时的答复）")?,
         Some(p) => {
@@ -31,7 +44,14 @@ pub fn run(cases: &Cases, id: i64, json: bool, out: &mut impl Write) -> anyhow::
                 writeln!(out, "  {line}")?;
             }
             for (v, since) in &w.entries {
-                writeln!(out, "所用条目：{}（{} 版，内容 {}）— {}", v.id, v.updated, v.hash, since.label())?;
+                writeln!(
+                    out,
+                    "所用条目：{}（{} 版，内容 {}）— {}",
+                    v.id,
+                    v.updated,
+                    v.hash,
+                    since.label()
+                )?;
             }
         }
     }

@@ -161,10 +161,7 @@ fn publish(
                     .context("reading the questions people asked (the question log)")?,
                 None => Vec::new(),
             };
-            let (old, new) = (
-                Assistant::new(config.clone(), old),
-                Assistant::new(config.clone(), new),
-            );
+            let (old, new) = (Assistant::new(config.clone(), old), Assistant::new(config.clone(), new));
             let report = gate::replay(&old, &new, &sets, &logged, config.governance.replay_days);
             (Some(before), diff, Some(report))
         }
@@ -200,7 +197,12 @@ fn publish(
             // A first build has no earlier knowledge to have been changed from.
             outside: match &done.gate {
                 None => Vec::new(),
-                Some(_) => done.diff.all().into_iter().filter(|id| Some(id.as_str()) != made_here).collect(),
+                Some(_) => done
+                    .diff
+                    .all()
+                    .into_iter()
+                    .filter(|id| Some(id.as_str()) != made_here)
+                    .collect(),
             },
             gate: match (&done.gate, outcome) {
                 (None, _) => "first",
@@ -289,7 +291,10 @@ pub fn promote(
         };
     let loaded = load_knowledge(config);
     let path = edit.path.clone();
-    let undo = |edit: edit::Edit| edit.revert().with_context(|| format!("undoing the edit of {}", path.display()));
+    let undo = |edit: edit::Edit| {
+        edit.revert()
+            .with_context(|| format!("undoing the edit of {}", path.display()))
+    };
     if loaded.has_errors() {
         let problems: Vec<String> = loaded.errors().map(|p| p.to_string()).collect();
         undo(edit)?;
@@ -312,11 +317,7 @@ pub fn promote(
     } else {
         undo(edit)?;
     }
-    Ok(Promoted {
-        entry,
-        path,
-        index,
-    })
+    Ok(Promoted { entry, path, index })
 }
 
 /// Where a reply came from, for the question log: the generation in service and each entry used

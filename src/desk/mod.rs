@@ -325,7 +325,7 @@ impl Desk {
             entry: reply.entry.as_ref().map(|e| e.id.clone()),
             confidence: reply.confidence,
             latency_ms: latency.as_secs_f32() * 1000.0,
-            provenance: Some(knowledge::provenance(&self.assistant, &reply)),
+            provenance: Some(Box::new(knowledge::provenance(&self.assistant, &reply))),
         };
         match self
             .store("keep the question", move |st| st.record_question(&record))

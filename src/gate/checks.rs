@@ -135,6 +135,10 @@ mod tests {
             parse("s.tsv", "# x\nno tab here\n").unwrap_err(),
             "s.tsv:2: expected `entry-id<TAB>question` (or `OUT<TAB>question`)"
         );
-        assert!(parse("s.tsv", "# min_right = 80%\n").unwrap_err().starts_with("s.tsv:1: `min_right`"));
+        assert!(
+            parse("s.tsv", "# min_right = 80%\n")
+                .unwrap_err()
+                .starts_with("s.tsv:1: `min_right`")
+        );
     }
 }

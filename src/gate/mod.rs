@@ -142,7 +142,7 @@ impl Report {
                 const SHOWN: usize = 8;
                 for c in list.iter().take(SHOWN) {
                     let label = c.labelled.as_ref().map_or(String::new(), |l| format!("  [{l}]"));
-                    out.push(format!("    「{}」{label}", c.question));
+                    out.push(format!("    「{}」{label}", shorten(&c.question)));
                 }
                 if list.len() > SHOWN {
                     out.push(format!("    … and {} more", list.len() - SHOWN));
@@ -259,6 +259,15 @@ pub fn replay(old: &Assistant, new: &Assistant, sets: &[LabelledSet], logged: &[
     }
 }
 
+/// A question as listed: long messages cut to their first 60 characters.
+fn shorten(q: &str) -> String {
+    const SHOWN: usize = 60;
+    match q.char_indices().nth(SHOWN) {
+        Some((at, _)) => format!("{}…", &q[..at]),
+        None => q.to_string(),
+    }
+}
+
 fn score(f: &mut Figures, case: &checks::Case, got: &Outcome) {
     if got.decision != Decision::Answer {
         return;
@@ -312,7 +321,11 @@ impl EntryDiff {
                 Some(_) => {}
             }
         }
-        d.removed = old.keys().filter(|id| !new.contains_key(*id)).map(|id| id.to_string()).collect();
+        d.removed = old
+            .keys()
+            .filter(|id| !new.contains_key(*id))
+            .map(|id| id.to_string())
+            .collect();
         d.added.sort();
         d.changed.sort();
         d.removed.sort();
@@ -325,7 +338,11 @@ impl EntryDiff {
 
     /// Every entry named, once.
     pub fn all(&self) -> Vec<String> {
-        let mut all: Vec<String> = [&self.added, &self.changed, &self.removed].into_iter().flatten().cloned().collect();
+        let mut all: Vec<String> = [&self.added, &self.changed, &self.removed]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
         all.sort();
         all
     }

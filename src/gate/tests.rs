@@ -29,7 +29,10 @@ fn entries_are_compared_by_content() {
     let old = [entry("a", "一。"), entry("b", "二。"), entry("c", "三。")];
     let new = [entry("a", "一。"), entry("b", "二！"), entry("d", "四。")];
     let d = EntryDiff::between(&old, &new);
-    assert_eq!((d.added.clone(), d.changed.clone(), d.removed.clone()), (vec!["d".to_string()], vec!["b".to_string()], vec!["c".to_string()]));
+    assert_eq!(
+        (d.added.clone(), d.changed.clone(), d.removed.clone()),
+        (vec!["d".to_string()], vec!["b".to_string()], vec!["c".to_string()])
+    );
     assert_eq!(d.all(), ["b", "c", "d"]);
     assert_eq!(d.line(), "entries added: d; changed: b; removed: c");
     assert!(EntryDiff::between(&old, &old).is_empty());
@@ -69,8 +72,14 @@ fn changes_are_grouped_by_entry_and_refusals_are_said() {
     assert_eq!(groups[0].1.len(), 2);
     assert_eq!(groups[1].0, ("handoff".to_string(), "c".to_string()));
     let lines = report.lines().join("\n");
-    assert!(lines.contains("dev.tsv: right 87.5% → 75.0% (floor 80.0%), wrong 0.0% → 10.0% (ceiling 5.0%)"), "{lines}");
-    assert!(lines.contains("  a → b (2):\n    「一」\n    「二」  [dev.tsv]"), "{lines}");
+    assert!(
+        lines.contains("dev.tsv: right 87.5% → 75.0% (floor 80.0%), wrong 0.0% → 10.0% (ceiling 5.0%)"),
+        "{lines}"
+    );
+    assert!(
+        lines.contains("  a → b (2):\n    「一」\n    「二」  [dev.tsv]"),
+        "{lines}"
+    );
     assert!(lines.contains("refused: dev.tsv: right answers 75.0%"), "{lines}");
 }
 
@@ -91,4 +100,11 @@ fn a_labelled_question_is_scored_against_its_label() {
     score(&mut f, &out, &answer("a"));
     score(&mut f, &out, &handoff());
     assert_eq!(f, Figures { right: 1, wrong: 2 });
+}
+
+#[test]
+fn a_long_question_is_listed_by_its_beginning() {
+    assert_eq!(shorten("短问题"), "短问题");
+    let long = "问".repeat(61);
+    assert_eq!(shorten(&long), format!("{}…", "问".repeat(60)));
 }

@@ -159,10 +159,7 @@ impl Staged {
 
     /// Opens the staged generation, sharing `previous`'s analyzer when the lexicon is the same.
     pub fn open(&self, previous: Option<&SearchIndex>) -> anyhow::Result<SearchIndex> {
-        SearchIndex::open_at(
-            &self.report.generation,
-            previous.map(|p| (&p.lexicon, &p.analyzer)),
-        )
+        SearchIndex::open_at(&self.report.generation, previous.map(|p| (&p.lexicon, &p.analyzer)))
     }
 
     /// The switch: only now does anyone see the new generation. The one it replaces is kept (a

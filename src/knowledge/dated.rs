@@ -23,7 +23,11 @@ impl Entry {
         let mut e = self.clone();
         e.source.clear();
         let json = serde_json::to_vec(&e).unwrap_or_default();
-        Sha256::digest(&json).iter().take(8).map(|b| format!("{b:02x}")).collect()
+        Sha256::digest(&json)
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// The first day the entry no longer applies (the day after `expires`), if it expires.
@@ -62,7 +66,10 @@ pub(super) fn check(entries: &[(&Entry, &Lines)], today: NaiveDate, problems: &m
                 "an entry can only replace older ones: remove one of the links",
             ));
         }
-        if let Some(x) = entry.expires.filter(|&x| x >= today && (x - today).num_days() <= EXPIRING_DAYS) {
+        if let Some(x) = entry
+            .expires
+            .filter(|&x| x >= today && (x - today).num_days() <= EXPIRING_DAYS)
+        {
             problems.push(Problem::warning(
                 &entry.source,
                 1,
@@ -76,12 +83,7 @@ pub(super) fn check(entries: &[(&Entry, &Lines)], today: NaiveDate, problems: &m
 /// The circle of `supersedes` links that leads from `start` back to it, if there is one.
 fn circle_from(start: &Entry, by_id: &HashMap<&str, &Entry>) -> Option<Vec<String>> {
     // Depth-first over the links, remembering the path; entries are few and links short.
-    fn walk<'a>(
-        at: &'a Entry,
-        start: &str,
-        by_id: &HashMap<&str, &'a Entry>,
-        path: &mut Vec<&'a str>,
-    ) -> bool {
+    fn walk<'a>(at: &'a Entry, start: &str, by_id: &HashMap<&str, &'a Entry>, path: &mut Vec<&'a str>) -> bool {
         for old in &at.supersedes {
             if old == start {
                 path.push(old);
@@ -125,7 +127,11 @@ mod tests {
     use crate::knowledge::entry::parse;
 
     fn entry(id: &str, supersedes: &[&str], expires: Option<&str>) -> (Entry, Lines) {
-        let sup = supersedes.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ");
+        let sup = supersedes
+            .iter()
+            .map(|s| format!("\"{s}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
         let exp = expires.map(|x| format!("expires = {x}\n")).unwrap_or_default();
         let text = format!(
             "+++\nid = \"{id}\"\nkind = \"faq\"\ntitle = \"{id}\"\nquestions = [\"{id}怎么办\"]\nkeywords = []\nlegal_basis = []\nupdated = 2026-01-01\n{exp}supersedes = [{sup}]\n+++\n正文。\n"
@@ -152,22 +158,45 @@ mod tests {
         let p = problems_of(&[entry("a", &["gone"], None)], today);
         assert!(p[0].is_error() && p[0].what.contains("`gone`"), "{p:?}");
         let p = problems_of(&[entry("a", &["a"], None)], today);
-        assert!(p.iter().any(|p| p.is_error() && p.what.contains("names itself")), "{p:?}");
+        assert!(
+            p.iter().any(|p| p.is_error() && p.what.contains("names itself")),
+            "{p:?}"
+        );
         let p = problems_of(
-            &[entry("a", &["b"], None), entry("b", &["c"], None), entry("c", &["a"], None)],
+            &[
+                entry("a", &["b"], None),
+                entry("b", &["c"], None),
+                entry("c", &["a"], None),
+            ],
             today,
         );
         let circles: Vec<_> = p.iter().filter(|p| p.what.contains("circle")).collect();
         assert_eq!(circles.len(), 3, "{p:?}");
         assert!(circles[0].what.contains("a → b → c → a"), "{p:?}");
         // A chain is fine.
-        assert!(problems_of(&[entry("a", &["b"], None), entry("b", &["c"], None), entry("c", &[], None)], today).is_empty());
+        assert!(
+            problems_of(
+                &[
+                    entry("a", &["b"], None),
+                    entry("b", &["c"], None),
+                    entry("c", &[], None)
+                ],
+                today
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn entries_expiring_within_thirty_days_are_warned_about() {
         let today = day("2026-06-01");
-        let p = problems_of(&[entry("soon", &[], Some("2026-06-20")), entry("later", &[], Some("2026-09-01"))], today);
+        let p = problems_of(
+            &[
+                entry("soon", &[], Some("2026-06-20")),
+                entry("later", &[], Some("2026-09-01")),
+            ],
+            today,
+        );
         assert_eq!(p.len(), 1, "{p:?}");
         assert!(!p[0].is_error() && p[0].what.contains("`soon` expires on 2026-06-20 (in 19 days)"));
     }

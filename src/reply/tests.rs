@@ -97,8 +97,14 @@ fn a_rule_ends_once_with_where_its_authoritative_text_is() {
     let plain = |e: &Entry| entry_with(e, &o, &Plain);
     let rule = entry("**规则**：自用合理数量。");
     let text = plain(&rule);
-    assert!(text.ends_with("（本条更新于 2026-11-29）\n正式文本见上述依据文件，以海关总署公布为准。"), "{text}");
-    assert!(entry_web_html(&rule, &o).ends_with("<p class=\"authority\">正式文本见上述依据文件，以海关总署公布为准。</p>\n"));
+    assert!(
+        text.ends_with("（本条更新于 2026-11-29）\n正式文本见上述依据文件，以海关总署公布为准。"),
+        "{text}"
+    );
+    assert!(
+        entry_web_html(&rule, &o)
+            .ends_with("<p class=\"authority\">正式文本见上述依据文件，以海关总署公布为准。</p>\n")
+    );
     // Not said again when the answer's last paragraph already says it, nor for a faq.
     let says = entry("**规则**：自用合理数量。\n\n具体数量以海关总署公布为准。");
     assert_eq!(plain(&says).matches("以海关总署公布为准").count(), 1);
@@ -121,7 +127,17 @@ fn an_answer_in_place_of_an_ended_rule_says_when_it_ended() {
         },
         ..Reply::whole_entry(new)
     };
-    assert!(reply.plain(&o).starts_with("原规定「旧规」自2026年7月1日起停止执行，现行规定：\n\n"), "{}", reply.plain(&o));
-    assert!(reply.web_html(&o).starts_with("<p class=\"superseded\">原规定「旧规」自2026年7月1日起停止执行，现行规定：</p>"));
+    assert!(
+        reply
+            .plain(&o)
+            .starts_with("原规定「旧规」自2026年7月1日起停止执行，现行规定：\n\n"),
+        "{}",
+        reply.plain(&o)
+    );
+    assert!(
+        reply
+            .web_html(&o)
+            .starts_with("<p class=\"superseded\">原规定「旧规」自2026年7月1日起停止执行，现行规定：</p>")
+    );
     assert_eq!(reply.entries_used().len(), 2);
 }

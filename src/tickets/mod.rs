@@ -36,7 +36,7 @@ pub struct QuestionRecord {
     /// Where the reply came from (written with the question; read back by
     /// [`TicketStore::question_told`]).
     #[serde(skip)]
-    pub provenance: Option<Provenance>,
+    pub provenance: Option<Box<Provenance>>,
 }
 
 /// Why a ticket was opened.

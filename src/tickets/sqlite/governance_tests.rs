@@ -3,7 +3,7 @@
 use super::*;
 use crate::tickets::*;
 
-fn asked(store: &SqliteStore, q: &str, provenance: Option<Provenance>) -> i64 {
+fn asked(store: &SqliteStore, q: &str, provenance: Option<Box<Provenance>>) -> i64 {
     let record = QuestionRecord {
         channel: "telegram".into(),
         chat: "42".into(),
@@ -32,7 +32,11 @@ fn provenance(reply: &str) -> Provenance {
 #[test]
 fn a_logged_reply_is_kept_masked_with_where_it_came_from() {
     let store = SqliteStore::in_memory().unwrap();
-    let id = asked(&store, "转关 13912345678", Some(provenance("您问「转关 13912345678」：转关答复。")));
+    let id = asked(
+        &store,
+        "转关 13912345678",
+        Some(Box::new(provenance("您问「转关 13912345678」：转关答复。"))),
+    );
     let old = asked(&store, "旧问题", None);
     let told = store.question_told(id).unwrap().unwrap();
     assert_eq!(told.question, "转关 139****5678");
@@ -58,7 +62,10 @@ fn a_logged_reply_is_kept_masked_with_where_it_came_from() {
     let told = store.question_told(id).unwrap().unwrap();
     assert_eq!(told.operator_answers.len(), 1);
     assert_eq!(
-        (told.operator_answers[0].answer.as_str(), told.operator_answers[0].by.as_str()),
+        (
+            told.operator_answers[0].answer.as_str(),
+            told.operator_answers[0].by.as_str()
+        ),
         ("请走转关申报。", "web:wang")
     );
 }
@@ -76,18 +83,32 @@ fn provenance_survives_the_spool() {
         entry: Some("proc-transit".into()),
         confidence: 1.0,
         latency_ms: 1.0,
-        provenance: Some(provenance("转关答复。")),
+        provenance: Some(Box::new(provenance("转关答复。"))),
     };
     crate::tickets::spool::append_spool(&spool_path(&db), &QuestionRow::new(&record)).unwrap();
     assert_eq!(store.replay_spool().unwrap(), 1);
-    let id: i64 = store.conn().unwrap().query_row("SELECT MAX(id) FROM questions", [], |r| r.get(0)).unwrap();
-    assert_eq!(store.question_told(id).unwrap().unwrap().provenance.unwrap().reply, "转关答复。");
+    let id: i64 = store
+        .conn()
+        .unwrap()
+        .query_row("SELECT MAX(id) FROM questions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        store.question_told(id).unwrap().unwrap().provenance.unwrap().reply,
+        "转关答复。"
+    );
 }
 
 #[test]
 fn the_questions_to_replay_are_distinct_most_asked_first_without_choices() {
     let store = SqliteStore::in_memory().unwrap();
-    for q in ["转关怎么办", "滞报金", "转关怎么办", "[选择] 跨关区转关", "滞报金", "转关怎么办"] {
+    for q in [
+        "转关怎么办",
+        "滞报金",
+        "转关怎么办",
+        "[选择] 跨关区转关",
+        "滞报金",
+        "转关怎么办",
+    ] {
         asked(&store, q, None);
     }
     assert_eq!(store.asked_questions(30, 10).unwrap(), ["转关怎么办", "滞报金"]);
@@ -95,7 +116,10 @@ fn the_questions_to_replay_are_distinct_most_asked_first_without_choices() {
     store
         .conn()
         .unwrap()
-        .execute("UPDATE questions SET at = '2020-01-01T00:00:00.000Z' WHERE question = '滞报金'", [])
+        .execute(
+            "UPDATE questions SET at = '2020-01-01T00:00:00.000Z' WHERE question = '滞报金'",
+            [],
+        )
         .unwrap();
     assert_eq!(store.asked_questions(30, 10).unwrap(), ["转关怎么办"]);
 }
@@ -114,21 +138,36 @@ fn the_audit_trail_lists_changes_by_entry_and_purge_covers_it() {
         detail: "report".into(),
         ..Default::default()
     };
-    store.record_change(&change("cli:wang", &["proc-transit"], "refused")).unwrap();
-    store.record_change(&change("cli:wang", &["proc-transit"], "accepted")).unwrap();
-    store.record_change(&change("web:li", &["proc-transit-old"], "passed")).unwrap();
+    store
+        .record_change(&change("cli:wang", &["proc-transit"], "refused"))
+        .unwrap();
+    store
+        .record_change(&change("cli:wang", &["proc-transit"], "accepted"))
+        .unwrap();
+    store
+        .record_change(&change("web:li", &["proc-transit-old"], "passed"))
+        .unwrap();
     let all = store.changes(None, 10).unwrap();
-    assert_eq!(all.iter().map(|c| c.gate.as_str()).collect::<Vec<_>>(), ["passed", "accepted", "refused"]);
+    assert_eq!(
+        all.iter().map(|c| c.gate.as_str()).collect::<Vec<_>>(),
+        ["passed", "accepted", "refused"]
+    );
     assert!(all[0].at.is_some());
     // An id matches exactly, never as part of another id.
     let one = store.changes(Some("proc-transit"), 10).unwrap();
     assert_eq!(one.len(), 2);
-    assert_eq!((one[0].who.as_str(), one[0].outside.clone()), ("cli:wang", vec!["proc-transit".to_string()]));
+    assert_eq!(
+        (one[0].who.as_str(), one[0].outside.clone()),
+        ("cli:wang", vec!["proc-transit".to_string()])
+    );
     assert_eq!(store.changes(None, 1).unwrap().len(), 1);
     store
         .conn()
         .unwrap()
-        .execute("UPDATE knowledge_changes SET at = '2020-01-01T00:00:00.000Z' WHERE gate = 'refused'", [])
+        .execute(
+            "UPDATE knowledge_changes SET at = '2020-01-01T00:00:00.000Z' WHERE gate = 'refused'",
+            [],
+        )
         .unwrap();
     store.purge(30).unwrap();
     assert_eq!(store.changes(None, 10).unwrap().len(), 2);

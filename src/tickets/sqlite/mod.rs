@@ -10,10 +10,10 @@
 //! index, so a replay interrupted by a crash never stores a question twice.
 
 mod governance;
-mod records;
-mod report;
 #[cfg(test)]
 mod governance_tests;
+mod records;
+mod report;
 #[cfg(test)]
 mod tests;
 

@@ -115,7 +115,9 @@ pub(super) async fn history(
     let filter = entry.clone();
     let Some(changes) = s
         .desk
-        .store("read the knowledge changes", move |st| st.changes(filter.as_deref(), 200))
+        .store("read the knowledge changes", move |st| {
+            st.changes(filter.as_deref(), 200)
+        })
         .await
     else {
         return Err(WebError::Forbidden("暂时无法读取知识变更记录。"));

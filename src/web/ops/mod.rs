@@ -141,7 +141,11 @@ async fn promote(
         return views::problem(&who, "转为知识", "请填写已有条目 id 或新条目 id。");
     };
     let accept = !f.accept.is_empty();
-    let again = [("to", f.to.as_str()), ("new", f.new.as_str()), ("kind", f.kind.as_str())];
+    let again = [
+        ("to", f.to.as_str()),
+        ("new", f.new.as_str()),
+        ("kind", f.kind.as_str()),
+    ];
     match s.desk.promote(id, target, format!("web:{}", who.name), accept).await {
         Ok(done) => governance::promoted(&who, id, &done, &again),
         Err(e) => views::outcome(&who, "转为知识", &format!("{e:#}"), true, &format!("/ops/ticket/{id}")),
