@@ -428,3 +428,52 @@ async fn the_console_shows_the_gate_and_its_confirm_step_the_history_and_why() {
     let (_, _, page) = send(&a, get("/ops/why/1")).await;
     assert!(page.contains("十四日内") && page.contains("此后已修改"), "{page}");
 }
+
+#[test]
+fn a_promotion_goes_through_the_gate_and_a_refused_one_is_undone() {
+    use customs_bot::tickets::{NewTicket, TicketReason};
+
+    let dir = valid_site();
+    let site = dir.path();
+    write_checks(site);
+    assert_eq!(run_as(site, "li", &["reindex"]).status.code(), Some(0));
+    let before = current(site);
+    let store = SqliteStore::open(&config(site).tickets.db).unwrap();
+    let ticket = store
+        .open_ticket(&NewTicket {
+            channel: "telegram",
+            chat: "42",
+            question: "滞报金怎么算呀",
+            reason: TicketReason::Handoff,
+            guesses: &[],
+            question_id: None,
+        })
+        .unwrap();
+    let transit = site.join("knowledge/procedure/transit.md");
+    let original = std::fs::read_to_string(&transit).unwrap();
+
+    // Adding the late-fee question to the transit entry breaks a labelled answer: refused, undone.
+    let number = ticket.number();
+    let out = run_as(site, "li", &["review", "promote", &number, "--to", "proc-transit"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("refused: basic.tsv"), "{text}");
+    assert!(text.contains("the edit was undone and the ticket stays open"), "{text}");
+    assert_eq!(std::fs::read_to_string(&transit).unwrap(), original);
+    assert_eq!(current(site), before);
+    assert_eq!(store.ticket(ticket.id).unwrap().unwrap().state.as_str(), "open");
+
+    // Accepted: published, the ticket closed, and the history names the promotion and who.
+    let out = run_as(site, "zhao", &["review", "promote", &number, "--to", "proc-transit", "--accept"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(std::fs::read_to_string(&transit).unwrap().contains("滞报金怎么算呀"));
+    assert_ne!(current(site), before);
+    assert_eq!(store.ticket(ticket.id).unwrap().unwrap().close_reason.map(|r| r.as_str()), Some("promoted"));
+    let changes = store.changes(Some("proc-transit"), 10).unwrap();
+    assert_eq!(
+        (changes[0].action.as_str(), changes[0].who.as_str(), changes[0].gate.as_str()),
+        ("promote", "cli:zhao", "accepted")
+    );
+    assert!(changes[0].outside.is_empty(), "made through customs-bot: {:?}", changes[0].outside);
+    assert_eq!(changes[1].gate, "refused");
+}
