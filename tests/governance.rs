@@ -363,6 +363,9 @@ async fn the_console_shows_the_gate_and_its_confirm_step_the_history_and_why() {
         page.contains("proc-late-fee（2026-11-26 版") && page.contains("此后未修改"),
         "{page}"
     );
+    send(&a, post_json("/chat/ask", r#"{"question":"西宁明天天气怎么样"}"#)).await;
+    let (_, _, page) = send(&a, get("/ops/ticket/1")).await;
+    assert!(page.contains("href=\"/ops/why/2\""), "the ticket links to what its question was told: {page}");
     let (status, _, _) = send(&a, get("/ops/why/99")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 

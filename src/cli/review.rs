@@ -243,6 +243,9 @@ fn show(cases: &Cases, t: &Ticket, out: &mut impl Write) -> anyhow::Result<()> {
     writeln!(out, "渠道：{} 会话 {}", t.channel, t.chat)?;
     writeln!(out, "原因：{}", t.reason.label())?;
     writeln!(out, "问题：{}", t.question)?;
+    if let Some(q) = t.question_id {
+        writeln!(out, "提问记录：{q}（customs-bot review why {q}）")?;
+    }
     let guesses = t.guess_titles();
     writeln!(
         out,

@@ -227,6 +227,8 @@ pub struct Ticket {
     /// The secret that opens the ticket's web page.
     #[serde(skip)]
     pub access_key: String,
+    /// The logged question the ticket was opened for, if any (`review why` shows what it was told).
+    pub question_id: Option<i64>,
 }
 
 impl Ticket {

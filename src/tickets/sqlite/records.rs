@@ -18,7 +18,7 @@ use crate::tickets::{
 
 const TICKET_COLUMNS: &str = "id, opened_at, channel, chat, question, reason, guesses, state, answer, answered_by, \
      answered_at, relayed_at, closed_at, close_reason, promoted_to, notice_message_id, overdue_announced, \
-     COALESCE(access_key, '')";
+     COALESCE(access_key, ''), question_id";
 
 fn row_ticket(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
     Ok(Ticket {
@@ -43,6 +43,7 @@ fn row_ticket(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
         notice_message_id: r.get(15)?,
         overdue_announced: r.get(16)?,
         access_key: r.get(17)?,
+        question_id: r.get(18)?,
     })
 }
 

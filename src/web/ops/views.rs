@@ -126,6 +126,7 @@ pub fn ticket(who: &Operator, t: &Ticket, overdue: bool, clock: OfficeClock) -> 
         p { b { "渠道：" } (t.channel) " " (t.chat) }
         p { b { "状态：" } (t.state.label()) @if overdue { " " span.overdue { "逾期" } } }
         p { b { "机器人的猜测：" } (guesses) }
+        @if let Some(q) = t.question_id { p { a href={ "/ops/why/" (q) } { "当时答复了什么（提问 " (q) "）" } } }
         h2 { "经过" }
         ul { (history(t, clock)) }
         (ticket_forms(who, t))
