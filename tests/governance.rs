@@ -365,7 +365,10 @@ async fn the_console_shows_the_gate_and_its_confirm_step_the_history_and_why() {
     );
     send(&a, post_json("/chat/ask", r#"{"question":"西宁明天天气怎么样"}"#)).await;
     let (_, _, page) = send(&a, get("/ops/ticket/1")).await;
-    assert!(page.contains("href=\"/ops/why/2\""), "the ticket links to what its question was told: {page}");
+    assert!(
+        page.contains("href=\"/ops/why/2\""),
+        "the ticket links to what its question was told: {page}"
+    );
     let (status, _, _) = send(&a, get("/ops/why/99")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
@@ -467,16 +470,36 @@ fn a_promotion_goes_through_the_gate_and_a_refused_one_is_undone() {
     assert_eq!(store.ticket(ticket.id).unwrap().unwrap().state.as_str(), "open");
 
     // Accepted: published, the ticket closed, and the history names the promotion and who.
-    let out = run_as(site, "zhao", &["review", "promote", &number, "--to", "proc-transit", "--accept"]);
+    let out = run_as(
+        site,
+        "zhao",
+        &["review", "promote", &number, "--to", "proc-transit", "--accept"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(std::fs::read_to_string(&transit).unwrap().contains("滞报金怎么算呀"));
     assert_ne!(current(site), before);
-    assert_eq!(store.ticket(ticket.id).unwrap().unwrap().close_reason.map(|r| r.as_str()), Some("promoted"));
+    assert_eq!(
+        store
+            .ticket(ticket.id)
+            .unwrap()
+            .unwrap()
+            .close_reason
+            .map(|r| r.as_str()),
+        Some("promoted")
+    );
     let changes = store.changes(Some("proc-transit"), 10).unwrap();
     assert_eq!(
-        (changes[0].action.as_str(), changes[0].who.as_str(), changes[0].gate.as_str()),
+        (
+            changes[0].action.as_str(),
+            changes[0].who.as_str(),
+            changes[0].gate.as_str()
+        ),
         ("promote", "cli:zhao", "accepted")
     );
-    assert!(changes[0].outside.is_empty(), "made through customs-bot: {:?}", changes[0].outside);
+    assert!(
+        changes[0].outside.is_empty(),
+        "made through customs-bot: {:?}",
+        changes[0].outside
+    );
     assert_eq!(changes[1].gate, "refused");
 }
