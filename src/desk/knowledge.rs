@@ -137,7 +137,16 @@ fn publish(
     })?;
     let knowledge = &loaded.knowledge;
     let root = &config.index.dir;
-    let previous = index::current_meta(root).and_then(|_| SearchIndex::open(root).ok());
+    let previous = match index::current_meta(root).map(|_| SearchIndex::open(root)) {
+        Some(Ok(index)) => Some(index),
+        Some(Err(e)) => {
+            warnings.push(format!(
+                "the index in service cannot be opened ({e:#}): there is nothing to compare the new one with"
+            ));
+            None
+        }
+        None => None,
+    };
     let staged = index::stage(knowledge, root)?;
     let mut accept = false;
     if let Mode::Accept(fingerprint) = &mode {
@@ -175,7 +184,7 @@ fn publish(
     };
     let build = staged.report().clone();
     let build = if outcome.published() { staged.publish()? } else { build };
-    let done = Reindexed {
+    let mut done = Reindexed {
         warnings,
         outcome,
         report: build,
@@ -214,8 +223,13 @@ fn publish(
             detail: done.lines().join("\n"),
             ..Default::default()
         };
-        st.record_change(&change)
-            .context("recording the change in the audit trail")?;
+        // The switch has happened (or was refused) whatever the store says: a record that cannot
+        // be kept is said, not turned into a failure of what was done.
+        if let Err(e) = st.record_change(&change) {
+            tracing::error!(error = %format!("{e:#}"), "could not record the knowledge change in the audit trail");
+            done.warnings
+                .push(format!("the change could not be recorded in the audit trail: {e:#}"));
+        }
     }
     Ok(done)
 }
