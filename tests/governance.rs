@@ -503,3 +503,23 @@ fn a_promotion_goes_through_the_gate_and_a_refused_one_is_undone() {
     );
     assert_eq!(changes[1].gate, "refused");
 }
+
+#[test]
+fn a_lexicon_edit_is_listed_as_changed_outside_customs_bot() {
+    let dir = valid_site();
+    let site = dir.path();
+    assert_eq!(run_as(site, "li", &["reindex"]).status.code(), Some(0));
+    let synonyms = site.join("knowledge/lexicon/synonyms.txt");
+    let text = std::fs::read_to_string(&synonyms).unwrap();
+    std::fs::write(&synonyms, format!("{text}\n查验 检查\n")).unwrap();
+    let out = run_as(site, "li", &["reindex"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("; the lexicon changed"), "{}", stdout(&out));
+    let store = SqliteStore::open(&config(site).tickets.db).unwrap();
+    let last = store.changes(None, 1).unwrap().remove(0);
+    assert_eq!(last.outside, ["lexicon/"]);
+    assert_ne!(
+        last.fingerprint_before.as_deref(),
+        Some(last.fingerprint_after.as_str())
+    );
+}

@@ -162,7 +162,8 @@ fn publish(
         None => (None, EntryDiff::between(&[], &knowledge.entries), None),
         Some(old) => {
             let new = staged.open(Some(&old))?;
-            let diff = EntryDiff::between(old.entries(), new.entries());
+            let mut diff = EntryDiff::between(old.entries(), new.entries());
+            diff.lexicon = old.lexicon() != new.lexicon();
             let before = old.meta().fingerprint.clone();
             let logged = match store {
                 Some(st) => st
@@ -211,6 +212,7 @@ fn publish(
                     .all()
                     .into_iter()
                     .filter(|id| Some(id.as_str()) != made_here)
+                    .chain(done.diff.lexicon.then(|| gate::LEXICON.to_string()))
                     .collect(),
             },
             gate: match (&done.gate, outcome) {

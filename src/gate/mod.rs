@@ -307,7 +307,12 @@ pub struct EntryDiff {
     pub added: Vec<String>,
     pub changed: Vec<String>,
     pub removed: Vec<String>,
+    /// Whether the lexicon (dictionary, synonyms, stopwords, redirects) changed too.
+    pub lexicon: bool,
 }
+
+/// What the audit trail lists for a lexicon change among the entries changed outside customs-bot.
+pub const LEXICON: &str = "lexicon/";
 
 impl EntryDiff {
     pub fn between(old: &[Entry], new: &[Entry]) -> Self {
@@ -333,7 +338,7 @@ impl EntryDiff {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty()
+        self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty() && !self.lexicon
     }
 
     /// Every entry named, once.
@@ -351,10 +356,11 @@ impl EntryDiff {
     pub fn line(&self) -> String {
         let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
         format!(
-            "entries added: {}; changed: {}; removed: {}",
+            "entries added: {}; changed: {}; removed: {}{}",
             list(&self.added),
             list(&self.changed),
-            list(&self.removed)
+            list(&self.removed),
+            if self.lexicon { "; the lexicon changed" } else { "" }
         )
     }
 }

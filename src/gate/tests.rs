@@ -36,6 +36,15 @@ fn entries_are_compared_by_content() {
     assert_eq!(d.all(), ["b", "c", "d"]);
     assert_eq!(d.line(), "entries added: d; changed: b; removed: c");
     assert!(EntryDiff::between(&old, &old).is_empty());
+    let lexicon = EntryDiff {
+        lexicon: true,
+        ..EntryDiff::default()
+    };
+    assert!(!lexicon.is_empty());
+    assert_eq!(
+        lexicon.line(),
+        "entries added: none; changed: none; removed: none; the lexicon changed"
+    );
 }
 
 #[test]

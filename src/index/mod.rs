@@ -176,6 +176,11 @@ impl SearchIndex {
         &self.analyzer
     }
 
+    /// The lexicon the generation was built from.
+    pub fn lexicon(&self) -> &Lexicon {
+        &self.lexicon
+    }
+
     /// The generation's folder name (`gen-…`): what logged answers record.
     pub fn generation_name(&self) -> String {
         self.generation

@@ -68,7 +68,8 @@ pub struct KnowledgeChange {
     pub added: Vec<String>,
     pub changed: Vec<String>,
     pub removed: Vec<String>,
-    /// Of the entries above, those edited in the files directly (not through customs-bot).
+    /// Of the entries above, those edited in the files directly (not through customs-bot), and
+    /// `lexicon/` when the lexicon changed.
     pub outside: Vec<String>,
     /// `first` (nothing to compare with), `passed`, `accepted` (refused, then accepted), `refused`.
     pub gate: String,
