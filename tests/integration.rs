@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod desk;
 mod governance;
+mod governance_console;
 mod hardening;
 mod operators;
 mod quality;
