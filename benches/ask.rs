@@ -237,6 +237,7 @@ fn corpus_entries(dir: &Path) -> Vec<Entry> {
                     effective: None,
                     expires: None,
                     related: Vec::new(),
+                    supersedes: Vec::new(),
                     sources: Vec::new(),
                     body,
                     source: path.display().to_string(),

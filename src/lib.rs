@@ -12,6 +12,7 @@ pub mod config;
 pub mod conversation;
 pub mod desk;
 pub mod duty;
+pub mod gate;
 pub mod index;
 pub mod knowledge;
 pub mod markup;

@@ -69,6 +69,12 @@ pub enum Body {
     },
     /// A message with several questions: one reply per distinct matter, the main one first.
     Parts(Vec<Reply>),
+    /// The question found a rule no longer in force (`old`, past its `expires`): answered with
+    /// the entry that supersedes it, saying when the old rule ended.
+    Superseded {
+        old: Box<Entry>,
+        entry: Box<Entry>,
+    },
 }
 
 /// The reply to one question.
@@ -158,6 +164,17 @@ impl Reply {
         }
     }
 
+    /// The entries the reply gives (the answer, a follow-up's topic, the rule in force and the one
+    /// it replaced, each part's), in order.
+    pub fn entries_used(&self) -> Vec<&Entry> {
+        match &self.body {
+            Body::Answer(e) | Body::FollowUp { entry: e, .. } => vec![e.as_ref()],
+            Body::Superseded { old, entry } => vec![entry.as_ref(), old.as_ref()],
+            Body::Parts(parts) => parts.iter().flat_map(Reply::entries_used).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The reply as plain text.
     pub fn plain(&self, office: &BTreeMap<String, String>) -> String {
         render(self, office, &Plain)
@@ -167,6 +184,11 @@ impl Reply {
     pub fn web_html(&self, office: &BTreeMap<String, String>) -> String {
         match &self.body {
             Body::Answer(e) => entry_web_html(e, office),
+            Body::Superseded { old, entry } => format!(
+                "<p class=\"superseded\">{}</p>\n{}",
+                markup::escape_html(&superseded_lead(old)),
+                entry_web_html(entry, office)
+            ),
             Body::Parts(parts) => {
                 let mut out = format!("<p>{}</p>", markup::escape_html(&parts_lead(parts.len())));
                 for p in parts {
@@ -264,7 +286,33 @@ pub fn entry_web_html(e: &Entry, o: &BTreeMap<String, String>) -> String {
         ));
     }
     out.push_str(&format!("<p class=\"updated\">本条更新于 {}</p>\n", e.updated));
+    if let Some(line) = authority_line(e) {
+        out.push_str(&format!("<p class=\"authority\">{}</p>\n", markup::escape_html(line)));
+    }
     out
+}
+
+/// The last line of a rule's answer: where the authoritative text is. Said once: not when the
+/// entry states no rule (a service or faq entry), nor when its last paragraph already says it.
+fn authority_line(e: &Entry) -> Option<&'static str> {
+    const SAID: &str = "以海关总署公布为准";
+    let rule = matches!(e.kind, Kind::Policy | Kind::Procedure | Kind::Permit) && !e.legal_basis.is_empty();
+    let last = e.body.trim_end().rsplit("\n\n").next().unwrap_or_default();
+    (rule && !last.contains(SAID)).then_some("正式文本见上述依据文件，以海关总署公布为准。")
+}
+
+/// What an answer in place of a rule no longer in force says first.
+fn superseded_lead(old: &Entry) -> String {
+    match old.ended_on() {
+        Some(day) => format!("原规定「{}」自{}起停止执行，现行规定：", old.title, chinese_date(day)),
+        None => format!("原规定「{}」已停止执行，现行规定：", old.title),
+    }
+}
+
+/// 2026年7月1日.
+fn chinese_date(d: chrono::NaiveDate) -> String {
+    use chrono::Datelike as _;
+    format!("{}年{}月{}日", d.year(), d.month(), d.day())
 }
 
 fn entry_with(e: &Entry, o: &BTreeMap<String, String>, s: &dyn Style) -> String {
@@ -278,6 +326,9 @@ fn entry_with(e: &Entry, o: &BTreeMap<String, String>, s: &dyn Style) -> String 
         ));
     }
     out.push_str(&format!("\n{}", s.text(&format!("（本条更新于 {}）", e.updated))));
+    if let Some(line) = authority_line(e) {
+        out.push_str(&format!("\n{}", s.text(line)));
+    }
     out
 }
 
@@ -290,6 +341,7 @@ fn parts_lead(n: usize) -> String {
 fn render(r: &Reply, o: &BTreeMap<String, String>, s: &dyn Style) -> String {
     match &r.body {
         Body::Answer(e) => entry_with(e, o, s),
+        Body::Superseded { old, entry } => format!("{}\n\n{}", s.text(&superseded_lead(old)), entry_with(entry, o, s)),
         Body::FollowUp { entry, aspect, section } => {
             let mut out = match section {
                 Some(section) => {
@@ -396,95 +448,4 @@ fn render(r: &Reply, o: &BTreeMap<String, String>, s: &dyn Style) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry(body: &str) -> Entry {
-        Entry {
-            id: "pol-x".into(),
-            kind: Kind::Policy,
-            title: "标题".into(),
-            questions: vec!["怎么办".into()],
-            keywords: Vec::new(),
-            legal_basis: vec!["《海关法》第四十六条".into()],
-            updated: chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(),
-            effective: None,
-            expires: None,
-            related: Vec::new(),
-            sources: Vec::new(),
-            body: body.into(),
-            source: "k/x.md".into(),
-        }
-    }
-
-    fn answer(e: Entry) -> Reply {
-        Reply::whole_entry(e)
-    }
-
-    #[test]
-    fn a_follow_up_shows_its_section_and_says_what_was_assumed() {
-        let e = entry("**所需材料**：申请表。\n\n**办理时限**：20个工作日。\n\n- 可延长10日。");
-        let section = e.section(Aspect::TimeLimit.headings());
-        assert_eq!(section.as_deref(), Some("**办理时限**：20个工作日。\n\n- 可延长10日。"));
-        let follow = Reply {
-            body: Body::FollowUp {
-                entry: Box::new(e.clone()),
-                aspect: Aspect::TimeLimit,
-                section,
-            },
-            ..answer(e.clone())
-        };
-        let text = follow.plain(&BTreeMap::new());
-        assert!(text.starts_with("关于【标题】的办理时限："), "{text}");
-        assert!(text.contains("可延长10日") && !text.contains("申请表"), "{text}");
-        assert!(text.contains("不是这一项？"), "{text}");
-        // Without the section: said so, and the whole entry.
-        let whole = Reply {
-            body: Body::FollowUp {
-                entry: Box::new(e.clone()),
-                aspect: Aspect::Fees,
-                section: None,
-            },
-            ..answer(e.clone())
-        };
-        let text = whole.plain(&BTreeMap::new());
-        assert!(
-            text.starts_with("【标题】没有单独列出收费") && text.contains("申请表"),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn a_message_in_parts_numbers_them_and_marks_the_referral() {
-        let a = answer(entry("第一项的答复。"));
-        let referred = Reply {
-            decision: Decision::Handoff,
-            entry: None,
-            body: Body::Handoff(HandoffReason::Specific(Specific::OwnCase)),
-            ..answer(entry("x"))
-        };
-        let parts = Reply {
-            body: Body::Parts(vec![a.clone(), referred]),
-            ..a
-        };
-        let text = parts.plain(&BTreeMap::new());
-        assert!(text.starts_with("您的问题涉及两点：\n\n一、【标题】"), "{text}");
-        assert!(text.contains("二、您问的是您自己的具体情况"), "{text}");
-        assert!(parts.referral().is_some());
-        let json = parts.to_json(&BTreeMap::new());
-        assert!(json.refer);
-        assert_eq!(json.parts.len(), 2);
-    }
-
-    #[test]
-    fn the_legal_basis_is_said_once() {
-        let o = BTreeMap::new();
-        let plain = |e: &Entry| entry_with(e, &o, &Plain);
-        let without = entry("**规则**：自用合理数量。");
-        assert_eq!(plain(&without).matches("法律依据").count(), 1, "the footer");
-        assert!(entry_web_html(&without, &o).contains("<p class=\"basis\">法律依据：《海关法》第四十六条</p>"));
-        let with = entry("**规则**：自用合理数量。\n\n**法律依据**：《海关法》第四十六条（自用、合理数量）。");
-        assert_eq!(plain(&with).matches("法律依据").count(), 1, "the body's own section");
-        assert_eq!(entry_web_html(&with, &o).matches("法律依据").count(), 1);
-    }
-}
+mod tests;

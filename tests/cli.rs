@@ -150,15 +150,22 @@ fn a_stale_index_is_rebuilt_and_a_broken_edit_keeps_the_old_one_serving() {
     let k = site.path().join("knowledge/procedure/late-fee.md");
     assert_eq!(run(&["--config", &cfg(&site), "reindex"], None).status.code(), Some(0));
 
-    // A valid edit: the next ask notices and rebuilds.
+    // A valid edit: the next ask notices and answers from a private build (nothing published:
+    // only `reindex` publishes, through the regression gate).
     let text = std::fs::read_to_string(&k)
         .unwrap()
         .replace("晚报关要交钱吗", "晚报关要交钱吗\", \"超期申报罚款");
     std::fs::write(&k, text).unwrap();
+    let current = std::fs::read_to_string(site.path().join("index/CURRENT")).unwrap();
     let out = run(&["--config", &cfg(&site), "ask", "--json", "超期申报罚款"], None);
     assert!(stderr(&out).contains("stale"), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(v["entry"]["id"], "proc-late-fee");
+    assert_eq!(
+        std::fs::read_to_string(site.path().join("index/CURRENT")).unwrap(),
+        current
+    );
+    assert_eq!(run(&["--config", &cfg(&site), "reindex"], None).status.code(), Some(0));
 
     // A broken edit: reindex refuses, and the previous index keeps answering.
     std::fs::write(&k, "broken").unwrap();

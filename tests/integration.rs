@@ -5,6 +5,8 @@ mod support;
 
 mod cli;
 mod desk;
+mod governance;
+mod governance_console;
 mod hardening;
 mod kiosk;
 mod kiosk_browser;

@@ -72,7 +72,7 @@ async fn the_whole_loop_from_hand_off_to_new_knowledge() {
     let store = h.store.clone();
     let promoted = tokio::task::spawn_blocking(move || {
         let cases = Cases::new(Arc::new(config), store);
-        knowledge::promote(&cases, 1, PromoteTarget::To("proc-late-fee".into()))
+        knowledge::promote(&cases, 1, PromoteTarget::To("proc-late-fee".into()), "cli:test", false)
     })
     .await
     .unwrap()

@@ -20,6 +20,7 @@ fn seed(site: &tempfile::TempDir) -> SqliteStore {
                 entry: entry.map(str::to_string),
                 confidence: 0.5,
                 latency_ms: 0.4,
+                provenance: None,
             })
             .unwrap()
             .id();

@@ -183,6 +183,7 @@ fn record(question: &str) -> QuestionRecord {
         entry: Some("proc-transit".into()),
         confidence: 0.9,
         latency_ms: 1.0,
+        provenance: None,
     }
 }
 

@@ -83,6 +83,7 @@ fuzz_target!(|data: &[u8]| {
         effective: None,
         expires: None,
         related: Vec::new(),
+        supersedes: Vec::new(),
         sources: Vec::new(),
         body: body.to_string(),
         source: "fuzz.md".into(),

@@ -19,7 +19,7 @@ use crate::config::AnswerConfig;
 pub use asides::{Smalltalk, Specific, foreign_customs, smalltalk, specific_request, wants_human};
 
 /// What the assistant does with a question.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Decision {
     Answer,

@@ -41,7 +41,9 @@ impl Turn {
     /// The entry the turn was resolved against (its answer, or the follow-up's topic).
     pub fn topic(&self) -> Option<&str> {
         match &self.reply.body {
-            Body::Answer(e) | Body::FollowUp { entry: e, .. } => Some(e.id.as_str()),
+            Body::Answer(e) | Body::FollowUp { entry: e, .. } | Body::Superseded { entry: e, .. } => {
+                Some(e.id.as_str())
+            }
             Body::Parts(parts) => parts.iter().find_map(|p| p.entry.as_ref()).map(|e| e.id.as_str()),
             _ => None,
         }
@@ -256,7 +258,12 @@ impl Assistant {
             conv = turn.conversation.clone();
             parts.push(turn.reply);
         }
-        let answered = |r: &Reply| matches!(r.body, Body::Answer(_) | Body::FollowUp { .. });
+        let answered = |r: &Reply| {
+            matches!(
+                r.body,
+                Body::Answer(_) | Body::FollowUp { .. } | Body::Superseded { .. }
+            )
+        };
         // The message read whole comes first when it is answered: its background often names the
         // matter better than any one sentence (「我司出口一票货…舱单…录错了。请问应该怎么修改？」).
         let whole = self.ask(text);
@@ -360,7 +367,7 @@ fn after(before: &Conversation, reply: Reply) -> Turn {
     let mut conversation = before.clone();
     conversation.offered.clear();
     match &reply.body {
-        Body::Answer(e) | Body::FollowUp { entry: e, .. } => {
+        Body::Answer(e) | Body::FollowUp { entry: e, .. } | Body::Superseded { entry: e, .. } => {
             conversation.topic = Some(e.id.clone());
             conversation.last_question = Some(reply.question.clone());
         }

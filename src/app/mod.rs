@@ -51,11 +51,15 @@ pub fn load_knowledge(config: &Config) -> knowledge::Loaded {
     knowledge::load(&config.knowledge.dir, &config.placeholder_names(), today())
 }
 
-/// Makes sure the index is present and built from the current knowledge; rebuilds it (one log
-/// line) when it is missing, stale or damaged. When the knowledge has errors (including files or
-/// folders that cannot be read), an earlier index keeps serving (with the problems logged) and only
-/// a missing or unusable index is an error.
-pub fn prepare_index(config: &Config) -> Result<SearchIndex, PrepareError> {
+/// Makes sure there is an index to answer from; builds it (one log line) when it is missing, from
+/// an older version or damaged. A *stale* index (the knowledge changed since the last reindex) is
+/// not replaced here: only `reindex` publishes a change, through the regression gate. With
+/// `preview` (the staff's `ask` and `chat`) a stale index is answered from a private build of the
+/// knowledge as it is now, which nobody else sees; otherwise (`serve`) the published index keeps
+/// serving. When the knowledge has errors (including files or folders that cannot be read), an
+/// earlier index keeps serving (with the problems logged) and only a missing or unusable index is
+/// an error.
+pub fn prepare_index(config: &Config, preview: bool) -> Result<SearchIndex, PrepareError> {
     let root = &config.index.dir;
     let fingerprint = knowledge::fingerprint(&config.knowledge.dir);
     let why = match (index::current_meta(root), &fingerprint) {
@@ -78,6 +82,21 @@ pub fn prepare_index(config: &Config) -> Result<SearchIndex, PrepareError> {
             } else {
                 return Err(PrepareError::Invalid(problems));
             }
+        } else if why.contains("stale") {
+            if preview {
+                // Staged and opened, then its folder removed: the open files stay readable, and
+                // `CURRENT` never names it.
+                let staged = index::stage(&loaded.knowledge, root)?;
+                let index = staged.open(None)?;
+                drop(staged);
+                tracing::info!(
+                    "the index is {why}: answering from a private build of the knowledge as it is now (not published: `customs-bot reindex` publishes it through the regression gate)"
+                );
+                return Ok(index);
+            }
+            tracing::warn!(
+                "the index is {why}: serving the published index until `customs-bot reindex` publishes the change through the regression gate"
+            );
         } else {
             return rebuild(&loaded, root, why);
         }
@@ -132,9 +151,17 @@ impl Assistant {
         }
     }
 
-    /// Prepares the index (rebuilding it if needed) and returns a ready assistant.
+    /// Prepares the index (building it if missing or damaged) and returns a ready assistant on
+    /// the published index.
     pub fn start(config: Config) -> Result<Self, PrepareError> {
-        let index = prepare_index(&config)?;
+        let index = prepare_index(&config, false)?;
+        Ok(Self::new(config, index))
+    }
+
+    /// [`start`](Self::start) for the staff's panels (`ask`, `chat`): when the knowledge changed
+    /// since the last reindex, answers from a private build of it (published by nobody).
+    pub fn preview(config: Config) -> Result<Self, PrepareError> {
+        let index = prepare_index(&config, true)?;
         Ok(Self::new(config, index))
     }
 
@@ -260,7 +287,16 @@ impl Assistant {
         }
         let reply = match verdict.decision {
             Decision::Answer => {
-                let e = index.entry(hits[verdict.picks[0]].entry).clone();
+                let hit = &hits[verdict.picks[0]];
+                let e = index.entry(hit.entry).clone();
+                // A rule no longer in force is answered with the one that replaced it.
+                let body = match hit.superseded {
+                    Some(old) => Body::Superseded {
+                        old: Box::new(index.entry(old).clone()),
+                        entry: Box::new(e.clone()),
+                    },
+                    None => Body::Answer(Box::new(e.clone())),
+                };
                 Reply {
                     question: question.to_string(),
                     decision: Decision::Answer,
@@ -271,7 +307,7 @@ impl Assistant {
                     }),
                     candidates,
                     confidence: verdict.confidence,
-                    body: Body::Answer(Box::new(e)),
+                    body,
                 }
             }
             Decision::Clarify => {
@@ -300,13 +336,20 @@ impl Assistant {
     }
 
     /// The reply for one entry chosen directly (a clarify choice or a browsed topic).
+    /// An entry no longer in force is answered by the one that supersedes it, if any.
     pub fn answer_entry(&self, id: &str) -> Option<Reply> {
         let index = self.index();
-        let e = index.find(id)?.clone();
-        if !e.is_current(today()) {
-            return None;
+        let ord = index.position(id)?;
+        let now = index.answers_for(ord, today())?;
+        let mut reply = Reply::whole_entry(index.entry(now).clone());
+        if now != ord {
+            let entry = Box::new(index.entry(now).clone());
+            reply.body = Body::Superseded {
+                old: Box::new(index.entry(ord).clone()),
+                entry,
+            };
         }
-        Some(Reply::whole_entry(e))
+        Some(reply)
     }
 
     /// Current entries of one kind, by title: (id, title).

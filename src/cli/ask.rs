@@ -28,7 +28,7 @@ pub struct Args {
 }
 
 pub fn run(config: Config, args: Args) -> anyhow::Result<Code> {
-    let assistant = Assistant::start(config)?;
+    let assistant = Assistant::preview(config)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if !args.question.is_empty() {

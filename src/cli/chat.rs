@@ -15,7 +15,7 @@ use super::Code;
 pub struct Args {}
 
 pub fn run(config: Config, _args: Args) -> anyhow::Result<Code> {
-    let assistant = Assistant::start(config)?;
+    let assistant = Assistant::preview(config)?;
     let office = assistant.config().office.clone();
     let name = office.get("office_name").cloned().unwrap_or_default();
     let stdout = std::io::stdout();

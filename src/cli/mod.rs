@@ -6,11 +6,14 @@
 mod ask;
 mod chat;
 mod check;
+mod expiring;
 mod hash_password;
+mod history;
 mod reindex;
 mod review;
 mod serve;
 mod stats;
+mod why;
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -40,8 +43,12 @@ pub struct Cli {
 pub enum Command {
     /// Validate the knowledge folder and report every problem.
     Check(check::Args),
-    /// Build the search index from the knowledge folder and switch to it atomically.
+    /// Build the search index, pass it through the regression gate, and switch to it atomically.
     Reindex(reindex::Args),
+    /// The audit trail of knowledge changes: reindexes and promotions, who, what, the gate's result.
+    History(history::Args),
+    /// Entries that expire within N days (or have expired), and what replaces them.
+    Expiring(expiring::Args),
     /// Ask one question (or one per line on standard input) and print the reply. Writes nothing.
     Ask(ask::Args),
     /// Talk to the assistant in the terminal.
@@ -64,6 +71,10 @@ pub enum Code {
     Problems = 1,
     /// Configuration or environment prevented the command from running.
     Failure = 2,
+    /// `reindex`: the regression gate refused the new index; nothing switched.
+    Refused = 3,
+    /// `reindex --dry-run`: the new index would change answers or entries; nothing switched.
+    Changes = 4,
 }
 
 impl From<Code> for ExitCode {
@@ -190,6 +201,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
     match cli.command {
         Command::Check(args) => check::run(&config, args),
         Command::Reindex(args) => reindex::run(&config, args),
+        Command::History(args) => history::run(&config, args),
+        Command::Expiring(args) => expiring::run(&config, args),
         Command::Ask(args) => ask::run(config, args),
         Command::Chat(args) => chat::run(config, args),
         Command::Serve(args) => serve::run(config, args),

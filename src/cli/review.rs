@@ -10,7 +10,7 @@ use clap::Subcommand;
 
 use crate::config::Config;
 use crate::desk::Cases;
-use crate::desk::knowledge::{PromoteTarget, promote};
+use crate::desk::knowledge::{PromoteTarget, cli_user, promote};
 use crate::duty::OfficeClock;
 use crate::knowledge::Kind;
 use crate::tickets::{CloseReason, SqliteStore, Ticket, TicketState, parse_ticket_number};
@@ -72,6 +72,18 @@ pub enum ReviewCommand {
         /// Title of the new entry (default: the question).
         #[arg(long)]
         title: Option<String>,
+        /// Publish even when the regression gate refuses (recorded as accepted by you).
+        #[arg(long)]
+        accept: bool,
+    },
+    /// What a person was told for a logged question: the reply as sent, the entry versions it
+    /// came from and whether they changed since.
+    Why {
+        /// The question's id in the log.
+        question: i64,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -145,6 +157,7 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
             new,
             kind,
             title,
+            accept,
         } => {
             let target = match (to, new) {
                 (Some(id), _) => PromoteTarget::To(id),
@@ -157,17 +170,28 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
                 },
                 (None, None) => anyhow::bail!("say where the ticket goes: --to <entry-id> or --new <id>"),
             };
-            let done = promote(&cases, ticket_id(&ticket)?, target)?;
+            let done = promote(&cases, ticket_id(&ticket)?, target, &cli_user(), accept)?;
+            for l in done.index.lines() {
+                writeln!(out, "{l}")?;
+            }
+            if !done.index.outcome.published() {
+                writeln!(
+                    out,
+                    "not promoted: the regression gate refused, so the edit was undone and the ticket stays open; run again with --accept to publish it anyway"
+                )?;
+                return Ok(Code::Refused);
+            }
             writeln!(
                 out,
                 "promoted to `{}` ({}); reindexed {} entries in {} ms — a running bot picks it up within seconds.\nReview and commit the change: git diff {}",
                 done.entry,
                 done.path.display(),
-                done.index.entries,
-                done.index.elapsed.as_millis(),
+                done.index.report.entries,
+                done.index.report.elapsed.as_millis(),
                 done.path.display()
             )?;
         }
+        ReviewCommand::Why { question, json } => super::why::run(&cases, question, json, &mut out)?,
     }
     Ok(Code::Ok)
 }
@@ -219,6 +243,9 @@ fn show(cases: &Cases, t: &Ticket, out: &mut impl Write) -> anyhow::Result<()> {
     writeln!(out, "渠道：{} 会话 {}", t.channel, t.chat)?;
     writeln!(out, "原因：{}", t.reason.label())?;
     writeln!(out, "问题：{}", t.question)?;
+    if let Some(q) = t.question_id {
+        writeln!(out, "提问记录：{q}（customs-bot review why {q}）")?;
+    }
     let guesses = t.guess_titles();
     writeln!(
         out,

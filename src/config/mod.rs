@@ -42,6 +42,7 @@ pub struct Config {
     pub conversation: ConversationConfig,
     /// The hall's touchscreen: home tiles, the "most asked" row, the address in its QR codes.
     pub kiosk: KioskConfig,
+    pub governance: GovernanceConfig,
     /// Where this configuration was read from (not a key in the file).
     pub source: PathBuf,
 }
@@ -72,6 +73,7 @@ struct File {
     conversation: ConversationConfig,
     #[serde(default)]
     kiosk: KioskConfig,
+    governance: GovernanceConfig,
 }
 
 impl File {
@@ -89,6 +91,7 @@ impl File {
             web: self.web,
             conversation: self.conversation,
             kiosk: self.kiosk,
+            governance: self.governance,
             source: source.to_path_buf(),
         })
     }
@@ -145,6 +148,25 @@ pub struct ConversationConfig {
 impl Default for ConversationConfig {
     fn default() -> Self {
         Self { idle_minutes: 30 }
+    }
+}
+
+/// `[governance]`: the regression gate of a reindex.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GovernanceConfig {
+    /// A reindex replays the distinct questions asked on real channels in this many last days.
+    pub replay_days: u32,
+    /// At most this many of them (the most asked first).
+    pub replay_limit: usize,
+}
+
+impl Default for GovernanceConfig {
+    fn default() -> Self {
+        Self {
+            replay_days: 30,
+            replay_limit: 5000,
+        }
     }
 }
 

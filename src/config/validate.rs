@@ -74,6 +74,14 @@ impl Config {
             1.0,
             10_080.0,
         )?;
+        in_range("governance", "replay_days", self.governance.replay_days, 0.0, 3650.0)?;
+        in_range(
+            "governance",
+            "replay_limit",
+            self.governance.replay_limit,
+            0.0,
+            1_000_000.0,
+        )?;
         let t = &self.telegram;
         for (key, v) in [
             ("questions_per_minute", t.questions_per_minute),

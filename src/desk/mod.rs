@@ -17,6 +17,7 @@ mod kiosk;
 pub mod knowledge;
 pub mod metrics;
 mod notify;
+pub mod why;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,7 +34,7 @@ use crate::tickets::{
 pub use cases::Cases;
 pub use housekeeping::housekeeping;
 pub use kiosk::Popular;
-pub use knowledge::{PromoteTarget, Promoted, ReindexError, Reindexed};
+pub use knowledge::{Mode, Outcome, PromoteTarget, Promoted, ReindexError, Reindexed};
 pub use notify::{Notice, Notifier, Pending, Silent};
 
 /// Where a conversation happens.
@@ -310,6 +311,7 @@ impl Desk {
             entry: reply.entry.as_ref().map(|e| e.id.clone()),
             confidence: reply.confidence,
             latency_ms: latency.as_secs_f32() * 1000.0,
+            provenance: Some(Box::new(knowledge::provenance(&self.assistant, &reply))),
         };
         match self
             .store("keep the question", move |st| st.record_question(&record))
@@ -460,29 +462,6 @@ impl Desk {
 
     pub async fn close(&self, id: i64, reason: CloseReason) -> Result<Ticket, TicketError> {
         self.with_cases(move |c| c.close(id, reason)).await
-    }
-
-    /// Promotes a ticket into knowledge and puts the new index in service at once.
-    pub async fn promote(&self, id: i64, target: PromoteTarget) -> anyhow::Result<Promoted> {
-        let (cases, a) = (self.cases.clone(), self.assistant.clone());
-        tokio::task::spawn_blocking(move || {
-            let done = knowledge::promote(&cases, id, target)?;
-            reload(&a)?;
-            Ok(done)
-        })
-        .await?
-    }
-
-    /// Validates the knowledge, builds a new generation and puts it in service at once.
-    pub async fn reindex(&self) -> Result<Reindexed, ReindexError> {
-        let a = self.assistant.clone();
-        tokio::task::spawn_blocking(move || {
-            let done = knowledge::reindex(a.config())?;
-            reload(&a)?;
-            Ok(done)
-        })
-        .await
-        .map_err(|e| ReindexError::Other(anyhow::anyhow!("{e}")))?
     }
 }
 

@@ -107,6 +107,7 @@ impl QuestionWeights {
             coverage,
             norm,
             matched,
+            superseded: None,
         }
     }
 }

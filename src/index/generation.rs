@@ -86,11 +86,31 @@ fn analyzer_for(l: &Lexicon) -> anyhow::Result<Analyzer> {
 }
 
 fn build_with(knowledge: &Knowledge, root: &Path, analyzer: &Analyzer) -> anyhow::Result<BuildReport> {
+    stage_with(knowledge, root, analyzer)?.publish()
+}
+
+/// A complete generation written but not yet in service: what a gated reindex compares with the
+/// one in service before it switches. The build lock is held until it is published or dropped;
+/// dropped unpublished, its folder is removed and the generation in service stays.
+pub struct Staged {
+    _lock: BuildLock,
+    root: PathBuf,
+    name: String,
+    report: BuildReport,
+    published: bool,
+}
+
+/// Builds a new generation from validated knowledge without switching to it (see [`Staged`]).
+pub fn stage(knowledge: &Knowledge, root: &Path) -> anyhow::Result<Staged> {
+    stage_with(knowledge, root, &analyzer_for(&knowledge.lexicon)?)
+}
+
+fn stage_with(knowledge: &Knowledge, root: &Path, analyzer: &Analyzer) -> anyhow::Result<Staged> {
     let started = Instant::now();
     std::fs::create_dir_all(root).with_context(|| format!("creating the index folder {}", root.display()))?;
     // One build at a time per index folder: concurrent builds would otherwise delete each other's
     // work in progress, or the generation another one just made current.
-    let _lock = BuildLock::acquire(root)?;
+    let lock = BuildLock::acquire(root)?;
     let stamp = chrono::Utc::now();
     let name = format!("gen-{}-{}", stamp.format("%Y%m%dT%H%M%S%3f"), std::process::id());
     let building = root.join(format!("{BUILDING}{name}"));
@@ -117,18 +137,53 @@ fn build_with(knowledge: &Knowledge, root: &Path, analyzer: &Analyzer) -> anyhow
             return Err(e);
         }
     };
-    // The switch: only now does anyone see the new generation. The one it replaces is kept (a running
-    // process may still be reading it).
-    let previous = current_name(root);
-    write_atomically(&root.join(CURRENT), name.as_bytes())?;
-    sync_dir(root)?;
-    remove_old_generations(root, &name, previous.as_deref());
-    Ok(BuildReport {
-        generation,
-        entries: knowledge.entries.len(),
-        documents,
-        elapsed: started.elapsed(),
+    Ok(Staged {
+        _lock: lock,
+        root: root.to_path_buf(),
+        name,
+        report: BuildReport {
+            generation,
+            entries: knowledge.entries.len(),
+            documents,
+            elapsed: started.elapsed(),
+        },
+        published: false,
     })
+}
+
+impl Staged {
+    /// What the build did (the generation is not in service yet).
+    pub fn report(&self) -> &BuildReport {
+        &self.report
+    }
+
+    /// Opens the staged generation, sharing `previous`'s analyzer when the lexicon is the same.
+    pub fn open(&self, previous: Option<&SearchIndex>) -> anyhow::Result<SearchIndex> {
+        SearchIndex::open_at(&self.report.generation, previous.map(|p| (&p.lexicon, &p.analyzer)))
+    }
+
+    /// The switch: only now does anyone see the new generation. The one it replaces is kept (a
+    /// running process may still be reading it); older ones are removed.
+    pub fn publish(mut self) -> anyhow::Result<BuildReport> {
+        let previous = current_name(&self.root);
+        write_atomically(&self.root.join(CURRENT), self.name.as_bytes())?;
+        sync_dir(&self.root)?;
+        self.published = true;
+        remove_old_generations(&self.root, &self.name, previous.as_deref());
+        Ok(self.report.clone())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.published {
+            // Renamed first, like any generation removed, so no half-deleted `gen-…` is left.
+            let trash = self.root.join(format!("{TRASH}{}", self.name));
+            if std::fs::rename(&self.report.generation, &trash).is_ok() {
+                let _ = std::fs::remove_dir_all(&trash);
+            }
+        }
+    }
 }
 
 /// The exclusive build lock of an index folder (`index/LOCK`), released on drop or when the process
@@ -414,10 +469,12 @@ impl SearchIndex {
             .with_context(|| format!("reading the index files in {}", tantivy_dir.display()))?;
         let (_, fields) = schema();
         let by_id = entries.iter().enumerate().map(|(i, e)| (e.id.clone(), i)).collect();
+        let successors = super::successors(&entries, &by_id);
         Ok(Self {
             meta,
             entries,
             by_id,
+            successors,
             lexicon,
             analyzer,
             terms: (0..heads.len()).map(|_| std::sync::OnceLock::new()).collect(),

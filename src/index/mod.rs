@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions};
 use tantivy::{DocAddress, IndexReader};
 
-pub use generation::{build, build_and_open, current_meta};
+pub use generation::{Staged, build, build_and_open, current_meta, stage};
 
 use crate::knowledge::{Entry, Lexicon};
 use crate::text::Analyzer;
@@ -80,6 +80,9 @@ pub struct Hit {
     /// Sum of the entry-level IDF of the question's words the entry contains: how much specific
     /// vocabulary the two share, however long the question is.
     pub matched: f32,
+    /// When `entry` answers in place of an entry no longer in force that supersedes names (whose
+    /// words the question matched): that entry's position.
+    pub superseded: Option<usize>,
 }
 
 /// The fields of every generation's documents (see ARCHITECTURE.md, "Index layout").
@@ -120,6 +123,8 @@ pub struct SearchIndex {
     meta: Meta,
     entries: Vec<Entry>,
     by_id: HashMap<String, usize>,
+    /// Entry position → the entries that supersede it, most recently updated first.
+    successors: HashMap<usize, Vec<usize>>,
     /// The lexicon the generation was built from (to share the analyzer with the next generation).
     lexicon: Lexicon,
     /// Shared with the next generation when its lexicon is the same, so a reindex does not load
@@ -158,6 +163,11 @@ impl SearchIndex {
         &self.entries[ord]
     }
 
+    /// The position of entry `id` in [`entries`](Self::entries).
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
+    }
+
     pub fn find(&self, id: &str) -> Option<&Entry> {
         self.by_id.get(id).map(|&i| &self.entries[i])
     }
@@ -165,4 +175,34 @@ impl SearchIndex {
     pub fn analyzer(&self) -> &Analyzer {
         &self.analyzer
     }
+
+    /// The lexicon the generation was built from.
+    pub fn lexicon(&self) -> &Lexicon {
+        &self.lexicon
+    }
+
+    /// The generation's folder name (`gen-…`): what logged answers record.
+    pub fn generation_name(&self) -> String {
+        self.generation
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// Entry position → the positions of the entries that name it in `supersedes`, most recently
+/// updated first.
+fn successors(entries: &[Entry], by_id: &HashMap<String, usize>) -> HashMap<usize, Vec<usize>> {
+    let mut out: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        for old in &e.supersedes {
+            if let Some(&o) = by_id.get(old) {
+                out.entry(o).or_default().push(i);
+            }
+        }
+    }
+    for list in out.values_mut() {
+        list.sort_by(|&a, &b| (entries[b].updated, &entries[b].id).cmp(&(entries[a].updated, &entries[a].id)));
+    }
+    out
 }

@@ -51,7 +51,13 @@ impl SearchIndex {
         for (ord, score) in self.distinct_entries(&searcher, top, limit, today)? {
             let terms = self.entry_terms(&searcher, ord)?;
             let shares = query.groups.iter().map(|g| features::share(g, terms));
-            hits.push(weights.hit(ord, score, shares));
+            let mut hit = weights.hit(ord, score, shares);
+            // The words matched were the superseded entry's; the entry in force answers.
+            if let Some(now) = self.answers_for(ord, today).filter(|&now| now != ord) {
+                hit.entry = now;
+                hit.superseded = Some(ord);
+            }
+            hits.push(hit);
         }
         hits.sort_by(|a, b| b.rank.total_cmp(&a.rank));
         if tracing::enabled!(tracing::Level::DEBUG) {
@@ -161,8 +167,22 @@ impl SearchIndex {
         BooleanQuery::new(clauses)
     }
 
+    /// The entry that answers for entry `ord` on `today`: itself when in force, else the entry in
+    /// force that supersedes it (the most recently updated), else none.
+    pub fn answers_for(&self, ord: usize, today: NaiveDate) -> Option<usize> {
+        if self.entries[ord].is_current(today) {
+            return Some(ord);
+        }
+        self.successors
+            .get(&ord)?
+            .iter()
+            .copied()
+            .find(|&s| self.entries[s].is_current(today))
+    }
+
     /// Collapses the best documents to distinct entries (the score of their best document), in
-    /// order, skipping entries not in force `today`; at most `limit`.
+    /// order, skipping entries not in force `today` unless an entry in force supersedes them; at
+    /// most `limit`.
     fn distinct_entries(
         &self,
         searcher: &Searcher,
@@ -181,10 +201,15 @@ impl SearchIndex {
             };
             let Some(ord) = column.first(addr.doc_id) else { continue };
             let ord = ord as usize;
-            if ord >= self.entries.len() || !self.entries[ord].is_current(today) {
+            if ord >= self.entries.len() {
                 continue;
             }
-            if !best.iter().any(|(e, _)| *e == ord) {
+            // An entry not in force counts only through the entry in force that supersedes it
+            // (`answers`): found once, under the successor's place.
+            let Some(answers) = self.answers_for(ord, today) else {
+                continue;
+            };
+            if !best.iter().any(|(e, _)| self.answers_for(*e, today) == Some(answers)) {
                 best.push((ord, score));
             }
             if best.len() >= limit {

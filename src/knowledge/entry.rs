@@ -63,6 +63,10 @@ pub struct Entry {
     pub effective: Option<NaiveDate>,
     pub expires: Option<NaiveDate>,
     pub related: Vec<String>,
+    /// The entries this one replaces (dated rules): when one of them has expired, a question that
+    /// finds it is answered with this entry and told that the old rule ended.
+    #[serde(default)]
+    pub supersedes: Vec<String>,
     /// Where the facts were read (announcement numbers, statute articles, official pages): for
     /// staff and reviewers, never shown to people.
     #[serde(default)]
@@ -151,7 +155,7 @@ pub fn is_valid_id(id: &str) -> bool {
 }
 
 /// The fields an entry's front matter may have.
-const FIELDS: [&str; 11] = [
+const FIELDS: [&str; 12] = [
     "id",
     "kind",
     "title",
@@ -162,6 +166,7 @@ const FIELDS: [&str; 11] = [
     "effective",
     "expires",
     "related",
+    "supersedes",
     "sources",
 ];
 
@@ -171,6 +176,7 @@ pub struct Lines {
     pub id: usize,
     pub questions: usize,
     pub related: usize,
+    pub supersedes: usize,
     /// Line number of the first body line (1-based).
     pub body: usize,
 }
@@ -353,6 +359,7 @@ pub fn parse(source: &str, text: &str) -> (Option<(Entry, Lines)>, Vec<Problem>)
     let legal_basis = list("legal_basis", true, &mut problems);
     let related = list("related", false, &mut problems);
     let sources = list("sources", false, &mut problems);
+    let supersedes = list("supersedes", false, &mut problems);
     if matches!(kind, Some(Kind::Policy | Kind::Procedure | Kind::Permit))
         && legal_basis.as_ref().is_some_and(|l| l.is_empty())
     {
@@ -457,6 +464,7 @@ pub fn parse(source: &str, text: &str) -> (Option<(Entry, Lines)>, Vec<Problem>)
         id: key_line("id"),
         questions: key_line("questions"),
         related: key_line("related"),
+        supersedes: key_line("supersedes"),
         body: body_line,
     };
     let entry = Entry {
@@ -470,6 +478,7 @@ pub fn parse(source: &str, text: &str) -> (Option<(Entry, Lines)>, Vec<Problem>)
         effective,
         expires,
         related,
+        supersedes: supersedes.unwrap_or_default(),
         sources: sources.unwrap_or_default(),
         body,
         source: source.to_string(),

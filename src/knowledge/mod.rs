@@ -5,6 +5,7 @@
 //! the index records so that a stale index is noticed. Parsing itself (`entry`, `lexicon`) works
 //! on strings; only the thin wrapper here touches the disk. Nothing here knows about the index.
 
+pub mod dated;
 pub mod edit;
 pub mod entry;
 pub mod lexicon;
@@ -423,6 +424,7 @@ pub fn load(dir: &Path, placeholders: &BTreeSet<String>, today: NaiveDate) -> Lo
         }
     }
 
+    dated::check(&entries, today, &mut problems);
     let mut entries: Vec<Entry> = entries.into_iter().map(|(e, _)| e.clone()).collect();
     entries.sort_by(|a, b| a.id.cmp(&b.id));
     problems.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));

@@ -77,7 +77,7 @@ pub(super) async fn send_reply(bot: &TgBot, ctx: &Context, id: ChatId, answered:
     let office = ctx.office();
     let reply = &answered.reply;
     match &reply.body {
-        Body::Answer(_) => {
+        Body::Answer(_) | Body::Superseded { .. } => {
             let keyboard = answered.question_id.map(feedback_keyboard);
             send_html(bot, id, reply.telegram_html(office), keyboard).await
         }

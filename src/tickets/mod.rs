@@ -9,6 +9,7 @@
 //! What a ticket *means* — when one opens, why, who is told — is the desk's business
 //! (`crate::desk`); this module only keeps records.
 
+mod governance;
 mod mask;
 mod spool;
 mod sqlite;
@@ -16,6 +17,7 @@ mod sqlite;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use governance::{EntryVersion, KnowledgeChange, OperatorAnswer, Provenance, Told};
 pub use mask::{mask, random_key};
 
 use crate::conversation::Conversation;
@@ -31,6 +33,10 @@ pub struct QuestionRecord {
     pub entry: Option<String>,
     pub confidence: f32,
     pub latency_ms: f32,
+    /// Where the reply came from (written with the question; read back by
+    /// [`TicketStore::question_told`]).
+    #[serde(skip)]
+    pub provenance: Option<Box<Provenance>>,
 }
 
 /// Why a ticket was opened.
@@ -221,6 +227,8 @@ pub struct Ticket {
     /// The secret that opens the ticket's web page.
     #[serde(skip)]
     pub access_key: String,
+    /// The logged question the ticket was opened for, if any (`review why` shows what it was told).
+    pub question_id: Option<i64>,
 }
 
 impl Ticket {
@@ -419,6 +427,17 @@ pub trait TicketStore: Send + Sync {
     /// any channel), most first: `(entry id, conversations)`, each conversation counted once per
     /// entry so that one person tapping again does not raise it; ties by id. At most `limit`.
     fn popular_entries(&self, since: DateTime<Utc>, limit: usize) -> anyhow::Result<Vec<(String, u64)>>;
-    /// Deletes questions, feedback and closed tickets older than `days`. Returns rows removed.
+    /// Deletes questions (with their provenance), feedback, closed tickets and knowledge changes
+    /// older than `days`. Returns rows removed.
     fn purge(&self, days: u32) -> anyhow::Result<usize>;
+    /// What was told for logged question `id` (its reply and provenance, and operators' answers to
+    /// its tickets); None when there is no such question.
+    fn question_told(&self, id: i64) -> anyhow::Result<Option<Told>>;
+    /// The distinct questions (masked, as stored) asked on real channels in the last `days` days,
+    /// most asked first, at most `limit`: what a reindex replays.
+    fn asked_questions(&self, days: u32, limit: usize) -> anyhow::Result<Vec<String>>;
+    /// Adds a knowledge change to the audit trail; returns its id.
+    fn record_change(&self, change: &KnowledgeChange) -> anyhow::Result<i64>;
+    /// The audit trail, newest first: every change, or those touching entry `entry`; at most `limit`.
+    fn changes(&self, entry: Option<&str>, limit: usize) -> anyhow::Result<Vec<KnowledgeChange>>;
 }

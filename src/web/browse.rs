@@ -8,7 +8,7 @@ use super::pages::{lines, page};
 use super::{Shared, WebError};
 use crate::desk::Channel;
 use crate::knowledge::Kind;
-use crate::reply::{Body, entry_web_html};
+use crate::reply::Body;
 use crate::tickets::{Ticket, TicketState, parse_ticket_number};
 
 #[derive(Deserialize)]
@@ -120,11 +120,13 @@ pub(super) async fn entry_page(State(s): State<Shared>, Path(id): Path<String>) 
     let Some(reply) = s.assistant().answer_entry(&id) else {
         return Err(WebError::NotFound("没有这一条，或它已经下线。"));
     };
-    let Body::Answer(e) = &reply.body else {
+    // A rule no longer in force opens the one that replaced it, saying when the old one ended.
+    let (Body::Answer(e) | Body::Superseded { entry: e, .. }) = &reply.body else {
         return Err(WebError::NotFound("没有这一条。"));
     };
-    // `entry_web_html` (the markup module) renders the entry with everything in it escaped.
-    let entry = PreEscaped(entry_web_html(e, &s.assistant().config().office));
+    // `web_html` renders the entry (`entry_web_html`, the markup module) with everything in it
+    // escaped.
+    let entry = PreEscaped(reply.web_html(&s.assistant().config().office));
     let body = html! {
         header {
             h1 { (e.title) }

@@ -85,7 +85,9 @@ async fn chat_json(s: &Shared, answered: &Answered) -> serde_json::Value {
         _ => {}
     }
     let mut feedback = None;
-    if let (Body::Answer(_) | Body::FollowUp { .. } | Body::Parts(_), Some(qid)) = (&reply.body, answered.question_id) {
+    if let (Body::Answer(_) | Body::FollowUp { .. } | Body::Superseded { .. } | Body::Parts(_), Some(qid)) =
+        (&reply.body, answered.question_id)
+    {
         feedback = s.desk.question_key(qid).await;
     }
     // Answered from the conversation's topic: the page offers 不是这个？ (the same turn as typing it).

@@ -32,7 +32,7 @@ fn messages(text: &str) -> Vec<String> {
 fn reports_every_problem_with_line_and_fix() {
     let text = "+++\nid = \"Bad_Id\"\nkind = \"story\"\nquestions = \"转关\"\nkeywords = []\nlegal_basis = []\nupdated = \"soon\"\ncolour = 1\n+++\n";
     let m = messages(text);
-    assert!(m.contains(&"k/x.md:8: unknown field `colour` — remove it or fix its spelling; the fields are id, kind, title, questions, keywords, legal_basis, updated, effective, expires, related, sources".to_string()), "{m:#?}");
+    assert!(m.contains(&"k/x.md:8: unknown field `colour` — remove it or fix its spelling; the fields are id, kind, title, questions, keywords, legal_basis, updated, effective, expires, related, supersedes, sources".to_string()), "{m:#?}");
     assert!(
         m.contains(&"k/x.md:1: missing field `title` — add `title = \"…\"` between the +++ lines".to_string()),
         "{m:#?}"

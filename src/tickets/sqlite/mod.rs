@@ -9,6 +9,9 @@
 //! questions into the database — idempotently: each question carries a random `uid` with a UNIQUE
 //! index, so a replay interrupted by a crash never stores a question twice.
 
+mod governance;
+#[cfg(test)]
+mod governance_tests;
 mod records;
 mod report;
 #[cfg(test)]
@@ -29,14 +32,14 @@ use super::spool::{lock_spool, sync_dir};
 use super::{QuestionRecord, mask, random_key};
 
 /// The migrations, in order. Each runs once.
-const MIGRATIONS: [&str; 7] = [
+const MIGRATIONS: [&str; 8] = [
     include_str!("../../../migrations/0001_init.sql"),
     include_str!("../../../migrations/0002_operators.sql"),
     include_str!("../../../migrations/0003_ticket_keys.sql"),
     include_str!("../../../migrations/0004_question_refs.sql"),
     include_str!("../../../migrations/0005_question_uid.sql"),
     include_str!("../../../migrations/0006_conversations.sql"),
-    // After 0007 and 0008 once those are merged in.
+    include_str!("../../../migrations/0007_knowledge_governance.sql"),
     include_str!("../../../migrations/0009_popular_index.sql"),
 ];
 
@@ -272,14 +275,21 @@ struct QuestionRow {
     entry: Option<String>,
     confidence: f32,
     latency_ms: f32,
+    /// Provenance (absent in spools written before it was kept): the generation, the reply as
+    /// sent (masked) and the entries used (JSON).
+    #[serde(default)]
+    generation: Option<String>,
+    #[serde(default)]
+    reply: Option<String>,
+    #[serde(default)]
+    sources: Option<String>,
 }
 
-const INSERT_QUESTION: &str =
-    "INSERT INTO questions (uid, at, channel, chat, question, decision, entry, confidence, latency_ms)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-const INSERT_QUESTION_ONCE: &str =
-    "INSERT INTO questions (uid, at, channel, chat, question, decision, entry, confidence, latency_ms)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(uid) DO NOTHING";
+const INSERT_QUESTION: &str = "INSERT INTO questions (uid, at, channel, chat, question, decision, entry, confidence, \
+     latency_ms, generation, reply, sources) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+const INSERT_QUESTION_ONCE: &str = "INSERT INTO questions (uid, at, channel, chat, question, decision, entry, confidence, \
+     latency_ms, generation, reply, sources) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+     ON CONFLICT(uid) DO NOTHING";
 
 impl QuestionRow {
     fn new(q: &QuestionRecord) -> Self {
@@ -293,6 +303,12 @@ impl QuestionRow {
             entry: q.entry.clone(),
             confidence: q.confidence,
             latency_ms: q.latency_ms,
+            generation: q.provenance.as_ref().map(|p| p.generation.clone()),
+            reply: q.provenance.as_ref().map(|p| mask(&p.reply)),
+            sources: q
+                .provenance
+                .as_ref()
+                .and_then(|p| serde_json::to_string(&p.entries).ok()),
         }
     }
 
@@ -307,7 +323,10 @@ impl QuestionRow {
             self.decision,
             self.entry,
             self.confidence,
-            self.latency_ms
+            self.latency_ms,
+            self.generation,
+            self.reply,
+            self.sources
         ])
     }
 }

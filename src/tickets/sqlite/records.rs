@@ -18,7 +18,7 @@ use crate::tickets::{
 
 const TICKET_COLUMNS: &str = "id, opened_at, channel, chat, question, reason, guesses, state, answer, answered_by, \
      answered_at, relayed_at, closed_at, close_reason, promoted_to, notice_message_id, overdue_announced, \
-     COALESCE(access_key, '')";
+     COALESCE(access_key, ''), question_id";
 
 fn row_ticket(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
     Ok(Ticket {
@@ -43,6 +43,7 @@ fn row_ticket(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
         notice_message_id: r.get(15)?,
         overdue_announced: r.get(16)?,
         access_key: r.get(17)?,
+        question_id: r.get(18)?,
     })
 }
 
@@ -57,6 +58,7 @@ fn row_question(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Questio
         entry: r.get(first + 4)?,
         confidence: r.get(first + 5)?,
         latency_ms: r.get(first + 6)?,
+        provenance: None,
     })
 }
 
@@ -74,13 +76,13 @@ fn parsed<T>(r: &rusqlite::Row<'_>, column: usize, parse: fn(&str) -> Option<T>)
     parse(&s).ok_or_else(|| bad_value(column, &s))
 }
 
-fn time(r: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<DateTime<Utc>> {
+pub(super) fn time(r: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<DateTime<Utc>> {
     parsed(r, column, |s| {
         DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
     })
 }
 
-fn optional_time(r: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+pub(super) fn optional_time(r: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
     match r.get::<_, Option<String>>(column)? {
         None => Ok(None),
         Some(_) => time(r, column).map(Some),
@@ -375,6 +377,22 @@ impl TicketStore for SqliteStore {
 
     fn purge(&self, days: u32) -> anyhow::Result<usize> {
         self.remove_older_than(days)
+    }
+
+    fn question_told(&self, id: i64) -> anyhow::Result<Option<crate::tickets::Told>> {
+        self.told(id)
+    }
+
+    fn asked_questions(&self, days: u32, limit: usize) -> anyhow::Result<Vec<String>> {
+        self.distinct_questions(days, limit)
+    }
+
+    fn record_change(&self, change: &crate::tickets::KnowledgeChange) -> anyhow::Result<i64> {
+        self.add_change(change)
+    }
+
+    fn changes(&self, entry: Option<&str>, limit: usize) -> anyhow::Result<Vec<crate::tickets::KnowledgeChange>> {
+        self.list_changes(entry, limit)
     }
 
     fn conversation(&self, channel: &str, chat: &str, since: DateTime<Utc>) -> anyhow::Result<Option<Conversation>> {

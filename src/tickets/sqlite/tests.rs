@@ -36,6 +36,7 @@ fn record(q: &str) -> QuestionRecord {
         entry: Some("proc-transit".into()),
         confidence: 0.9,
         latency_ms: 0.3,
+        provenance: None,
     }
 }
 

@@ -3,6 +3,7 @@
 //! sessions are in `session`, the pages in `views`; every form post arrives as a
 //! [`CsrfForm`] (a live session and its CSRF token), every page view with an [`Operator`].
 
+mod governance;
 mod session;
 mod views;
 
@@ -13,9 +14,9 @@ use axum::routing::{get, post};
 use maud::Markup;
 use serde::Deserialize;
 
-use super::extract::{CsrfForm, NoFields, Operator};
+use super::extract::{CsrfForm, Operator};
 use super::{Shared, WebError};
-use crate::desk::{PromoteTarget, ReindexError};
+use crate::desk::PromoteTarget;
 use crate::knowledge::Kind;
 use crate::tickets::{CloseReason, Ticket, TicketState};
 
@@ -31,7 +32,9 @@ pub fn routes() -> Router<Shared> {
         .route("/ops/ticket/{id}/close", post(close))
         .route("/ops/ticket/{id}/promote", post(promote))
         .route("/ops/stats", get(stats))
-        .route("/ops/reindex", post(reindex))
+        .route("/ops/reindex", post(governance::reindex))
+        .route("/ops/history", get(governance::history))
+        .route("/ops/why/{id}", get(governance::why))
 }
 
 fn overdue(s: &Shared, t: &Ticket) -> bool {
@@ -107,6 +110,9 @@ struct PromoteForm {
     new: String,
     #[serde(default)]
     kind: String,
+    /// Set by the confirm step after the regression gate refused: publish anyway.
+    #[serde(default)]
+    accept: String,
 }
 
 impl PromoteForm {
@@ -134,8 +140,14 @@ async fn promote(
     let Some(target) = f.target() else {
         return views::problem(&who, "转为知识", "请填写已有条目 id 或新条目 id。");
     };
-    match s.desk.promote(id, target).await {
-        Ok(done) => views::promoted(&who, id, &done.entry, &done.path.display().to_string()),
+    let accept = !f.accept.is_empty();
+    let again = [
+        ("to", f.to.as_str()),
+        ("new", f.new.as_str()),
+        ("kind", f.kind.as_str()),
+    ];
+    match s.desk.promote(id, target, format!("web:{}", who.name), accept).await {
+        Ok(done) => governance::promoted(&who, id, &done, &again),
         Err(e) => views::outcome(&who, "转为知识", &format!("{e:#}"), true, &format!("/ops/ticket/{id}")),
     }
 }
@@ -145,12 +157,4 @@ async fn stats(State(s): State<Shared>, who: Operator) -> Result<Markup, WebErro
         return Err(WebError::Forbidden("暂时无法统计。"));
     };
     Ok(views::stats(&who, &st))
-}
-
-async fn reindex(State(s): State<Shared>, CsrfForm { who, .. }: CsrfForm<NoFields>) -> Markup {
-    match s.desk.reindex().await {
-        Ok(done) => views::reindexed(&who, Ok((done.report.entries, done.report.elapsed.as_millis()))),
-        Err(ReindexError::Invalid { problems, .. }) => views::reindexed(&who, Err(problems.join("\n"))),
-        Err(ReindexError::Other(e)) => views::problem(&who, "重建索引", &format!("{e:#}")),
-    }
 }

@@ -5,7 +5,7 @@ use maud::{Markup, html};
 
 use crate::duty::OfficeClock;
 use crate::knowledge::Kind;
-use crate::tickets::{Stats, Ticket, ticket_number};
+use crate::tickets::{Stats, Ticket};
 use crate::web::extract::Operator;
 use crate::web::pages::page;
 
@@ -15,7 +15,8 @@ pub fn console(title: &str, who: &Operator, body: Markup) -> Markup {
         header {
             h1 { (title) }
             nav {
-                a href="/ops" { "工单" } " " a href="/ops/stats" { "统计" } " " (who.name) " "
+                a href="/ops" { "工单" } " " a href="/ops/stats" { "统计" } " "
+                a href="/ops/history" { "知识变更" } " " (who.name) " "
                 form method="post" action="/ops/logout" style="display:inline" {
                     (csrf_field(who)) button { "退出" }
                 }
@@ -26,7 +27,7 @@ pub fn console(title: &str, who: &Operator, body: Markup) -> Markup {
     page(title, false, frame)
 }
 
-fn csrf_field(who: &Operator) -> Markup {
+pub(super) fn csrf_field(who: &Operator) -> Markup {
     html! { input type="hidden" name="csrf" value=(who.csrf); }
 }
 
@@ -125,6 +126,7 @@ pub fn ticket(who: &Operator, t: &Ticket, overdue: bool, clock: OfficeClock) -> 
         p { b { "渠道：" } (t.channel) " " (t.chat) }
         p { b { "状态：" } (t.state.label()) @if overdue { " " span.overdue { "逾期" } } }
         p { b { "机器人的猜测：" } (guesses) }
+        @if let Some(q) = t.question_id { p { a href={ "/ops/why/" (q) } { "当时答复了什么（提问 " (q) "）" } } }
         h2 { "经过" }
         ul { (history(t, clock)) }
         (ticket_forms(who, t))
@@ -162,18 +164,6 @@ fn ticket_forms(who: &Operator, t: &Ticket) -> Markup {
     }
 }
 
-/// A ticket turned into knowledge.
-pub fn promoted(who: &Operator, id: i64, entry: &str, path: &str) -> Markup {
-    let body = html! {
-        p {
-            "已把工单 " (ticket_number(id)) " 转为条目 " b { (entry) } "（" (path) "），索引已重建并生效。"
-            "请在版本库中检查并提交这个改动。"
-        }
-        p { a href="/ops" { "返回工单" } }
-    };
-    console("转为知识", who, body)
-}
-
 pub fn stats(who: &Operator, st: &Stats) -> Markup {
     let list = |items: &[(String, i64)]| {
         html! { @for (k, n) in items { tr { td { (n) } td { (k) } } } }
@@ -194,20 +184,6 @@ pub fn stats(who: &Operator, st: &Stats) -> Markup {
         table { (list(&st.top_unanswered)) }
     };
     console("统计", who, body)
-}
-
-/// What the reindex button did: built (entries, milliseconds), or the problems that stopped it.
-pub fn reindexed(who: &Operator, result: Result<(usize, u128), String>) -> Markup {
-    let body = html! {
-        @match &result {
-            Ok((entries, ms)) => p { "已重建索引：" (entries) " 个条目，用时 " (ms) " 毫秒，已生效。" },
-            Err(problems) => {
-                p { "知识库有问题，未重建（原索引继续服务）：" }
-                p.problems { (problems) }
-            }
-        }
-    };
-    console("重建索引", who, body)
 }
 
 /// A console page with one problem and nothing else.
