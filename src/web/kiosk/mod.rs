@@ -275,7 +275,7 @@ async fn ask(
     let index = s.assistant().index();
     let (choices, entry) = match &reply.body {
         Body::Clarify(c) => (c.iter().map(|c| (c.id.clone(), c.title.clone())).collect(), None),
-        Body::Answer(e) => (Vec::new(), Some(e.as_ref())),
+        Body::Answer(e) | Body::Superseded { entry: e, .. } => (Vec::new(), Some(e.as_ref())),
         Body::FollowUp { entry, .. } => (Vec::new(), Some(entry.as_ref())),
         _ => (Vec::new(), None),
     };
