@@ -321,6 +321,7 @@ fn popular_entries_count_answers_and_picks_once_per_conversation_within_the_peri
         entry: entry.map(str::to_string),
         confidence: 1.0,
         latency_ms: 1.0,
+        provenance: None,
     };
     // proc-a: three conversations (one of them asked twice); proc-b: two; a hand-off naming an
     // entry as its guess and a clarify do not count; proc-old was asked before the period.

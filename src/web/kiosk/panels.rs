@@ -75,6 +75,7 @@ mod tests {
             effective: None,
             expires: None,
             related: vec![],
+            supersedes: vec![],
             sources: vec![],
             body: body.into(),
             source: "procedure/proc-x.md".into(),
