@@ -13,6 +13,7 @@ pub mod conversation;
 pub mod desk;
 pub mod duty;
 pub mod index;
+pub mod insight;
 pub mod knowledge;
 pub mod markup;
 pub mod ratelimit;

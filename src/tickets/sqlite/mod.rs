@@ -9,6 +9,7 @@
 //! questions into the database — idempotently: each question carries a random `uid` with a UNIQUE
 //! index, so a replay interrupted by a crash never stores a question twice.
 
+mod insight;
 mod records;
 mod report;
 #[cfg(test)]
@@ -28,14 +29,16 @@ use serde::{Deserialize, Serialize};
 use super::spool::{lock_spool, sync_dir};
 use super::{QuestionRecord, mask, random_key};
 
-/// The migrations, in order. Each runs once.
-const MIGRATIONS: [&str; 6] = [
+/// The migrations, in order. Each runs once. (0007 is another change's number; 0008 was given to
+/// the insight queries.)
+const MIGRATIONS: [&str; 7] = [
     include_str!("../../../migrations/0001_init.sql"),
     include_str!("../../../migrations/0002_operators.sql"),
     include_str!("../../../migrations/0003_ticket_keys.sql"),
     include_str!("../../../migrations/0004_question_refs.sql"),
     include_str!("../../../migrations/0005_question_uid.sql"),
     include_str!("../../../migrations/0006_conversations.sql"),
+    include_str!("../../../migrations/0008_insight.sql"),
 ];
 
 /// How long one attempt waits for SQLite's write lock before the retry loop looks at its budget.
