@@ -1,8 +1,12 @@
 //! The operators' console at `/ops`: the ticket queue (overdue first), a ticket page to answer /
-//! close / promote, the stats, and a reindex button that reports validation problems. Login and
+//! close / promote, a reindex button that reports validation problems, and (in `insight`) the
+//! statistics with charts, knowledge gaps, helpfulness per entry and entry drafts. Login and
 //! sessions are in `session`, the pages in `views`; every form post arrives as a
 //! [`CsrfForm`] (a live session and its CSRF token), every page view with an [`Operator`].
 
+mod charts;
+mod insight;
+mod insight_views;
 mod session;
 mod views;
 
@@ -30,8 +34,8 @@ pub fn routes() -> Router<Shared> {
         .route("/ops/ticket/{id}/answer", post(answer))
         .route("/ops/ticket/{id}/close", post(close))
         .route("/ops/ticket/{id}/promote", post(promote))
-        .route("/ops/stats", get(stats))
         .route("/ops/reindex", post(reindex))
+        .merge(insight::routes())
 }
 
 fn overdue(s: &Shared, t: &Ticket) -> bool {
@@ -138,13 +142,6 @@ async fn promote(
         Ok(done) => views::promoted(&who, id, &done.entry, &done.path.display().to_string()),
         Err(e) => views::outcome(&who, "转为知识", &format!("{e:#}"), true, &format!("/ops/ticket/{id}")),
     }
-}
-
-async fn stats(State(s): State<Shared>, who: Operator) -> Result<Markup, WebError> {
-    let Some(st) = s.desk.store("count the figures", |st| st.stats(30)).await else {
-        return Err(WebError::Forbidden("暂时无法统计。"));
-    };
-    Ok(views::stats(&who, &st))
 }
 
 async fn reindex(State(s): State<Shared>, CsrfForm { who, .. }: CsrfForm<NoFields>) -> Markup {
