@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod desk;
 mod hardening;
+mod insight;
 mod operators;
 mod quality;
 mod review;

@@ -80,16 +80,24 @@ pub struct Gap {
 }
 
 impl Gap {
-    /// The gap's questions as distinct texts (first spelling kept), most asked first.
+    /// The gap's questions as distinct texts, most asked first (then first asked first). Of the
+    /// spellings of one question, the first asked is kept, unless a later one is already in the
+    /// normalised form (simplified characters, half-width): that one reads best as a title.
     pub fn distinct_questions(&self) -> Vec<String> {
         let mut counts: Vec<(String, usize, String)> = Vec::new();
-        for q in &self.questions {
-            let key = crate::text::normalize(&q.question);
+        for q in self.questions.iter().rev() {
+            let (text, key) = (q.question.trim(), crate::text::normalize(&q.question));
             match counts.iter_mut().find(|(k, ..)| *k == key) {
-                Some((_, n, _)) => *n += 1,
-                None => counts.push((key, 1, q.question.trim().to_string())),
+                Some((_, n, kept)) => {
+                    *n += 1;
+                    if crate::text::normalize(kept) != *kept && key == text {
+                        *kept = text.to_string();
+                    }
+                }
+                None => counts.push((key, 1, text.to_string())),
             }
         }
+        // Stable: equal counts stay in the order first asked.
         counts.sort_by(|a, b| b.1.cmp(&a.1));
         counts.into_iter().map(|(.., q)| q).collect()
     }

@@ -37,13 +37,14 @@ pub fn routes() -> Router<Shared> {
 /// the channel shown.
 #[derive(Deserialize)]
 struct Period {
-    days: Option<u32>,
+    /// A string, so that `?days=abc` shows the default period rather than a bare 400.
+    days: Option<String>,
     channel: Option<String>,
 }
 
 impl Period {
     fn days(&self) -> u32 {
-        self.days.unwrap_or(30).clamp(1, MAX_DAYS)
+        form_days(self.days.as_deref().unwrap_or_default())
     }
 }
 
@@ -97,16 +98,18 @@ async fn gaps(State(s): State<Shared>, who: Operator, Query(p): Query<Period>) -
 #[derive(Deserialize)]
 struct GapAdd {
     key: String,
-    days: u32,
+    /// A string: numbers do not survive the CSRF wrapper's `flatten`.
+    days: String,
     entry: String,
 }
 
 async fn gap_add(State(s): State<Shared>, CsrfForm { who, form: f }: CsrfForm<GapAdd>) -> Markup {
-    let back = format!("/ops/gaps?days={}", f.days.clamp(1, MAX_DAYS));
+    let days = form_days(&f.days);
+    let back = format!("/ops/gaps?days={days}");
     if !is_valid_id(f.entry.trim()) {
         return outcome(&who, "加入已有条目", "请填写已有条目的 id（如 proc-late-declaration-fee）。", true, &back);
     }
-    match s.desk.gap_to_entry(f.days.clamp(1, MAX_DAYS), &f.key, &f.entry).await {
+    match s.desk.gap_to_entry(days, &f.key, &f.entry).await {
         Ok(done) => {
             let message = format!(
                 "已把 {} 个新问法加入条目 {}（{}），索引已重建并生效。请在版本库中检查并提交这个改动。",
@@ -123,13 +126,19 @@ async fn gap_add(State(s): State<Shared>, CsrfForm { who, form: f }: CsrfForm<Ga
 #[derive(Deserialize)]
 struct GapDraft {
     key: String,
-    days: u32,
+    days: String,
     id: String,
     kind: String,
 }
 
+/// The period a gap form names (the default when it is not a number).
+fn form_days(days: &str) -> u32 {
+    days.trim().parse::<u32>().unwrap_or(30).clamp(1, MAX_DAYS)
+}
+
 async fn gap_draft(State(s): State<Shared>, CsrfForm { who, form: f }: CsrfForm<GapDraft>) -> Response {
-    let back = format!("/ops/gaps?days={}", f.days.clamp(1, MAX_DAYS));
+    let days = form_days(&f.days);
+    let back = format!("/ops/gaps?days={days}");
     let Some(kind) = Kind::parse(&f.kind) else {
         return outcome(&who, "起草新条目", "未知的条目类别。", true, &back).into_response();
     };
@@ -138,7 +147,7 @@ async fn gap_draft(State(s): State<Shared>, CsrfForm { who, form: f }: CsrfForm<
         return outcome(&who, "起草新条目", "新条目 id 只能用小写字母、数字和 -（如 faq-parcel-return）。", true, &back)
             .into_response();
     }
-    match s.desk.gap_draft(f.days.clamp(1, MAX_DAYS), &f.key, id, kind).await {
+    match s.desk.gap_draft(days, &f.key, id, kind).await {
         Ok(_) => Redirect::to(&format!("/ops/drafts/{id}")).into_response(),
         Err(e) => outcome(&who, "起草新条目", &format!("{e:#}"), true, &back).into_response(),
     }
