@@ -742,6 +742,99 @@ mod browser {
             .unwrap()
             .unwrap();
     }
+
+    /// A week of questions on two channels, moved back day by day in the database file (the desk
+    /// logs everything "now"); some tickets answered after a while.
+    async fn seed_a_week(desk: &Desk, store: &SqliteStore, db: &std::path::Path) {
+        let questions = ["转关怎么办理", "ATA单证册手续", "西宁明天天气怎么样", "滞报金怎么算", "火锅店开业要什么手续"];
+        let conn = rusqlite::Connection::open(db).unwrap();
+        let stamp = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        for day in 0..7i64 {
+            let at = chrono::Utc::now() - chrono::Duration::days(6 - day) - chrono::Duration::hours(1);
+            for n in 0..(3 + day % 4) {
+                let (channel, chat) = if n % 2 == 0 {
+                    (customs_bot::desk::Channel::Web, format!("web:{day}-{n}"))
+                } else {
+                    (customs_bot::desk::Channel::Telegram, format!("{day}{n}"))
+                };
+                let q = questions[((day + n) % 5) as usize];
+                desk.ask(&customs_bot::desk::Chat::new(channel, chat), q).await;
+                conn.execute("UPDATE questions SET at = ?1 WHERE id = (SELECT MAX(id) FROM questions)", [stamp(at)])
+                    .unwrap();
+                conn.execute(
+                    "UPDATE tickets SET opened_at = ?1 WHERE id = (SELECT MAX(id) FROM tickets) AND opened_at > ?1",
+                    [stamp(at)],
+                )
+                .unwrap();
+            }
+        }
+        for t in store.tickets(None).unwrap().iter().step_by(2) {
+            store.answer_ticket(t.id, "已电话联系说明。", "web:wang").unwrap();
+            let answered = t.opened_at + chrono::Duration::minutes(20 + 15 * (t.id % 5));
+            conn.execute(
+                "UPDATE tickets SET answered_at = ?2 WHERE id = ?1",
+                rusqlite::params![t.id, stamp(answered)],
+            )
+            .unwrap();
+        }
+    }
+
+    async fn log_in(c: &Client, base: &str) {
+        c.goto(&format!("{base}/ops")).await.unwrap();
+        c.find(Locator::Css("input[name=name]")).await.unwrap().send_keys("wang").await.unwrap();
+        c.find(Locator::Css("input[name=password]")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+        c.find(Locator::Css("form button")).await.unwrap().click().await.unwrap();
+        wait_text(c, "h1", "工单").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_statistics_charts_and_the_gaps_render_in_a_real_browser() {
+        let s = site("");
+        let db_dir = tempfile::tempdir().unwrap();
+        let db = db_dir.path().join("tickets.sqlite");
+        let store = Arc::new(SqliteStore::open(&db).unwrap());
+        let desk = Arc::new(Desk::new(s.assistant.clone(), store.clone()));
+        seed_a_week(&desk, &store, &db).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(customs_bot::web::serve(desk, listener, async move {
+            let _ = stopped.await;
+        }));
+        let profile = tempfile::tempdir().unwrap();
+        let (_driver, c) = browser(profile.path()).await;
+        c.set_window_size(1280, 900).await.unwrap();
+        log_in(&c, &base).await;
+
+        c.goto(&format!("{base}/ops/stats?days=7")).await.unwrap();
+        let charts = c.find_all(Locator::Css("figure.chart svg")).await.unwrap();
+        assert_eq!(charts.len(), 3);
+        for chart in &charts {
+            let (_, _, w, h) = chart.rectangle().await.unwrap();
+            assert!(w > 300.0 && h > 80.0, "a chart drawn at {w}×{h}");
+        }
+        // A stacked bar per outcome and day (seven days, every day asked), lines for the tickets.
+        let bars = c.find_all(Locator::Css("figure.chart:first-of-type svg rect")).await.unwrap();
+        assert!(bars.len() >= 7 + 5, "{} bars", bars.len());
+        assert!(!c.find_all(Locator::Css("figure.chart svg polyline")).await.unwrap().is_empty());
+        let title = c.find(Locator::Css("figure.chart svg title")).await.unwrap().html(true).await.unwrap();
+        assert!(title.contains("每日提问"), "{title}");
+        screenshot(&c, "console-stats.png", 1280, 1500).await;
+
+        c.goto(&format!("{base}/ops/gaps?days=7")).await.unwrap();
+        let first = wait_text(&c, "section.gap h2", "1.").await;
+        assert!(first.starts_with("1."), "{first}");
+        wait_text(&c, "section.gap h2", "天气").await;
+        screenshot(&c, "console-gaps.png", 1280, 900).await;
+
+        c.close().await.unwrap();
+        stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
 }
 
 /// The conversation id the server stores for a `cb_chat=<token>` cookie: a digest of the token.

@@ -9,7 +9,7 @@ const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 240.0;
 const LEFT: f64 = 44.0;
 const RIGHT: f64 = 12.0;
-const TOP: f64 = 28.0;
+const TOP: f64 = 44.0;
 const BOTTOM: f64 = 36.0;
 /// At most this many date labels under the x axis.
 const X_LABELS: usize = 10;
@@ -140,9 +140,9 @@ fn lines(labels: &[String], series: &[Series<'_>], y: &dyn Fn(f64) -> f64, x_mid
 fn legend(series: &[Series<'_>]) -> Markup {
     html! {
         @for (i, s) in series.iter().enumerate() {
-            @let x = WIDTH - RIGHT - 110.0 * (series.len() - i) as f64;
-            rect x=(px(x)) y="6" width="10" height="10" fill=(s.color) {}
-            text x=(px(x + 14.0)) y="15" font-size="11" fill="#1b2733" { (s.name) }
+            @let x = LEFT + 110.0 * i as f64;
+            rect x=(px(x)) y="22" width="10" height="10" fill=(s.color) {}
+            text x=(px(x + 14.0)) y="31" font-size="11" fill="#1b2733" { (s.name) }
         }
     }
 }
