@@ -70,10 +70,9 @@ impl Desk {
     pub async fn gap_to_entry(&self, days: u32, key: &str, entry: &str) -> anyhow::Result<GapAdded> {
         let gap = self.gap(days, key).await.ok_or_else(gone)?;
         let (config, entry) = (self.assistant.config().clone(), entry.trim().to_string());
-        let staged = tokio::task::spawn_blocking(move || {
-            knowledge::add_questions(&config, &entry, &gap.distinct_questions())
-        })
-        .await??;
+        let staged =
+            tokio::task::spawn_blocking(move || knowledge::add_questions(&config, &entry, &gap.distinct_questions()))
+                .await??;
         match self.reindex().await {
             Ok(index) => Ok(GapAdded {
                 entry: staged.entry.clone(),
@@ -131,7 +130,11 @@ impl Desk {
         let (config, id) = (self.assistant.config().clone(), id.to_string());
         let moved = tokio::task::spawn_blocking(move || {
             let problems = drafts::check(&config.knowledge.dir, &id, &config.placeholder_names(), today())?;
-            let errors: Vec<String> = problems.iter().filter(|p| p.is_error()).map(|p| p.to_string()).collect();
+            let errors: Vec<String> = problems
+                .iter()
+                .filter(|p| p.is_error())
+                .map(|p| p.to_string())
+                .collect();
             if !errors.is_empty() {
                 anyhow::bail!("the draft does not validate:\n{}", errors.join("\n"));
             }
@@ -153,5 +156,7 @@ impl Desk {
 }
 
 fn gone() -> anyhow::Error {
-    anyhow::anyhow!("this gap is no longer in the period (its questions were answered, purged or regrouped): reload the gaps")
+    anyhow::anyhow!(
+        "this gap is no longer in the period (its questions were answered, purged or regrouped): reload the gaps"
+    )
 }

@@ -163,7 +163,12 @@ pub fn add_questions(config: &Config, entry: &str, questions: &[String]) -> anyh
         .iter()
         .find(|e| e.id == entry)
         .ok_or_else(|| anyhow::anyhow!("there is no entry `{entry}` in {}", config.knowledge.dir.display()))?;
-    let mut known: Vec<String> = e.questions.iter().chain([&e.title]).map(|q| crate::text::normalize(q)).collect();
+    let mut known: Vec<String> = e
+        .questions
+        .iter()
+        .chain([&e.title])
+        .map(|q| crate::text::normalize(q))
+        .collect();
     let mut new = Vec::new();
     for q in questions.iter().map(|q| q.trim()).filter(|q| !q.is_empty()) {
         let n = crate::text::normalize(q);

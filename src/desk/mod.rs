@@ -12,7 +12,7 @@
 
 pub mod cases;
 mod housekeeping;
-mod insight;
+pub mod insight;
 pub mod knowledge;
 mod notify;
 
@@ -31,7 +31,6 @@ use crate::tickets::{
 
 pub use cases::Cases;
 pub use housekeeping::housekeeping;
-pub use insight::{DraftPublished, GapAdded};
 pub use knowledge::{PromoteTarget, Promoted, ReindexError, Reindexed};
 pub use notify::{Notice, Notifier, Pending, Silent};
 

@@ -98,7 +98,7 @@ impl Gap {
             }
         }
         // Stable: equal counts stay in the order first asked.
-        counts.sort_by(|a, b| b.1.cmp(&a.1));
+        counts.sort_by_key(|c| std::cmp::Reverse(c.1));
         counts.into_iter().map(|(.., q)| q).collect()
     }
 }
@@ -254,7 +254,7 @@ fn gap(
         .into_iter()
         .filter(|(w, n)| *n > 0 && !leader.contains(*w))
         .collect();
-    rest.sort_by(|a, b| b.1.cmp(&a.1));
+    rest.sort_by_key(|r| std::cmp::Reverse(r.1));
     words.extend(rest.into_iter().take(3).map(|(w, _)| w.to_string()));
     let mut guesses: Vec<(Guess, usize)> = Vec::new();
     let mut answers: Vec<String> = Vec::new();
@@ -279,7 +279,7 @@ fn gap(
             answers.push(a.to_string());
         }
     }
-    guesses.sort_by(|a, b| b.1.cmp(&a.1));
+    guesses.sort_by_key(|g| std::cmp::Reverse(g.1));
     let oldest = qs.iter().map(|(q, _)| q.id).min().unwrap_or_default();
     Some(Gap {
         key: format!("g{oldest}"),

@@ -62,6 +62,9 @@ pub struct LedHere {
     pub unsatisfied: usize,
 }
 
+/// A question answered with an entry: (its normalised text, its text, whether it was unsatisfied).
+type Led = (String, String, bool);
+
 /// What came right after an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum After {
@@ -81,7 +84,7 @@ pub fn per_entry(log: &[LoggedQuestion], tickets: &[Ticket], idle: chrono::Durat
     for t in tickets.iter().filter(|t| t.reason == TicketReason::Asked) {
         asked.entry((&t.channel, &t.chat)).or_default().push(t.opened_at);
     }
-    let mut per: BTreeMap<&str, (EntryHelpfulness, Vec<(String, String, bool)>)> = BTreeMap::new();
+    let mut per: BTreeMap<&str, (EntryHelpfulness, Vec<Led>)> = BTreeMap::new();
     for (chat, qs) in &mut chats {
         qs.sort_by_key(|q| (q.at, q.id));
         let requests = asked.get(chat).map(Vec::as_slice).unwrap_or_default();
@@ -152,7 +155,7 @@ fn what_came_after(
 }
 
 /// The questions that led to an entry: unsatisfied ones first, then the most asked.
-fn led_here(led: Vec<(String, String, bool)>) -> Vec<LedHere> {
+fn led_here(led: Vec<Led>) -> Vec<LedHere> {
     let mut by_text: Vec<(String, LedHere)> = Vec::new();
     for (key, question, unsatisfied) in led {
         match by_text.iter_mut().find(|(k, _)| *k == key) {

@@ -54,14 +54,24 @@ fn ticketed(mut q: LoggedQuestion, id: i64, reason: TicketReason, answer: Option
 /// the synonym 知产 (two people), 滞报金减免 (one person twice), and questions that are no gap.
 fn log() -> Vec<LoggedQuestion> {
     let mut v = vec![
-        ticketed(q(1, 10, "a", "跨境电商怎么退货", "handoff"), 1, TicketReason::Handoff, None),
+        ticketed(
+            q(1, 10, "a", "跨境电商怎么退货", "handoff"),
+            1,
+            TicketReason::Handoff,
+            None,
+        ),
         ticketed(
             q(2, 3, "b", "请问跨境电商退货", "handoff"),
             2,
             TicketReason::Handoff,
             Some("退货请按跨境电商零售进口退货的规定办理。"),
         ),
-        ticketed(q(3, 1, "c", "跨境电商退货流程", "handoff"), 3, TicketReason::Handoff, None),
+        ticketed(
+            q(3, 1, "c", "跨境电商退货流程", "handoff"),
+            3,
+            TicketReason::Handoff,
+            None,
+        ),
         ticketed(q(4, 2, "d", "知产备案", "handoff"), 4, TicketReason::Specific, None),
         ticketed(q(5, 2, "e", "知识产权备案", "handoff"), 5, TicketReason::Handoff, None),
         q(6, 4, "f", "滞报金减免", "handoff"),
@@ -70,7 +80,12 @@ fn log() -> Vec<LoggedQuestion> {
         q(8, 1, "g", "转关怎么办理", "answer"),
         q(9, 1, "g", "你好", "smalltalk"),
         ticketed(q(10, 1, "h", "跨境电商退货", "handoff"), 10, TicketReason::Asked, None),
-        ticketed(q(11, 1, "i", "跨境电商退货", "handoff"), 11, TicketReason::Internal, None),
+        ticketed(
+            q(11, 1, "i", "跨境电商退货", "handoff"),
+            11,
+            TicketReason::Internal,
+            None,
+        ),
     ];
     v[7].entry = Some("proc-transit".into());
     v[7].helpful = Some(true);
@@ -105,11 +120,7 @@ fn gaps_group_the_known_clusters_and_rank_them_by_people() {
         .collect();
     assert_eq!(
         summary,
-        vec![
-            (vec![1, 2, 3], 3, 2, 1),
-            (vec![4, 5], 2, 2, 0),
-            (vec![6, 7], 1, 1, 0),
-        ]
+        vec![(vec![1, 2, 3], 3, 2, 1), (vec![4, 5], 2, 2, 0), (vec![6, 7], 1, 1, 0),]
     );
     let top = &found[0];
     assert_eq!(top.key, "g1");
@@ -118,7 +129,10 @@ fn gaps_group_the_known_clusters_and_rank_them_by_people() {
     assert_eq!(top.guesses[0].0.id, "faq-guess");
     assert_eq!(top.guesses[0].1, 3);
     assert_eq!(top.questions[0].id, 3, "newest first");
-    assert_eq!(found[1].questions.iter().find(|q| q.id == 4).unwrap().why, Why::Referred);
+    assert_eq!(
+        found[1].questions.iter().find(|q| q.id == 4).unwrap().why,
+        Why::Referred
+    );
     // A shorter period keeps only gaps asked in it, and counts people in it.
     let recent = gaps::find(&log(), &a, now() - Duration::days(2), now());
     let keys: Vec<(&str, usize)> = recent.iter().map(|g| (g.key.as_str(), g.people)).collect();
@@ -226,10 +240,7 @@ fn helpfulness_counts_feedback_follow_ups_and_hand_offs_right_after() {
         .collect();
     // proc-transit: 1 of 2 unsatisfied (50%); proc-fee: 1 of 4 (the follow-up 那要多久 was itself
     // answered with proc-fee, so it counts as an answer too).
-    assert_eq!(
-        got,
-        vec![("proc-transit", 2, 1, 0, 0, 1), ("proc-fee", 4, 1, 1, 1, 1)]
-    );
+    assert_eq!(got, vec![("proc-transit", 2, 1, 0, 0, 1), ("proc-fee", 4, 1, 1, 1, 1)]);
     let fee = &rows[1];
     assert_eq!(fee.questions[0].question, "滞报金怎么算");
     assert_eq!((fee.questions[0].times, fee.questions[0].unsatisfied), (3, 1));

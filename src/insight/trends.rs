@@ -115,9 +115,7 @@ fn one_day(
         if let Some(a) = t.answered_at.filter(|&a| on(a)) {
             minutes.push((a - t.opened_at).num_seconds() as f64 / 60.0);
         }
-        let waiting = t.opened_at < end
-            && t.answered_at.is_none_or(|a| a > end)
-            && t.closed_at.is_none_or(|c| c > end);
+        let waiting = t.opened_at < end && t.answered_at.is_none_or(|a| a > end) && t.closed_at.is_none_or(|c| c > end);
         d.overdue += usize::from(waiting && overdue_at(t, end));
     }
     d.median_minutes_to_answer = median(&mut minutes);

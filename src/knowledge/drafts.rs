@@ -58,7 +58,10 @@ pub fn write(
 ) -> anyhow::Result<PathBuf> {
     let path = path(dir, id)?;
     if path.exists() {
-        bail!("the draft {} already exists: open it, or choose another id", path.display());
+        bail!(
+            "the draft {} already exists: open it, or choose another id",
+            path.display()
+        );
     }
     if published(dir, id).is_some() {
         bail!("`{id}` is already an entry: choose another id");
@@ -190,7 +193,16 @@ mod tests {
     fn a_draft_is_checked_beside_the_entries_and_published_into_its_kind() {
         let dir = folder();
         let k = dir.path();
-        let path = write(k, "faq-new", Kind::Faq, "新条目", &["新问题一", "新问题二"], "答复。", day()).unwrap();
+        let path = write(
+            k,
+            "faq-new",
+            Kind::Faq,
+            "新条目",
+            &["新问题一", "新问题二"],
+            "答复。",
+            day(),
+        )
+        .unwrap();
         assert_eq!(path, k.join("drafts/faq-new.md"));
         assert_eq!(list(k), vec!["faq-new"]);
         // Not an entry while it is a draft.
@@ -218,8 +230,14 @@ mod tests {
             assert!(write(dir.path(), id, Kind::Faq, "t", &["q"], "a", day()).is_err());
             assert!(save(dir.path(), id, "x").is_err());
         }
-        assert!(write(dir.path(), "faq-old", Kind::Faq, "t", &["q"], "a", day()).is_err(), "already an entry");
-        assert!(write(dir.path(), "faq-x", Kind::Faq, "t", &["q"], " ", day()).is_err(), "no answer");
+        assert!(
+            write(dir.path(), "faq-old", Kind::Faq, "t", &["q"], "a", day()).is_err(),
+            "already an entry"
+        );
+        assert!(
+            write(dir.path(), "faq-x", Kind::Faq, "t", &["q"], " ", day()).is_err(),
+            "no answer"
+        );
         assert!(save(dir.path(), "faq-x", "x").is_err(), "no such draft");
     }
 }

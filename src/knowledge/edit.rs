@@ -103,14 +103,7 @@ pub fn new_entry(
 }
 
 /// The text of a new entry file: front matter (no keywords or legal basis yet) and the answer.
-pub fn entry_text(
-    id: &str,
-    kind: Kind,
-    title: &str,
-    questions: &[&str],
-    answer: &str,
-    today: NaiveDate,
-) -> String {
+pub fn entry_text(id: &str, kind: Kind, title: &str, questions: &[&str], answer: &str, today: NaiveDate) -> String {
     let mut doc = DocumentMut::new();
     doc["id"] = value(id);
     doc["kind"] = value(kind.as_str());

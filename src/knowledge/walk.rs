@@ -103,4 +103,3 @@ pub(super) fn entry_files(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<Walk
     out.sort();
     Ok((out, issues))
 }
-

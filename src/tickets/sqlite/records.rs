@@ -12,8 +12,8 @@ use crate::conversation::Conversation;
 const CONVERSATION_BUDGET: std::time::Duration = std::time::Duration::from_millis(200);
 use crate::tickets::spool::append_spool;
 use crate::tickets::{
-    CloseReason, Feedback, Guess, Logged, LoggedQuestion, NewTicket, QuestionRecord, QuestionRef, StaleClarify, Stats, Ticket,
-    TicketError, TicketReason, TicketState, TicketStore, mask, random_key,
+    CloseReason, Feedback, Guess, Logged, LoggedQuestion, NewTicket, QuestionRecord, QuestionRef, StaleClarify, Stats,
+    Ticket, TicketError, TicketReason, TicketState, TicketStore, mask, random_key,
 };
 
 pub(super) const TICKET_COLUMNS: &str = "id, opened_at, channel, chat, question, reason, guesses, state, answer, answered_by, \

@@ -354,11 +354,19 @@ fn the_question_log_carries_feedback_unpicked_choices_and_the_latest_ticket() {
         (t.id, TicketReason::NotHelpful, Some("按日加收万分之五。"))
     );
     assert_eq!(link.guesses[0].id, "proc-transit");
-    assert_eq!((c.helpful, c.unpicked.clone(), c.ticket.clone()), (None, offered.to_vec(), None));
+    assert_eq!(
+        (c.helpful, c.unpicked.clone(), c.ticket.clone()),
+        (None, offered.to_vec(), None)
+    );
     // Once picked, the choices are no longer unpicked; nothing before `since` is read.
     store.clarify_picked("telegram", "42").unwrap();
     assert!(store.question_log(since).unwrap()[1].unpicked.is_empty());
-    assert!(store.question_log(Utc::now() + chrono::Duration::minutes(1)).unwrap().is_empty());
+    assert!(
+        store
+            .question_log(Utc::now() + chrono::Duration::minutes(1))
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]

@@ -43,7 +43,11 @@ fn nice_step(max: f64) -> f64 {
 }
 
 fn figure(v: f64) -> String {
-    if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.1}") }
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
 }
 
 fn px(v: f64) -> String {
@@ -55,7 +59,12 @@ pub fn chart(title: &str, labels: &[String], series: &[Series<'_>], style: Style
     let n = labels.len().max(1);
     let top_value = match style {
         Style::Stacked => (0..n)
-            .map(|i| series.iter().filter_map(|s| s.values.get(i).copied().flatten()).sum::<f64>())
+            .map(|i| {
+                series
+                    .iter()
+                    .filter_map(|s| s.values.get(i).copied().flatten())
+                    .sum::<f64>()
+            })
             .fold(0.0, f64::max),
         Style::Lines => series
             .iter()
@@ -69,7 +78,9 @@ pub fn chart(title: &str, labels: &[String], series: &[Series<'_>], style: Style
     let slot = plot_w / n as f64;
     let y = |v: f64| TOP + plot_h - v / y_max * plot_h;
     let x_mid = |i: usize| LEFT + slot * (i as f64 + 0.5);
-    let gridlines: Vec<f64> = (0..=((y_max / step).round() as usize)).map(|k| k as f64 * step).collect();
+    let gridlines: Vec<f64> = (0..=((y_max / step).round() as usize))
+        .map(|k| k as f64 * step)
+        .collect();
     let every = n.div_ceil(X_LABELS);
     let view = format!("0 0 {WIDTH} {HEIGHT}");
     html! {
@@ -96,7 +107,13 @@ pub fn chart(title: &str, labels: &[String], series: &[Series<'_>], style: Style
     }
 }
 
-fn stacked(labels: &[String], series: &[Series<'_>], slot: f64, y: &dyn Fn(f64) -> f64, x_mid: &dyn Fn(usize) -> f64) -> Markup {
+fn stacked(
+    labels: &[String],
+    series: &[Series<'_>],
+    slot: f64,
+    y: &dyn Fn(f64) -> f64,
+    x_mid: &dyn Fn(usize) -> f64,
+) -> Markup {
     let w = (slot * 0.7).max(1.0);
     // (x, top, height, colour, tooltip) per bar segment.
     let mut bars: Vec<(f64, f64, f64, &str, String)> = Vec::new();
@@ -168,11 +185,26 @@ mod tests {
             Style::Stacked,
         )
         .into_string();
-        assert!(svg.contains("每日&lt;提问&gt;") && svg.contains("&lt;b&gt;11-28") && svg.contains("回答&amp;"), "{svg}");
+        assert!(
+            svg.contains("每日&lt;提问&gt;") && svg.contains("&lt;b&gt;11-28") && svg.contains("回答&amp;"),
+            "{svg}"
+        );
         assert!(!svg.contains("<b>"));
         assert_eq!(svg.matches("<rect").count(), 2, "one bar, one legend key: {svg}");
-        let line = chart("t", &labels, &[Series { name: "a", color: "#000", values: vec![Some(1.0), Some(2.0)] }], Style::Lines)
-            .into_string();
-        assert!(line.contains("<polyline") && line.matches("<circle").count() == 2, "{line}");
+        let line = chart(
+            "t",
+            &labels,
+            &[Series {
+                name: "a",
+                color: "#000",
+                values: vec![Some(1.0), Some(2.0)],
+            }],
+            Style::Lines,
+        )
+        .into_string();
+        assert!(
+            line.contains("<polyline") && line.matches("<circle").count() == 2,
+            "{line}"
+        );
     }
 }

@@ -12,8 +12,8 @@ use axum::routing::{get, post};
 use maud::Markup;
 use serde::Deserialize;
 
-use super::views::{outcome, problem};
 use super::insight_views as views;
+use super::views::{outcome, problem};
 use crate::insight::{MAX_DAYS, trends};
 use crate::knowledge::{Kind, entry::is_valid_id};
 use crate::web::extract::{CsrfForm, NoFields, Operator};
@@ -107,7 +107,13 @@ async fn gap_add(State(s): State<Shared>, CsrfForm { who, form: f }: CsrfForm<Ga
     let days = form_days(&f.days);
     let back = format!("/ops/gaps?days={days}");
     if !is_valid_id(f.entry.trim()) {
-        return outcome(&who, "加入已有条目", "请填写已有条目的 id（如 proc-late-declaration-fee）。", true, &back);
+        return outcome(
+            &who,
+            "加入已有条目",
+            "请填写已有条目的 id（如 proc-late-declaration-fee）。",
+            true,
+            &back,
+        );
     }
     match s.desk.gap_to_entry(days, &f.key, &f.entry).await {
         Ok(done) => {
@@ -144,8 +150,14 @@ async fn gap_draft(State(s): State<Shared>, CsrfForm { who, form: f }: CsrfForm<
     };
     let id = f.id.trim();
     if !is_valid_id(id) {
-        return outcome(&who, "起草新条目", "新条目 id 只能用小写字母、数字和 -（如 faq-parcel-return）。", true, &back)
-            .into_response();
+        return outcome(
+            &who,
+            "起草新条目",
+            "新条目 id 只能用小写字母、数字和 -（如 faq-parcel-return）。",
+            true,
+            &back,
+        )
+        .into_response();
     }
     match s.desk.gap_draft(days, &f.key, id, kind).await {
         Ok(_) => Redirect::to(&format!("/ops/drafts/{id}")).into_response(),
