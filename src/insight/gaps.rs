@@ -24,6 +24,9 @@ pub const NEAR: f64 = 0.5;
 /// is about.
 const MIN_WEIGHT: f32 = 0.5;
 
+/// How the desk logs a chosen entry: `[选择] <title>`.
+const PICKED: &str = "[选择]";
+
 /// Why a question is in a gap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -82,10 +85,11 @@ pub struct Gap {
 impl Gap {
     /// The gap's questions as distinct texts, most asked first (then first asked first). Of the
     /// spellings of one question, the first asked is kept, unless a later one is already in the
-    /// normalised form (simplified characters, half-width): that one reads best as a title.
+    /// normalised form (simplified characters, half-width): that one reads best as a title. A
+    /// chosen entry logged as `[选择] <title>` is not a way people asked, and is left out.
     pub fn distinct_questions(&self) -> Vec<String> {
         let mut counts: Vec<(String, usize, String)> = Vec::new();
-        for q in self.questions.iter().rev() {
+        for q in self.questions.iter().rev().filter(|q| !q.question.starts_with(PICKED)) {
             let (text, key) = (q.question.trim(), crate::text::normalize(&q.question));
             match counts.iter_mut().find(|(k, ..)| *k == key) {
                 Some((_, n, kept)) => {
@@ -131,7 +135,7 @@ pub fn why(q: &LoggedQuestion) -> Option<Why> {
 /// What a question is about: its content words, each folded to one form of its synonym group.
 pub fn content_words(analyzer: &Analyzer, question: &str) -> BTreeSet<String> {
     // A chosen entry is logged as `[选择] <title>`: the title is what it is about.
-    let question = question.strip_prefix("[选择]").unwrap_or(question);
+    let question = question.strip_prefix(PICKED).unwrap_or(question);
     analyzer
         .query(question)
         .groups

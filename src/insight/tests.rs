@@ -297,3 +297,20 @@ fn trends_count_per_day_and_channel_with_overdue_and_median() {
     assert_eq!(lines.count(), rows.len());
     assert!(csv.contains("2026-11-28,all,2,1,0,0,1,0,2,0,60.0,1"), "{csv}");
 }
+
+#[test]
+fn a_chosen_entry_is_about_its_title_but_never_a_question_to_add() {
+    let a = analyzer();
+    let mut picked = q(1, 1, "a", "[选择] 滞报金减免", "answer");
+    picked.entry = Some("proc-fee".into());
+    picked.helpful = Some(false);
+    let found = gaps::find(
+        &[picked, q(2, 1, "b", "滞报金减免", "handoff")],
+        &a,
+        now() - Duration::days(7),
+        now(),
+    );
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].questions.len(), 2);
+    assert_eq!(found[0].distinct_questions(), vec!["滞报金减免"]);
+}
