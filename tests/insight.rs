@@ -249,6 +249,27 @@ async fn the_console_shows_gaps_helpfulness_and_charts_to_operators_only() {
     assert!(page.contains("does not validate"), "{page}");
     assert!(!knowledge(&s).join("faq/faq-weather.md").exists());
 
+    // Add the gap's questions to an existing entry from the console: validated, reindexed.
+    let add = |token: &str, entry: &str| form(&[("csrf", token), ("key", &key), ("days", "7"), ("entry", entry)]);
+    let (status, _, _) = send(&a, post_form("/ops/gaps/add", &add("forged", "faq-ipr"), Some(&cookie))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, _, page) = send(&a, post_form("/ops/gaps/add", &add(&csrf, "../faq-ipr"), Some(&cookie))).await;
+    assert!(page.contains("请填写已有条目的 id"), "{page}");
+    let (_, _, page) = send(&a, post_form("/ops/gaps/add", &add(&csrf, "faq-ipr"), Some(&cookie))).await;
+    assert!(
+        page.contains("个新问法加入条目 faq-ipr") && page.contains("索引已重建"),
+        "{page}"
+    );
+    let index = s.assistant.index();
+    assert!(
+        index
+            .find("faq-ipr")
+            .unwrap()
+            .questions
+            .iter()
+            .any(|q| q == "明天西宁天气如何")
+    );
+
     let (status, _, page) = send(&a, authed("/ops/helpfulness?days=7", &cookie)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
