@@ -505,3 +505,39 @@ mod browser {
             .unwrap();
     }
 }
+
+mod telegram {
+    //! `/gaps` for operators over the fake Telegram server.
+
+    use crate::telegram::{Harness, text};
+
+    const OPS: i64 = -500;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn operators_read_the_gaps_with_gaps_and_others_are_refused() {
+        let h = Harness::start_with("[operators]\nchat_id = -500\nuser_ids = [900]\n").await;
+        h.fake.send_text(42, "西宁明天天气怎么样");
+        h.fake.send_text(43, "西寧明天天氣怎麼樣");
+        h.fake.wait_sent(42, 1).await;
+        h.fake.wait_sent(43, 1).await;
+        h.fake.send_text(42, "/gaps");
+        let refused = h.fake.wait_sent(42, 2).await;
+        assert!(text(&refused[1]).contains("仅限值班人员"), "{}", text(&refused[1]));
+        let notices = h.fake.wait_sent(OPS, 2).await.len();
+        h.fake.send_text_in(OPS, 900, "supergroup", "/gaps 7", None);
+        let ops = h.fake.wait_sent(OPS, notices + 1).await;
+        let reply = text(&ops[notices]);
+        assert!(
+            reply.contains("最近 7 天的知识缺口（1 个") && reply.contains("2 人，本周 2，上周 0"),
+            "{reply}"
+        );
+        h.fake.send_text_in(OPS, 900, "supergroup", "/gaps abc", None);
+        let ops = h.fake.wait_sent(OPS, notices + 2).await;
+        assert!(
+            text(&ops[notices + 1]).contains("用法：/gaps"),
+            "{}",
+            text(&ops[notices + 1])
+        );
+        h.finish().await;
+    }
+}
