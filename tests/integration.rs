@@ -8,6 +8,7 @@ mod desk;
 mod governance;
 mod governance_console;
 mod hardening;
+mod insight;
 mod kiosk;
 mod kiosk_browser;
 mod operators;

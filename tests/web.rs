@@ -603,7 +603,7 @@ pub(crate) mod browser {
         panic!("chromedriver did not start");
     }
 
-    async fn browser(profile: &std::path::Path) -> (Driver, Client) {
+    pub(crate) async fn browser(profile: &std::path::Path) -> (Driver, Client) {
         browser_with(profile, serde_json::json!({})).await
     }
 
@@ -626,7 +626,7 @@ pub(crate) mod browser {
         );
     }
 
-    async fn screenshot(c: &Client, name: &str, w: u32, h: u32) {
+    pub(crate) async fn screenshot(c: &Client, name: &str, w: u32, h: u32) {
         // Screenshots for docs/ are written only when asked: CUSTOMS_BOT_SCREENSHOTS=docs
         let Ok(dir) = std::env::var("CUSTOMS_BOT_SCREENSHOTS") else {
             return;

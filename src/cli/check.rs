@@ -1,7 +1,9 @@
-//! `customs-bot check`: validate the knowledge folder, print every problem, exit 1 on errors.
+//! `customs-bot check`: validate the knowledge folder and its drafts, print every problem, exit 1
+//! on errors.
 
 use crate::app;
 use crate::config::Config;
+use crate::knowledge::drafts;
 
 use super::Code;
 
@@ -15,14 +17,26 @@ pub struct Args {
 pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
     let loaded = app::load_knowledge(config);
     let mut out = super::Stdout::new();
-    for p in &loaded.problems {
+    let mut problems: Vec<crate::knowledge::Problem> = loaded.problems.clone();
+    // Drafts (knowledge/drafts/) are not served; each is checked as if it were published.
+    let dir = &config.knowledge.dir;
+    let ids = drafts::list(dir);
+    for id in &ids {
+        problems.extend(drafts::check(dir, id, &config.placeholder_names(), app::today())?);
+    }
+    for p in &problems {
         out.line(p)?;
     }
-    let errors = loaded.errors().count();
-    let warnings = loaded.problems.len() - errors;
+    let errors = problems.iter().filter(|p| p.is_error()).count();
+    let warnings = problems.len() - errors;
+    let drafts = if ids.is_empty() {
+        String::new()
+    } else {
+        format!(" and {} draft(s)", ids.len())
+    };
     out.line(format_args!(
-        "{}: {} entries, {errors} error(s), {warnings} warning(s)",
-        config.knowledge.dir.display(),
+        "{}: {} entries{drafts}, {errors} error(s), {warnings} warning(s)",
+        dir.display(),
         loaded.knowledge.entries.len()
     ))?;
     Ok(if errors > 0 || (args.strict && warnings > 0) {

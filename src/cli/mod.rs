@@ -7,6 +7,7 @@ mod ask;
 mod chat;
 mod check;
 mod expiring;
+mod gaps;
 mod hash_password;
 mod history;
 mod reindex;
@@ -57,8 +58,11 @@ pub enum Command {
     Serve(serve::Args),
     /// Work the tickets: list, show, answer, close, export, promote to knowledge.
     Review(review::Args),
-    /// Questions asked, answered, handed off; tickets; top entries and unanswered questions.
+    /// Questions asked, answered, handed off; tickets; top entries and unanswered questions; per day
+    /// with --json or --csv.
     Stats(stats::Args),
+    /// Knowledge gaps: what the bot could not answer well, grouped by topic, most people first.
+    Gaps(gaps::Args),
     /// Print the argon2 hash of a password read from standard input (for [[web.operators]]).
     HashPassword(hash_password::Args),
 }
@@ -208,6 +212,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Serve(args) => serve::run(config, args),
         Command::Review(args) => review::run(&config, args),
         Command::Stats(args) => stats::run(&config, args),
+        Command::Gaps(args) => gaps::run(&config, args),
         Command::HashPassword(_) => unreachable!("handled before the configuration is loaded"),
     }
 }

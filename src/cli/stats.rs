@@ -1,20 +1,36 @@
-//! `customs-bot stats`: what people asked and how the assistant and the operators did.
+//! `customs-bot stats`: what people asked and how the assistant and the operators did; with
+//! `--json` or `--csv`, also per day and channel (`crate::insight::trends`).
 
 use std::io::Write;
 
+use serde::Serialize;
+
 use crate::config::Config;
-use crate::tickets::{SqliteStore, TicketStore};
+use crate::desk::Cases;
+use crate::insight::{self, Day};
+use crate::tickets::{SqliteStore, Stats, TicketStore};
 
 use super::Code;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Look back this many days.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=insight::MAX_DAYS as i64))]
     pub days: u32,
-    /// One JSON object.
-    #[arg(long)]
+    /// One JSON object: the figures, and `daily` per day and channel.
+    #[arg(long, conflicts_with = "csv")]
     pub json: bool,
+    /// The figures per day and channel as CSV (channel `all` sums them).
+    #[arg(long)]
+    pub csv: bool,
+}
+
+/// `stats --json`: the period's figures and the days.
+#[derive(Serialize)]
+struct Report {
+    #[serde(flatten)]
+    stats: Stats,
+    daily: Vec<Day>,
 }
 
 fn pct(n: i64, of: i64) -> String {
@@ -26,11 +42,23 @@ fn pct(n: i64, of: i64) -> String {
 }
 
 pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
-    let store = SqliteStore::open(&config.tickets.db)?;
+    let store = std::sync::Arc::new(SqliteStore::open(&config.tickets.db)?);
     let s = store.stats(args.days)?;
     let mut out = std::io::stdout().lock();
-    if args.json {
-        writeln!(out, "{}", serde_json::to_string(&s)?)?;
+    if args.json || args.csv {
+        let cases = Cases::new(std::sync::Arc::new(config.clone()), store.clone());
+        let daily = insight::load_trends(
+            store.as_ref(),
+            config.office_clock(),
+            args.days,
+            chrono::Utc::now(),
+            &|t, at| cases.overdue_at(t, at),
+        )?;
+        if args.csv {
+            out.write_all(insight::trends::csv(&daily)?.as_bytes())?;
+        } else {
+            writeln!(out, "{}", serde_json::to_string(&Report { stats: s, daily })?)?;
+        }
         return Ok(Code::Ok);
     }
     writeln!(out, "最近 {} 天", s.days)?;

@@ -65,6 +65,13 @@ impl Cases {
         t.state == TicketState::Open && self.open_hours(t, now) >= self.config.operators.overdue_hours
     }
 
+    /// Whether a ticket still waiting for an answer at `at` was overdue then (the same rule as
+    /// [`is_overdue`](Self::is_overdue), at another instant: for trends).
+    pub fn overdue_at(&self, t: &Ticket, at: DateTime<Utc>) -> bool {
+        crate::duty::working_hours_between(self.config.duty.as_ref(), t.opened_at, at)
+            >= self.config.operators.overdue_hours
+    }
+
     /// Tickets in `state` (all without one), oldest first.
     pub fn list(&self, state: Option<TicketState>) -> anyhow::Result<Vec<Ticket>> {
         self.store.tickets(state)

@@ -380,3 +380,79 @@ impl super::Desk {
         .map_err(|e| ReindexError::Other(anyhow::anyhow!("{e}")))?
     }
 }
+
+/// Questions added to an entry, not yet reindexed: the caller reindexes through the desk (so every
+/// check on a reindex applies) and calls [`Staged::revert`] when that fails.
+#[derive(Debug)]
+pub struct Staged {
+    pub entry: String,
+    pub path: PathBuf,
+    /// How many of the questions were new to the entry.
+    pub added: usize,
+    edit: edit::Edit,
+}
+
+impl Staged {
+    /// Restores the entry file as it was.
+    pub fn revert(self) -> anyhow::Result<()> {
+        let path = self.path.clone();
+        self.edit
+            .revert()
+            .with_context(|| format!("undoing the edit of {}", path.display()))
+    }
+}
+
+/// Adds `questions` (those the entry does not have yet) to the entry `entry`'s ways of asking,
+/// through the same edit as a promotion, and validates the folder like a promotion: when it would
+/// not validate (a question already under another entry …) the edit is undone and the problems
+/// are the error.
+pub fn add_questions(config: &Config, entry: &str, questions: &[String]) -> anyhow::Result<Staged> {
+    let loaded = load_knowledge(config);
+    let e = loaded
+        .knowledge
+        .entries
+        .iter()
+        .find(|e| e.id == entry)
+        .ok_or_else(|| anyhow::anyhow!("there is no entry `{entry}` in {}", config.knowledge.dir.display()))?;
+    let mut known: Vec<String> = e
+        .questions
+        .iter()
+        .chain([&e.title])
+        .map(|q| crate::text::normalize(q))
+        .collect();
+    let mut new = Vec::new();
+    for q in questions.iter().map(|q| q.trim()).filter(|q| !q.is_empty()) {
+        let n = crate::text::normalize(q);
+        if !known.contains(&n) {
+            known.push(n);
+            new.push(q);
+        }
+    }
+    if new.is_empty() {
+        anyhow::bail!("`{entry}` already has all of these questions");
+    }
+    let path = PathBuf::from(&e.source);
+    let first = edit::add_question(&path, new[0])?;
+    for q in &new[1..] {
+        if let Err(err) = edit::add_question(&path, q) {
+            first.revert()?;
+            return Err(err);
+        }
+    }
+    let staged = Staged {
+        entry: entry.to_string(),
+        path,
+        added: new.len(),
+        edit: first,
+    };
+    let loaded = load_knowledge(config);
+    if loaded.has_errors() {
+        let problems: Vec<String> = loaded.errors().map(|p| p.to_string()).collect();
+        staged.revert()?;
+        anyhow::bail!(
+            "the questions were not added because the knowledge folder would not validate:\n{}",
+            problems.join("\n")
+        );
+    }
+    Ok(staged)
+}

@@ -13,6 +13,7 @@
 pub mod cases;
 mod conversation;
 mod housekeeping;
+pub mod insight;
 mod kiosk;
 pub mod knowledge;
 pub mod metrics;

@@ -97,13 +97,22 @@ pub fn new_entry(
         bail!("{} already exists; choose another id or use --to {id}", path.display());
     }
     std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
+    let text = entry_text(id, kind, title, &[question], answer, today);
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    Ok(Edit { path, before: None })
+}
+
+/// The text of a new entry file: front matter (no keywords or legal basis yet) and the answer.
+pub fn entry_text(id: &str, kind: Kind, title: &str, questions: &[&str], answer: &str, today: NaiveDate) -> String {
     let mut doc = DocumentMut::new();
     doc["id"] = value(id);
     doc["kind"] = value(kind.as_str());
     doc["title"] = value(title.trim());
-    let mut questions = toml_edit::Array::new();
-    questions.push(question.trim());
-    doc["questions"] = value(questions);
+    let mut list = toml_edit::Array::new();
+    for q in questions {
+        list.push(q.trim());
+    }
+    doc["questions"] = value(list);
     doc["keywords"] = value(toml_edit::Array::new());
     doc["legal_basis"] = value(toml_edit::Array::new());
     let date = toml_edit::Date {
@@ -116,9 +125,7 @@ pub fn new_entry(
         time: None,
         offset: None,
     });
-    let text = format!("+++\n{doc}+++\n{}\n", answer.trim());
-    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-    Ok(Edit { path, before: None })
+    format!("+++\n{doc}+++\n{}\n", answer.trim())
 }
 
 #[cfg(test)]

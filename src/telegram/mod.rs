@@ -14,6 +14,7 @@
 
 mod callbacks;
 mod commands;
+mod gaps;
 mod operators;
 mod questions;
 mod split;

@@ -1,4 +1,4 @@
-//! Operators on Telegram: their commands (/reply, /tickets), answering by replying to a ticket's
+//! Operators on Telegram: their commands (/reply, /tickets, /gaps — in `gaps`), answering by replying to a ticket's
 //! notice, and [`TelegramNotifier`] — how the desk announces tickets to the operators' chat and
 //! reaches people in their Telegram chats.
 
@@ -21,6 +21,8 @@ pub enum OperatorCommand {
     Reply(String),
     #[command(description = "列出未处理的工单（最早的在前）")]
     Tickets,
+    #[command(description = "知识缺口：机器人答不好的问题按主题归并，提问人数多的在前（/gaps 7 看最近 7 天）")]
+    Gaps(String),
 }
 
 fn operator_usage() -> String {
@@ -66,6 +68,7 @@ pub(super) async fn on_operator_command(
                 }
             }
             OperatorCommand::Tickets => list_open(&bot, &ctx, chat).await,
+            OperatorCommand::Gaps(days) => super::gaps::list_gaps(&bot, &ctx, chat, &days).await,
         }
     })
     .await

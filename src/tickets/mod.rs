@@ -319,6 +319,38 @@ pub struct Stats {
     pub not_helpful: i64,
 }
 
+/// A logged question with what became of it: its feedback, the choices offered for it that nobody
+/// picked, and the ticket it led to. What operators' insight (`crate::insight`) reads.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoggedQuestion {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub channel: String,
+    pub chat: String,
+    /// As logged (masked).
+    pub question: String,
+    /// `answer`, `clarify`, `handoff` or `smalltalk`.
+    pub decision: String,
+    /// The entry answered, when one was.
+    pub entry: Option<String>,
+    /// 有帮助 (`true`) or 没帮助 (`false`), when the person said.
+    pub helpful: Option<bool>,
+    /// The choices offered for it, when nobody picked one (empty otherwise).
+    pub unpicked: Vec<Guess>,
+    /// The latest ticket opened for it.
+    pub ticket: Option<TicketLink>,
+}
+
+/// The ticket a logged question led to, as insight needs it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TicketLink {
+    pub id: i64,
+    pub reason: TicketReason,
+    pub guesses: Vec<Guess>,
+    /// The operator's answer, once given.
+    pub answer: Option<String>,
+}
+
 /// Which logged question feedback is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QuestionRef<'a> {
@@ -416,6 +448,12 @@ pub trait TicketStore: Send + Sync {
     -> anyhow::Result<Feedback>;
     /// Figures for the last `days` days.
     fn stats(&self, days: u32) -> anyhow::Result<Stats>;
+    /// Questions logged at or after `since`, oldest first, each with its feedback, its unpicked
+    /// choices and its latest ticket (for operators' insight: gaps, helpfulness, trends).
+    fn question_log(&self, since: DateTime<Utc>) -> anyhow::Result<Vec<LoggedQuestion>>;
+    /// Tickets that were open at some time at or after `since` (opened since, or not yet closed
+    /// then), oldest first (for trends: opened, closed and overdue per day).
+    fn tickets_since(&self, since: DateTime<Utc>) -> anyhow::Result<Vec<Ticket>>;
     /// The conversation of one chat, if it was kept at or after `since` (older ones have expired).
     fn conversation(&self, channel: &str, chat: &str, since: DateTime<Utc>) -> anyhow::Result<Option<Conversation>>;
     /// Keeps the conversation of one chat in place of the previous one (its question masked).

@@ -12,6 +12,7 @@
 mod governance;
 #[cfg(test)]
 mod governance_tests;
+mod insight;
 mod records;
 mod report;
 #[cfg(test)]
@@ -32,7 +33,7 @@ use super::spool::{lock_spool, sync_dir};
 use super::{QuestionRecord, mask, random_key};
 
 /// The migrations, in order. Each runs once.
-const MIGRATIONS: [&str; 8] = [
+const MIGRATIONS: [&str; 9] = [
     include_str!("../../../migrations/0001_init.sql"),
     include_str!("../../../migrations/0002_operators.sql"),
     include_str!("../../../migrations/0003_ticket_keys.sql"),
@@ -40,6 +41,7 @@ const MIGRATIONS: [&str; 8] = [
     include_str!("../../../migrations/0005_question_uid.sql"),
     include_str!("../../../migrations/0006_conversations.sql"),
     include_str!("../../../migrations/0007_knowledge_governance.sql"),
+    include_str!("../../../migrations/0008_insight.sql"),
     include_str!("../../../migrations/0009_popular_index.sql"),
 ];
 

@@ -12,15 +12,15 @@ use crate::conversation::Conversation;
 const CONVERSATION_BUDGET: std::time::Duration = std::time::Duration::from_millis(200);
 use crate::tickets::spool::append_spool;
 use crate::tickets::{
-    CloseReason, Feedback, Guess, Logged, NewTicket, QuestionRecord, QuestionRef, StaleClarify, Stats, Ticket,
-    TicketError, TicketReason, TicketState, TicketStore, mask, random_key,
+    CloseReason, Feedback, Guess, Logged, LoggedQuestion, NewTicket, QuestionRecord, QuestionRef, StaleClarify, Stats,
+    Ticket, TicketError, TicketReason, TicketState, TicketStore, mask, random_key,
 };
 
-const TICKET_COLUMNS: &str = "id, opened_at, channel, chat, question, reason, guesses, state, answer, answered_by, \
+pub(super) const TICKET_COLUMNS: &str = "id, opened_at, channel, chat, question, reason, guesses, state, answer, answered_by, \
      answered_at, relayed_at, closed_at, close_reason, promoted_to, notice_message_id, overdue_announced, \
      COALESCE(access_key, ''), question_id";
 
-fn row_ticket(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
+pub(super) fn row_ticket(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
     Ok(Ticket {
         id: r.get(0)?,
         opened_at: time(r, 1)?,
@@ -71,7 +71,7 @@ fn bad_value(column: usize, value: &str) -> rusqlite::Error {
     )
 }
 
-fn parsed<T>(r: &rusqlite::Row<'_>, column: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+pub(super) fn parsed<T>(r: &rusqlite::Row<'_>, column: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
     let s: String = r.get(column)?;
     parse(&s).ok_or_else(|| bad_value(column, &s))
 }
@@ -91,12 +91,12 @@ pub(super) fn optional_time(r: &rusqlite::Row<'_>, column: usize) -> rusqlite::R
 
 /// Guesses as stored (a JSON array of `{id, title, …}`; older rows may lack titles). Unreadable
 /// JSON is no guesses rather than a ticket that cannot be shown.
-fn guesses(json: &str) -> Vec<Guess> {
+pub(super) fn guesses(json: &str) -> Vec<Guess> {
     serde_json::from_str(json).unwrap_or_default()
 }
 
 impl SqliteStore {
-    fn tickets_where(&self, clause: &str, params: impl rusqlite::Params) -> anyhow::Result<Vec<Ticket>> {
+    pub(super) fn tickets_where(&self, clause: &str, params: impl rusqlite::Params) -> anyhow::Result<Vec<Ticket>> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare(&format!("SELECT {TICKET_COLUMNS} FROM tickets {clause}"))?;
         let rows = stmt.query_map(params, row_ticket)?;
@@ -323,6 +323,17 @@ impl TicketStore for SqliteStore {
 
     fn stats(&self, days: u32) -> anyhow::Result<Stats> {
         self.figures(days)
+    }
+
+    fn question_log(&self, since: DateTime<Utc>) -> anyhow::Result<Vec<LoggedQuestion>> {
+        self.log_since(since)
+    }
+
+    fn tickets_since(&self, since: DateTime<Utc>) -> anyhow::Result<Vec<Ticket>> {
+        self.tickets_where(
+            "WHERE opened_at >= ?1 OR closed_at IS NULL OR closed_at >= ?1 ORDER BY opened_at, id",
+            [stamp(since)],
+        )
     }
 
     fn question_key(&self, question_id: i64) -> anyhow::Result<String> {

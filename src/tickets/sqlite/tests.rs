@@ -383,3 +383,96 @@ fn a_forgotten_conversation_is_gone_and_others_stay() {
     // Forgetting what is not there is not an error.
     store.forget_conversation("web", "nobody").unwrap();
 }
+
+#[test]
+fn the_question_log_carries_feedback_unpicked_choices_and_the_latest_ticket() {
+    let store = SqliteStore::in_memory().unwrap();
+    let since = Utc::now() - chrono::Duration::minutes(1);
+    let answered = log(&store, &record("滞报金怎么算 13812345678"));
+    let mut clarify = record("ATA单证册手续");
+    clarify.decision = "clarify".into();
+    clarify.entry = None;
+    let clarified = log(&store, &clarify);
+    let offered = [Guess {
+        id: "permit-ata-a".into(),
+        title: "ATA单证册报关".into(),
+    }];
+    store
+        .log_clarify("telegram", "42", "ATA单证册手续", &offered, Some(clarified))
+        .unwrap();
+    store
+        .feedback(QuestionRef::Id(answered), "telegram", "42", false)
+        .unwrap();
+    let t = store
+        .open_ticket(&NewTicket {
+            channel: "telegram",
+            chat: "42",
+            question: "滞报金怎么算",
+            reason: TicketReason::NotHelpful,
+            guesses: &[Guess {
+                id: "proc-transit".into(),
+                title: "转关".into(),
+            }],
+            question_id: Some(answered),
+        })
+        .unwrap();
+    store.answer_ticket(t.id, "按日加收万分之五。", "web:wang").unwrap();
+
+    let got = store.question_log(since).unwrap();
+    assert_eq!(got.len(), 2);
+    let (a, c) = (&got[0], &got[1]);
+    assert_eq!((a.id, a.helpful), (answered, Some(false)));
+    assert!(a.question.contains("138****5678"), "masked: {}", a.question);
+    let link = a.ticket.as_ref().unwrap();
+    assert_eq!(
+        (link.id, link.reason, link.answer.as_deref()),
+        (t.id, TicketReason::NotHelpful, Some("按日加收万分之五。"))
+    );
+    assert_eq!(link.guesses[0].id, "proc-transit");
+    assert_eq!(
+        (c.helpful, c.unpicked.clone(), c.ticket.clone()),
+        (None, offered.to_vec(), None)
+    );
+    // Once picked, the choices are no longer unpicked; nothing before `since` is read.
+    store.clarify_picked("telegram", "42").unwrap();
+    assert!(store.question_log(since).unwrap()[1].unpicked.is_empty());
+    assert!(
+        store
+            .question_log(Utc::now() + chrono::Duration::minutes(1))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn tickets_since_are_those_opened_since_or_not_closed_before() {
+    let store = SqliteStore::in_memory().unwrap();
+    let new = |q: &'static str| NewTicket {
+        channel: "web",
+        chat: "web:x",
+        question: q,
+        reason: TicketReason::Handoff,
+        guesses: &[],
+        question_id: None,
+    };
+    let old_open = store.open_ticket(&new("一")).unwrap();
+    let old_closed = store.open_ticket(&new("二")).unwrap();
+    store.close_ticket(old_closed.id, CloseReason::Duplicate, None).unwrap();
+    // Both were opened "long ago".
+    store
+        .conn()
+        .unwrap()
+        .execute(
+            "UPDATE tickets SET opened_at = ?1, closed_at = CASE WHEN closed_at IS NULL THEN NULL ELSE ?1 END",
+            [stamp(Utc::now() - chrono::Duration::days(40))],
+        )
+        .unwrap();
+    let recent = store.open_ticket(&new("三")).unwrap();
+    let ids: Vec<i64> = store
+        .tickets_since(Utc::now() - chrono::Duration::days(30))
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(ids, vec![old_open.id, recent.id]);
+}

@@ -1,9 +1,13 @@
 //! The operators' console at `/ops`: the ticket queue (overdue first), a ticket page to answer /
-//! close / promote, the stats, and a reindex button that reports validation problems. Login and
+//! close / promote, a reindex button that reports validation problems, and (in `insight`) the
+//! statistics with charts, knowledge gaps, helpfulness per entry and entry drafts. Login and
 //! sessions are in `session`, the pages in `views`; every form post arrives as a
 //! [`CsrfForm`] (a live session and its CSRF token), every page view with an [`Operator`].
 
+mod charts;
 mod governance;
+mod insight;
+mod insight_views;
 mod session;
 mod views;
 
@@ -31,10 +35,10 @@ pub fn routes() -> Router<Shared> {
         .route("/ops/ticket/{id}/answer", post(answer))
         .route("/ops/ticket/{id}/close", post(close))
         .route("/ops/ticket/{id}/promote", post(promote))
-        .route("/ops/stats", get(stats))
         .route("/ops/reindex", post(governance::reindex))
         .route("/ops/history", get(governance::history))
         .route("/ops/why/{id}", get(governance::why))
+        .merge(insight::routes())
 }
 
 fn overdue(s: &Shared, t: &Ticket) -> bool {
@@ -150,11 +154,4 @@ async fn promote(
         Ok(done) => governance::promoted(&who, id, &done, &again),
         Err(e) => views::outcome(&who, "转为知识", &format!("{e:#}"), true, &format!("/ops/ticket/{id}")),
     }
-}
-
-async fn stats(State(s): State<Shared>, who: Operator) -> Result<Markup, WebError> {
-    let Some(st) = s.desk.store("count the figures", |st| st.stats(30)).await else {
-        return Err(WebError::Forbidden("暂时无法统计。"));
-    };
-    Ok(views::stats(&who, &st))
 }

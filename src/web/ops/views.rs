@@ -15,7 +15,8 @@ pub fn console(title: &str, who: &Operator, body: Markup) -> Markup {
         header {
             h1 { (title) }
             nav {
-                a href="/ops" { "工单" } " " a href="/ops/stats" { "统计" } " "
+                a href="/ops" { "工单" } " " a href="/ops/stats" { "统计" } " " a href="/ops/gaps" { "知识缺口" } " "
+                a href="/ops/helpfulness" { "条目反馈" } " " a href="/ops/drafts" { "草稿" } " "
                 a href="/ops/history" { "知识变更" } " " (who.name) " "
                 form method="post" action="/ops/logout" style="display:inline" {
                     (csrf_field(who)) button { "退出" }
@@ -164,14 +165,15 @@ fn ticket_forms(who: &Operator, t: &Ticket) -> Markup {
     }
 }
 
-pub fn stats(who: &Operator, st: &Stats) -> Markup {
+/// The period's figures (the statistics page's head).
+pub fn stats_summary(st: &Stats) -> Markup {
     let list = |items: &[(String, i64)]| {
         html! { @for (k, n) in items { tr { td { (n) } td { (k) } } } }
     };
     let median = st
         .median_minutes_to_answer
         .map_or("-".to_string(), |m| format!("{m:.0} 分钟"));
-    let body = html! {
+    html! {
         p {
             "最近 " (st.days) " 天：提问 " (st.questions) "，回答 " (st.answered) "，给出选项 " (st.clarified)
             "，转人工 " (st.handed_off) "，寒暄 " (st.smalltalk) "；反馈有帮助 " (st.helpful)
@@ -182,8 +184,7 @@ pub fn stats(who: &Operator, st: &Stats) -> Markup {
         table { (list(&st.top_entries)) }
         h2 { "最常见的未答问题" }
         table { (list(&st.top_unanswered)) }
-    };
-    console("统计", who, body)
+    }
 }
 
 /// A console page with one problem and nothing else.
