@@ -42,6 +42,7 @@ pub struct Config {
     pub conversation: ConversationConfig,
     /// The hall's touchscreen: home tiles, the "most asked" row, the address in its QR codes.
     pub kiosk: KioskConfig,
+    /// The regression gate's replay of logged questions.
     pub governance: GovernanceConfig,
     /// Where this configuration was read from (not a key in the file).
     pub source: PathBuf,
@@ -73,6 +74,7 @@ struct File {
     conversation: ConversationConfig,
     #[serde(default)]
     kiosk: KioskConfig,
+    #[serde(default)]
     governance: GovernanceConfig,
 }
 
