@@ -85,7 +85,10 @@ async fn a_gap_becomes_an_entry_draft_that_check_accepts_and_is_published() {
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains("and 1 draft(s), 0 error(s)"), "{}", stdout(&out));
 
-    let done = desk.publish_draft("faq-weather", "cli:test".into()).await.unwrap();
+    let done = desk
+        .publish_draft("faq-weather", "cli:test".into(), false)
+        .await
+        .unwrap();
     assert_eq!(done.path, knowledge(&s).join("faq/faq-weather.md"));
     assert!(!path.exists());
     let served = s.assistant.index();
@@ -108,12 +111,12 @@ async fn a_gaps_questions_join_an_existing_entry_and_a_bad_target_changes_nothin
     let before = std::fs::read_to_string(knowledge(&s).join("faq/ipr-bom.md")).unwrap();
 
     let e = desk
-        .gap_to_entry(30, &hotpot.key, "faq-nope", "cli:test".into())
+        .gap_to_entry(30, &hotpot.key, "faq-nope", "cli:test".into(), false)
         .await
         .unwrap_err();
     assert!(e.to_string().contains("no entry `faq-nope`"), "{e}");
     let e = desk
-        .gap_to_entry(30, "g999999", "faq-ipr", "cli:test".into())
+        .gap_to_entry(30, "g999999", "faq-ipr", "cli:test".into(), false)
         .await
         .unwrap_err();
     assert!(e.to_string().contains("no longer"), "{e}");
@@ -123,7 +126,7 @@ async fn a_gaps_questions_join_an_existing_entry_and_a_bad_target_changes_nothin
     );
 
     let done = desk
-        .gap_to_entry(30, &hotpot.key, "faq-ipr", "cli:test".into())
+        .gap_to_entry(30, &hotpot.key, "faq-ipr", "cli:test".into(), false)
         .await
         .unwrap();
     assert_eq!((done.entry.as_str(), done.added), ("faq-ipr", 1));
@@ -136,7 +139,7 @@ async fn a_gaps_questions_join_an_existing_entry_and_a_bad_target_changes_nothin
     );
     // Twice is once.
     let e = desk
-        .gap_to_entry(30, &hotpot.key, "faq-ipr", "cli:test".into())
+        .gap_to_entry(30, &hotpot.key, "faq-ipr", "cli:test".into(), false)
         .await
         .unwrap_err();
     assert!(e.to_string().contains("already has all of these questions"), "{e}");

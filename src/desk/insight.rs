@@ -66,25 +66,34 @@ impl Desk {
     }
 
     /// Adds the questions of gap `key` (of the last `days` days) to the entry `entry`: validated
-    /// like a promotion, then reindexed through the regression gate as `who`; undone when either
-    /// fails or the gate refuses.
-    pub async fn gap_to_entry(&self, days: u32, key: &str, entry: &str, who: String) -> anyhow::Result<GapAdded> {
+    /// like a promotion, then reindexed through the regression gate as `who` (published anyway with
+    /// `accept`); undone when either fails or the gate refuses (`index.outcome` says which).
+    pub async fn gap_to_entry(
+        &self,
+        days: u32,
+        key: &str,
+        entry: &str,
+        who: String,
+        accept: bool,
+    ) -> anyhow::Result<GapAdded> {
         let gap = self.gap(days, key).await.ok_or_else(gone)?;
         let (config, entry) = (self.assistant.config().clone(), entry.trim().to_string());
         let staged =
             tokio::task::spawn_blocking(move || knowledge::add_questions(&config, &entry, &gap.distinct_questions()))
                 .await??;
-        match self.reindex(who, Mode::Gated).await {
-            Ok(index) if !index.outcome.published() => {
-                staged.revert()?;
-                Err(refused(&index))
+        match self.reindex(who, mode(accept)).await {
+            Ok(index) => {
+                let added = GapAdded {
+                    entry: staged.entry.clone(),
+                    path: staged.path.clone(),
+                    added: staged.added,
+                    index,
+                };
+                if !added.index.outcome.published() {
+                    staged.revert()?;
+                }
+                Ok(added)
             }
-            Ok(index) => Ok(GapAdded {
-                entry: staged.entry.clone(),
-                path: staged.path.clone(),
-                added: staged.added,
-                index,
-            }),
             Err(e) => {
                 staged.revert()?;
                 Err(anyhow::anyhow!("the questions were not added: {e}"))
@@ -130,8 +139,9 @@ impl Desk {
     }
 
     /// Publishes a draft: moves it into its kind's folder and reindexes through the regression gate
-    /// as `who`; moved back when the folder would not validate or the gate refuses.
-    pub async fn publish_draft(&self, id: &str, who: String) -> anyhow::Result<DraftPublished> {
+    /// as `who` (published anyway with `accept`); moved back when the folder would not validate or
+    /// the gate refuses (`index.outcome` says which).
+    pub async fn publish_draft(&self, id: &str, who: String, accept: bool) -> anyhow::Result<DraftPublished> {
         let (config, id) = (self.assistant.config().clone(), id.to_string());
         let moved = tokio::task::spawn_blocking(move || {
             let problems = drafts::check(&config.knowledge.dir, &id, &config.placeholder_names(), today())?;
@@ -146,16 +156,18 @@ impl Desk {
             drafts::publish(&config.knowledge.dir, &id)
         })
         .await??;
-        match self.reindex(who, Mode::Gated).await {
-            Ok(index) if !index.outcome.published() => {
-                moved.revert()?;
-                Err(refused(&index))
+        match self.reindex(who, mode(accept)).await {
+            Ok(index) => {
+                let published = DraftPublished {
+                    id: moved.id.clone(),
+                    path: moved.to.clone(),
+                    index,
+                };
+                if !published.index.outcome.published() {
+                    moved.revert()?;
+                }
+                Ok(published)
             }
-            Ok(index) => Ok(DraftPublished {
-                id: moved.id.clone(),
-                path: moved.to.clone(),
-                index,
-            }),
             Err(e) => {
                 moved.revert()?;
                 Err(anyhow::anyhow!("the draft was not published: {e}"))
@@ -164,13 +176,9 @@ impl Desk {
     }
 }
 
-/// The regression gate refused the change (it is undone): what would have changed, for the operator.
-fn refused(index: &Reindexed) -> anyhow::Error {
-    let report = index.gate.as_ref().map(|g| g.lines().join("\n")).unwrap_or_default();
-    anyhow::anyhow!(
-        "the regression gate refused the change, so it was undone and the index in service is unchanged \
-         (an answer people got would change; review the knowledge, or reindex with --accept):\n{report}"
-    )
+/// Through the regression gate, or past it when the operator accepted its diff.
+fn mode(accept: bool) -> Mode {
+    if accept { Mode::Accept(None) } else { Mode::Gated }
 }
 
 fn gone() -> anyhow::Error {

@@ -84,10 +84,6 @@ pub struct CsrfForm<T> {
     pub form: T,
 }
 
-/// A form that carries nothing but its CSRF token.
-#[derive(Deserialize)]
-pub struct NoFields {}
-
 #[derive(Deserialize)]
 struct WithCsrf<T> {
     /// Missing counts as wrong (403), not as a malformed form.

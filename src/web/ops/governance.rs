@@ -99,6 +99,30 @@ pub(super) fn promoted(who: &Operator, id: i64, done: &Promoted, again: &[(&str,
     console("转为知识", who, body)
 }
 
+/// A change the regression gate refused (and that was undone): the diff, and a form that posts the
+/// same request to `action` again with `again`'s fields and the operator's acceptance.
+pub(super) fn refused(
+    who: &Operator,
+    title: &str,
+    done: &Reindexed,
+    action: &str,
+    again: &[(&str, &str)],
+    back: &str,
+) -> Markup {
+    let body = html! {
+        p.problems { "回归检查未通过：改动已撤销，原索引继续服务。请查看下面的变化：" }
+        (report(done))
+        form method="post" action=(action) {
+            (csrf_field(who))
+            @for (name, value) in again { input type="hidden" name=(*name) value=(*value); }
+            input type="hidden" name="accept" value="yes";
+            p { button { "我已核对以上变化，仍然发布" } }
+        }
+        p { a href=(back) { "返回" } }
+    };
+    console(title, who, body)
+}
+
 #[derive(Deserialize)]
 pub(super) struct HistoryQuery {
     #[serde(default)]

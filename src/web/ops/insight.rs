@@ -16,7 +16,7 @@ use super::insight_views as views;
 use super::views::{outcome, problem};
 use crate::insight::{MAX_DAYS, trends};
 use crate::knowledge::{Kind, entry::is_valid_id};
-use crate::web::extract::{CsrfForm, NoFields, Operator};
+use crate::web::extract::{CsrfForm, Operator};
 use crate::web::{Shared, WebError};
 
 pub fn routes() -> Router<Shared> {
@@ -101,6 +101,9 @@ struct GapAdd {
     /// A string: numbers do not survive the CSRF wrapper's `flatten`.
     days: String,
     entry: String,
+    /// Set by the confirm step when the operator accepts the regression gate's diff.
+    #[serde(default)]
+    accept: String,
 }
 
 async fn gap_add(State(s): State<Shared>, CsrfForm { who, form: f }: CsrfForm<GapAdd>) -> Markup {
@@ -117,9 +120,23 @@ async fn gap_add(State(s): State<Shared>, CsrfForm { who, form: f }: CsrfForm<Ga
     }
     match s
         .desk
-        .gap_to_entry(days, &f.key, &f.entry, format!("web:{}", who.name))
+        .gap_to_entry(
+            days,
+            &f.key,
+            &f.entry,
+            format!("web:{}", who.name),
+            !f.accept.is_empty(),
+        )
         .await
     {
+        Ok(done) if !done.index.outcome.published() => {
+            let again = [
+                ("key", f.key.as_str()),
+                ("days", f.days.as_str()),
+                ("entry", f.entry.as_str()),
+            ];
+            super::governance::refused(&who, "加入已有条目", &done.index, "/ops/gaps/add", &again, &back)
+        }
         Ok(done) => {
             let message = format!(
                 "已把 {} 个新问法加入条目 {}（{}），索引已重建并生效。请在版本库中检查并提交这个改动。",
@@ -223,20 +240,38 @@ async fn draft_save(
 async fn draft_publish(
     State(s): State<Shared>,
     Path(id): Path<String>,
-    CsrfForm { who, .. }: CsrfForm<NoFields>,
+    CsrfForm { who, form }: CsrfForm<Confirm>,
 ) -> Result<Markup, WebError> {
     draft_id(&s, &id)?;
     let back = format!("/ops/drafts/{id}");
-    Ok(match s.desk.publish_draft(&id, format!("web:{}", who.name)).await {
-        Ok(done) => {
-            let message = format!(
-                "已发布条目 {}（{}），索引已重建并生效（{} 个条目）。请在版本库中检查并提交这个改动。",
-                done.id,
-                done.path.display(),
-                done.index.report.entries
-            );
-            outcome(&who, "发布草稿", &message, false, "/ops/drafts")
-        }
-        Err(e) => outcome(&who, "发布草稿", &format!("{e:#}"), true, &back),
-    })
+    let accept = !form.accept.is_empty();
+    Ok(
+        match s.desk.publish_draft(&id, format!("web:{}", who.name), accept).await {
+            Ok(done) if !done.index.outcome.published() => super::governance::refused(
+                &who,
+                "发布草稿",
+                &done.index,
+                &format!("/ops/drafts/{id}/publish"),
+                &[],
+                &back,
+            ),
+            Ok(done) => {
+                let message = format!(
+                    "已发布条目 {}（{}），索引已重建并生效（{} 个条目）。请在版本库中检查并提交这个改动。",
+                    done.id,
+                    done.path.display(),
+                    done.index.report.entries
+                );
+                outcome(&who, "发布草稿", &message, false, "/ops/drafts")
+            }
+            Err(e) => outcome(&who, "发布草稿", &format!("{e:#}"), true, &back),
+        },
+    )
+}
+
+/// A form that only carries the confirm step's acceptance.
+#[derive(Deserialize)]
+struct Confirm {
+    #[serde(default)]
+    accept: String,
 }
