@@ -385,10 +385,10 @@ mod browser {
     use std::time::Duration;
 
     use customs_bot::tickets::SqliteStore;
-    use fantoccini::{Client, Locator};
+    use fantoccini::Locator;
 
     use super::*;
-    use crate::web::browser::{browser, screenshot, wait_text};
+    use crate::web::browser::{browser, log_in, screenshot, wait_text};
 
     /// A week of questions on two channels, moved back day by day in the database file (the desk
     /// logs everything "now"); some tickets answered after a while.
@@ -433,29 +433,6 @@ mod browser {
             )
             .unwrap();
         }
-    }
-
-    async fn log_in(c: &Client, base: &str) {
-        c.goto(&format!("{base}/ops")).await.unwrap();
-        c.find(Locator::Css("input[name=name]"))
-            .await
-            .unwrap()
-            .send_keys("wang")
-            .await
-            .unwrap();
-        c.find(Locator::Css("input[name=password]"))
-            .await
-            .unwrap()
-            .send_keys(PASSWORD)
-            .await
-            .unwrap();
-        c.find(Locator::Css("form button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        wait_text(c, "h1", "工单").await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -607,6 +607,30 @@ pub(crate) mod browser {
         browser_with(profile, serde_json::json!({})).await
     }
 
+    /// Logs `wang` in on the console's login page.
+    pub(crate) async fn log_in(c: &Client, base: &str) {
+        c.goto(&format!("{base}/ops")).await.unwrap();
+        c.find(Locator::Css("input[name=name]"))
+            .await
+            .unwrap()
+            .send_keys("wang")
+            .await
+            .unwrap();
+        c.find(Locator::Css("input[name=password]"))
+            .await
+            .unwrap()
+            .send_keys(PASSWORD)
+            .await
+            .unwrap();
+        c.find(Locator::Css("form button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(c, "h1", "工单").await;
+    }
+
     pub(crate) async fn wait_text(c: &Client, css: &str, needle: &str) -> String {
         for _ in 0..100 {
             if let Ok(els) = c.find_all(Locator::Css(css)).await {
@@ -697,25 +721,7 @@ pub(crate) mod browser {
 
         // An operator logs in and answers the ticket.
         c.set_window_size(1280, 900).await.unwrap();
-        c.goto(&format!("{base}/ops")).await.unwrap();
-        c.find(Locator::Css("input[name=name]"))
-            .await
-            .unwrap()
-            .send_keys("wang")
-            .await
-            .unwrap();
-        c.find(Locator::Css("input[name=password]"))
-            .await
-            .unwrap()
-            .send_keys(PASSWORD)
-            .await
-            .unwrap();
-        c.find(Locator::Css("form button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        log_in(&c, &base).await;
         wait_text(&c, "table", "T000001").await;
         screenshot(&c, "console-desktop.png", 1280, 900).await;
         screenshot(&c, "console-phone.png", 390, 844).await;
