@@ -80,6 +80,7 @@ td,th{border-bottom:1px solid #e1e5ea;padding:.4em;text-align:left;vertical-alig
 .overdue{color:#b91c1c;font-weight:bold}
 .ops textarea,.ops input,.ops select{font-size:1em;padding:.3em;min-height:40px;width:100%;max-width:40em}
 .ops form.period select{width:auto}
+nav form.inline{display:inline}
 figure.chart{margin:1em 0;background:#fff;padding:.3em}
 table.numbers td,table.numbers th{white-space:nowrap;font-size:.9em}
 .why{color:#b45309;font-size:.9em}

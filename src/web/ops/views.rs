@@ -18,7 +18,7 @@ pub fn console(title: &str, who: &Operator, body: Markup) -> Markup {
                 a href="/ops" { "工单" } " " a href="/ops/stats" { "统计" } " " a href="/ops/gaps" { "知识缺口" } " "
                 a href="/ops/helpfulness" { "条目反馈" } " " a href="/ops/drafts" { "草稿" } " "
                 a href="/ops/history" { "知识变更" } " " (who.name) " "
-                form method="post" action="/ops/logout" style="display:inline" {
+                form.inline method="post" action="/ops/logout" {
                     (csrf_field(who)) button { "退出" }
                 }
             }
