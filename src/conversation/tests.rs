@@ -87,6 +87,7 @@ fn a_rejection_is_the_whole_turn() {
         "你理解错了",
         "嗯，不是这个吧",
         "不是",
+        "都不是",
     ] {
         assert!(rejects(&crate::text::normalize(t)), "{t}");
     }
