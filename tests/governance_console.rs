@@ -2,31 +2,20 @@
 //! confirm step, the knowledge history and what a logged question was told.
 
 use crate::governance::{break_late_fee, current, write_checks};
+use crate::web_house::{get_as, operator};
 
 #[tokio::test]
 async fn the_console_shows_the_gate_and_its_confirm_step_the_history_and_why() {
-    use axum::body::Body;
-    use axum::http::{Request, StatusCode, header};
+    use axum::http::StatusCode;
 
-    use crate::web::{PASSWORD, app, cookie_of, csrf_of, form, post_form, post_json, send};
+    use crate::web::{app, form, post_form, post_json, send};
 
     let s = crate::web::site("");
     let site = s._dir.path().to_path_buf();
     let a = app(&s);
-    let (_, headers, _) = send(
-        &a,
-        post_form("/ops/login", &form(&[("name", "wang"), ("password", PASSWORD)]), None),
-    )
-    .await;
-    let cookie = cookie_of(&headers);
-    let get = |uri: &str| {
-        Request::get(uri)
-            .header(header::COOKIE, &cookie)
-            .body(Body::empty())
-            .unwrap()
-    };
+    let (cookie, csrf) = operator(&a).await;
+    let get = |uri: &str| get_as(uri, &cookie);
     let (_, _, page) = send(&a, get("/ops")).await;
-    let csrf = csrf_of(&page);
     assert!(page.contains("href=\"/ops/history\""), "{page}");
 
     // A person asks; the console shows what they were told.
@@ -112,11 +101,9 @@ async fn the_console_shows_the_gate_and_its_confirm_step_the_history_and_why() {
 
 #[tokio::test]
 async fn a_refused_promotion_in_the_console_is_undone_and_its_confirm_step_publishes_it() {
-    use axum::body::Body;
-    use axum::http::{Request, header};
     use customs_bot::tickets::{NewTicket, TicketReason, TicketStore};
 
-    use crate::web::{PASSWORD, app, cookie_of, csrf_of, form, post_form, send};
+    use crate::web::{app, form, post_form, send};
 
     let s = crate::web::site("");
     let site = s._dir.path().to_path_buf();
@@ -129,20 +116,7 @@ async fn a_refused_promotion_in_the_console_is_undone_and_its_confirm_step_publi
     )
     .unwrap();
     let a = app(&s);
-    let (_, headers, _) = send(
-        &a,
-        post_form("/ops/login", &form(&[("name", "wang"), ("password", PASSWORD)]), None),
-    )
-    .await;
-    let cookie = cookie_of(&headers);
-    let get = |uri: &str| {
-        Request::get(uri)
-            .header(header::COOKIE, &cookie)
-            .body(Body::empty())
-            .unwrap()
-    };
-    let (_, _, page) = send(&a, get("/ops")).await;
-    let csrf = csrf_of(&page);
+    let (cookie, csrf) = operator(&a).await;
     let ticket = s
         .store
         .open_ticket(&NewTicket {

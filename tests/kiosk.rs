@@ -2,7 +2,7 @@
 //! escaping, calm 404s, the QR code of a hand-off, 结束); the touchscreen end to end in headless
 //! Chromium is `kiosk_browser.rs`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -11,7 +11,7 @@ use customs_bot::config::Config;
 use customs_bot::desk::Desk;
 use customs_bot::tickets::{SqliteStore, TicketStore};
 
-use crate::support::{copy_tree, fixtures};
+use crate::support::{Captured, copy_tree, fixtures};
 use crate::web::{form, get, send};
 
 const NASTY: &str = "<script>alert(1)</script>";
@@ -291,20 +291,6 @@ async fn unknown_kiosk_pages_and_entries_get_a_calm_404_page() {
     let (status, _, page) = send(&k.app, post_as("/kiosk/open", "di=1", &cookie, "kiosk.local")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
     assert!(page.contains("返回首页"), "{page}");
-}
-
-/// A log writer the test can read back.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[tokio::test]

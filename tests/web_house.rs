@@ -2,21 +2,19 @@
 //! and its CSRF token, security headers are on every response, ticket keys never reach the log,
 //! and HTML-significant characters are escaped on every kind of page.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use customs_bot::tickets::TicketStore;
 use serde_json::Value;
 
+use crate::support::Captured;
 use crate::web::{PASSWORD, app, cookie_of, csrf_of, form, get, post_form, post_json, send, site};
 
 /// Something a person or an operator can type that HTML must never take as markup.
 const NASTY: &str = "<script>alert(1)</script>&\"x\"";
 const NASTY_ESCAPED: &str = "&lt;script&gt;alert(1)&lt;/script&gt;&amp;";
 
-fn get_as(uri: &str, cookie: &str) -> Request<Body> {
+pub(crate) fn get_as(uri: &str, cookie: &str) -> Request<Body> {
     Request::get(uri)
         .header(header::COOKIE, cookie)
         .body(Body::empty())
@@ -24,7 +22,7 @@ fn get_as(uri: &str, cookie: &str) -> Request<Body> {
 }
 
 /// Logs `wang` in: the session cookie and the session's CSRF token.
-async fn operator(a: &axum::Router) -> (String, String) {
+pub(crate) async fn operator(a: &axum::Router) -> (String, String) {
     let login = form(&[("name", "wang"), ("password", PASSWORD)]);
     let (status, headers, _) = send(a, post_form("/ops/login", &login, None)).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
@@ -171,20 +169,6 @@ async fn security_headers_are_on_every_kind_of_response() {
             assert_eq!(headers.get_all(name).iter().count(), 1, "{status} {name}");
             assert_eq!(headers[name], value, "{status} {name}");
         }
-    }
-}
-
-/// A log writer the test can read back.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
