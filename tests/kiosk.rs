@@ -11,7 +11,7 @@ use customs_bot::config::Config;
 use customs_bot::desk::Desk;
 use customs_bot::tickets::{SqliteStore, TicketStore};
 
-use crate::support::{Captured, copy_tree, fixtures};
+use crate::support::{copy_tree, fixtures};
 use crate::web::{form, get, send};
 
 const NASTY: &str = "<script>alert(1)</script>";
@@ -294,17 +294,9 @@ async fn unknown_kiosk_pages_and_entries_get_a_calm_404_page() {
 }
 
 #[tokio::test]
-async fn a_hand_off_shows_the_ticket_page_as_a_qr_code_and_the_key_never_reaches_the_log() {
+async fn a_hand_off_shows_the_ticket_page_as_a_qr_code() {
+    // That the key never reaches the log is checked on the real process: web_server.rs.
     let k = kiosk("");
-    let log = Captured::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .finish();
-    // This test's runtime polls every request on this thread, so this subscriber sees them all.
-    let _guard = tracing::subscriber::set_default(subscriber);
     let (_, headers, _) = send(&k.app, get("/kiosk")).await;
     let cookie = cookie_of(&headers);
 
@@ -380,16 +372,6 @@ async fn a_hand_off_shows_the_ticket_page_as_a_qr_code_and_the_key_never_reaches
         page.contains("已登记为工单 T000003") && !page.contains("<svg"),
         "{page}"
     );
-
-    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        text.contains("path=/kiosk/ask") && text.contains("ticket opened"),
-        "{text}"
-    );
-    for key in [&t.access_key, &t2.access_key] {
-        assert!(!text.contains(key.as_str()), "{text}");
-    }
-    assert!(!text.contains("key="), "{text}");
 }
 
 #[tokio::test]

@@ -104,17 +104,3 @@ pub fn question_count(store: &dyn customs_bot::tickets::TicketStore) -> i64 {
 pub fn last_question(store: &dyn customs_bot::tickets::TicketStore) -> customs_bot::tickets::QuestionRecord {
     store.recent_questions(1).unwrap().remove(0)
 }
-
-/// A log writer the test can read back (for a `tracing_subscriber::fmt().with_writer(…)`).
-#[derive(Clone, Default)]
-pub struct Captured(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}

@@ -13,6 +13,8 @@ use crate::support::{copy_tree, fixtures, free_port};
 /// A running `customs-bot serve`, killed when dropped.
 struct Serve {
     child: Child,
+    /// The ticket store (the default `[tickets] db` beside bot.toml).
+    db: std::path::PathBuf,
     addr: SocketAddr,
     stderr: Arc<Mutex<String>>,
     _dir: tempfile::TempDir,
@@ -28,6 +30,11 @@ impl Drop for Serve {
 /// Starts `serve` on the valid fixture with `web` appended to its `[web]` table, and waits until
 /// it accepts connections.
 fn start(web: &str) -> Serve {
+    start_logging(web, "customs_bot=info")
+}
+
+/// [`start`] with `RUST_LOG` set to `filter`.
+fn start_logging(web: &str, filter: &str) -> Serve {
     let dir = tempfile::tempdir().unwrap();
     copy_tree(&fixtures().join("valid/knowledge"), &dir.path().join("knowledge"));
     let port = free_port();
@@ -44,7 +51,7 @@ fn start(web: &str) -> Serve {
         .arg(dir.path().join("bot.toml"))
         .arg("serve")
         .env_remove("TELOXIDE_TOKEN")
-        .env("RUST_LOG", "customs_bot=info")
+        .env("RUST_LOG", filter)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -64,6 +71,7 @@ fn start(web: &str) -> Serve {
     });
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let serve = Serve {
+        db: dir.path().join("data/customs-bot.sqlite"),
         child,
         addr,
         stderr,
@@ -277,4 +285,82 @@ fn a_login_name_cannot_forge_a_log_line() {
         !log.contains('\u{1b}'),
         "no colour codes when stderr is not a terminal: {log:?}"
     );
+}
+
+/// The session cookie a response sets (`name=value`).
+fn set_cookie(response: &str) -> String {
+    let line = response
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("a cookie: {response}"));
+    line["set-cookie:".len()..]
+        .trim()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// A ticket's key — in the kiosk's QR code, in the web chat's ticket link, in a query string —
+/// never reaches the log, even at trace level, and every request is logged with its path and
+/// status. (Checked on the real process's stderr: a subscriber captured inside the test binary
+/// shares its callsites with every test running beside it.)
+#[test]
+fn ticket_keys_never_reach_the_log() {
+    let mut serve = start_logging("", "customs_bot=trace,tower_http=trace");
+    let home = serve.request("GET /kiosk HTTP/1.1\r\nHost: kiosk.local\r\nConnection: close\r\n\r\n");
+    assert!(home.starts_with("HTTP/1.1 200"), "{home}");
+    let cookie = set_cookie(&home);
+    let post = |path: &str, body: &str| {
+        serve.request(&format!(
+            "POST {path} HTTP/1.1\r\nHost: kiosk.local\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ))
+    };
+    // 西宁明天天气怎么样: not a customs matter, handed to a person with a ticket.
+    let asked = post(
+        "/kiosk/ask",
+        "q=%E8%A5%BF%E5%AE%81%E6%98%8E%E5%A4%A9%E5%A4%A9%E6%B0%94%E6%80%8E%E4%B9%88%E6%A0%B7",
+    );
+    assert!(asked.contains("T000001") && asked.contains("<svg"), "{asked}");
+    // 找人工 with a note of its own: a second ticket.
+    let person = post(
+        "/kiosk/person",
+        "q=%E6%83%B3%E9%97%AE%E5%AE%A0%E7%89%A9%E9%9A%94%E7%A6%BB",
+    );
+    assert!(person.contains("T000002") && person.contains("<svg"), "{person}");
+    // The web chat: its ticket link, opened with the right key and with a wrong one.
+    let body = serde_json::json!({ "question": "西宁明天天气怎么样" }).to_string();
+    let reply = serve.request(&format!(
+        "POST /chat/ask HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    let json: serde_json::Value = serde_json::from_str(reply.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    let url = json["ticket"]["url"].as_str().expect("a ticket link").to_string();
+    assert!(url.starts_with("/ticket/T000003?key="), "{url}");
+    let page = serve.request(&format!("GET {url} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    let wrong = "0123456789abcdef0123456789abcdef";
+    let page = serve.request(&format!(
+        "GET /ticket/T000003?key={wrong} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    ));
+    assert!(page.starts_with("HTTP/1.1 404"), "{page}");
+    assert!(serve.terminate(Duration::from_secs(15)).is_some());
+    let log = serve.log();
+    assert!(
+        log.contains("path=/kiosk/ask") && log.contains("path=/chat/ask") && log.contains("ticket opened"),
+        "{log}"
+    );
+    assert!(
+        log.contains("path=/ticket/T000003") && log.contains("status=200") && log.contains("status=404"),
+        "each request has its span, with its path and status: {log}"
+    );
+    use customs_bot::tickets::TicketStore as _;
+    let store = customs_bot::tickets::SqliteStore::open(&serve.db).unwrap();
+    assert!(!log.contains(wrong), "{log}");
+    for id in [1, 2, 3] {
+        let key = store.ticket(id).unwrap().expect("the ticket").access_key;
+        assert!(!log.contains(&key), "ticket {id}'s key in the log: {log}");
+    }
+    assert!(!log.contains("key="), "{log}");
 }
