@@ -355,6 +355,10 @@ pub struct WebConfig {
     pub shutdown_grace_seconds: u64,
     /// Peer addresses that may read `/metrics` (the monitoring system's, or the local proxy's).
     pub metrics_allow: Vec<std::net::IpAddr>,
+    /// The load balancers in front of this process (nginx): for requests from them, the client's
+    /// address is read from `X-Forwarded-For` (per-IP limits then apply to people, not to the
+    /// proxy), and their connections are not capped per address. Empty: nobody is trusted.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Operators of the console: name and argon2 password hash (`customs-bot hash-password`).
     pub operators: Vec<WebOperator>,
 }
@@ -394,6 +398,7 @@ impl Default for WebConfig {
                 std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
                 std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
             ],
+            trusted_proxies: Vec::new(),
             operators: Vec::new(),
         }
     }

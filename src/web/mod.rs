@@ -172,17 +172,77 @@ fn record_response(res: &Response, latency: Duration, span: &Span) {
 }
 
 /// The client's address (unspecified when the app runs without a socket, as in router tests).
+/// Behind a proxy named in `[web] trusted_proxies` (the load balancer), it is the address the
+/// proxy saw, from `X-Forwarded-For` (see [`client_ip`]).
 pub struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+impl axum::extract::FromRequestParts<Shared> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(a)| a.ip()),
-        ))
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, s: &Shared) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(a)| a.ip());
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        Ok(ClientIp(client_ip(
+            peer,
+            forwarded,
+            &s.assistant().config().web.trusted_proxies,
+        )))
+    }
+}
+
+/// Who sent a request: the peer itself, unless the peer is a trusted proxy — then the rightmost
+/// address of `X-Forwarded-For` that is not a trusted proxy (everything left of it could be
+/// written by the client). A header that does not parse counts as no header.
+pub fn client_ip<'a>(peer: IpAddr, forwarded: impl Iterator<Item = &'a str>, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops: Option<Vec<IpAddr>> = forwarded
+        .flat_map(|v| v.split(','))
+        .map(|a| a.trim().parse().ok())
+        .collect();
+    hops.unwrap_or_default()
+        .into_iter()
+        .rev()
+        .find(|a| !trusted.contains(a))
+        .unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_ip;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_forwarded_address_counts_only_behind_a_trusted_proxy() {
+        let lb = [ip("127.0.0.1")];
+        let one = |peer: &str, header: &[&str]| client_ip(ip(peer), header.iter().copied(), &lb);
+        // Not from the proxy: the header is the client's own word and is ignored.
+        assert_eq!(one("203.0.113.9", &["198.51.100.1"]), ip("203.0.113.9"));
+        // From the proxy: the address the proxy appended (the rightmost), not the client's claims.
+        assert_eq!(one("127.0.0.1", &["10.9.9.9, 198.51.100.1"]), ip("198.51.100.1"));
+        assert_eq!(
+            one("127.0.0.1", &["10.9.9.9", "198.51.100.1, 127.0.0.1"]),
+            ip("198.51.100.1")
+        );
+        // No header, or one that does not parse: the proxy itself.
+        assert_eq!(one("127.0.0.1", &[]), ip("127.0.0.1"));
+        assert_eq!(one("127.0.0.1", &["x, 198.51.100.1"]), ip("127.0.0.1"));
+        // Nobody trusted: always the peer.
+        assert_eq!(
+            client_ip(ip("127.0.0.1"), ["198.51.100.1"].into_iter(), &[]),
+            ip("127.0.0.1")
+        );
     }
 }

@@ -53,7 +53,13 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         while connections.try_join_next().is_some() {}
-        let Some(ip_slot) = IpSlot::take(&per_ip, addr.ip(), web.max_connections_per_ip) else {
+        // A trusted proxy carries many people's requests: its connections are not capped per address.
+        let cap = if web.trusted_proxies.contains(&addr.ip()) {
+            usize::MAX
+        } else {
+            web.max_connections_per_ip
+        };
+        let Some(ip_slot) = IpSlot::take(&per_ip, addr.ip(), cap) else {
             tracing::debug!(ip = %addr.ip(), "too many connections from one address; closed");
             continue;
         };
