@@ -16,9 +16,17 @@ use crate::tickets::{SqliteStore, StoreOptions, TicketStore};
 use super::Code;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Listen on this address instead of `[web] listen` (several replicas sharing one bot.toml:
+    /// `serve --listen 127.0.0.1:8081`).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+}
 
-pub fn run(config: Config, _args: Args) -> anyhow::Result<Code> {
+pub fn run(mut config: Config, args: Args) -> anyhow::Result<Code> {
+    if let Some(listen) = args.listen {
+        config.web.listen = listen;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let outcome = runtime.block_on(serve(config));
     // The front ends have stopped (the web after its grace period); do not wait on stragglers.
