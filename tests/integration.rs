@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod desk;
+mod desk_shared;
 mod governance;
 mod governance_console;
 mod hardening;
