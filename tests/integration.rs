@@ -24,3 +24,4 @@ mod web_chat;
 mod web_house;
 mod web_ops_endpoints;
 mod web_server;
+mod web_shared;

@@ -15,6 +15,9 @@ use crate::ratelimit::Rate;
 use crate::tickets::coordination::token_digest;
 use crate::tickets::{OperatorSession, StaleClarify, Ticket};
 
+/// How long counting a request may wait for a locked database.
+const RATE_BUDGET: Duration = Duration::from_millis(200);
+
 /// The instant `lease` from now, as stored.
 fn lease_end(lease: Duration) -> String {
     stamp(Utc::now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::days(1)))
@@ -91,15 +94,18 @@ impl SqliteStore {
         let until = now_ms.saturating_add(i64::try_from(window.as_millis()).unwrap_or(i64::MAX));
         // One statement: the window (started by its first request) and its count move together
         // under SQLite's write lock, whichever process counts.
-        let hits: i64 = self.conn()?.query_row(
-            "INSERT INTO rate_windows (scope, key, until_ms, hits) VALUES (?1, ?2, ?4, 1)
-             ON CONFLICT (scope, key) DO UPDATE SET
-                 hits = CASE WHEN until_ms > ?3 THEN hits + 1 ELSE 1 END,
-                 until_ms = CASE WHEN until_ms > ?3 THEN until_ms ELSE excluded.until_ms END
-             RETURNING hits",
-            params![scope, key, now_ms, until],
-            |r| r.get(0),
-        )?;
+        // On the request's path: within a short budget under a write-locked database (the caller
+        // lets the request through when the store fails).
+        let hits: i64 = self.write_with_retry(RATE_BUDGET, |conn| {
+            conn.prepare_cached(
+                "INSERT INTO rate_windows (scope, key, until_ms, hits) VALUES (?1, ?2, ?4, 1)
+                 ON CONFLICT (scope, key) DO UPDATE SET
+                     hits = CASE WHEN until_ms > ?3 THEN hits + 1 ELSE 1 END,
+                     until_ms = CASE WHEN until_ms > ?3 THEN until_ms ELSE excluded.until_ms END
+                 RETURNING hits",
+            )?
+            .query_row(params![scope, key, now_ms, until], |r| r.get(0))
+        })?;
         let limit = i64::from(limit);
         Ok(if hits <= limit {
             Rate::Allowed
