@@ -16,9 +16,9 @@ mod housekeeping;
 pub mod insight;
 mod kiosk;
 pub mod knowledge;
-mod limits;
 pub mod metrics;
 mod notify;
+mod shared;
 pub mod why;
 
 use std::sync::Arc;
