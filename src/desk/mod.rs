@@ -18,6 +18,7 @@ mod kiosk;
 pub mod knowledge;
 pub mod metrics;
 mod notify;
+mod shared;
 pub mod why;
 
 use std::sync::Arc;
