@@ -15,6 +15,7 @@ mod operators;
 mod quality;
 mod review;
 mod robustness;
+mod store_conformance;
 mod store_faults;
 mod telegram;
 mod validation;

@@ -11,7 +11,7 @@ use crate::app::Assistant;
 use crate::config::Config;
 use crate::desk::{Desk, housekeeping};
 use crate::telegram;
-use crate::tickets::{SqliteStore, StoreOptions, TicketStore};
+use crate::tickets::{StoreOptions, TicketStore, open_store};
 
 use super::Code;
 
@@ -75,8 +75,9 @@ async fn serve(config: Config) -> anyhow::Result<Code> {
         log_budget: Duration::from_millis(config.tickets.log_timeout_ms),
         ..StoreOptions::default()
     };
-    let sqlite = Arc::new(SqliteStore::open_with(&config.tickets.db, options)?);
-    let store: Arc<dyn TicketStore> = sqlite.clone();
+    // On a blocking thread: the PostgreSQL client must not block a thread that drives async tasks.
+    let tickets = config.tickets.clone();
+    let store = tokio::task::spawn_blocking(move || open_store(&tickets, options)).await??;
     let (telegram_config, operators) = (config.telegram.clone(), config.operators.clone());
     let (retention, replay_every) = (
         config.tickets.retention_days,
@@ -90,7 +91,7 @@ async fn serve(config: Config) -> anyhow::Result<Code> {
 
     // The task set: background work runs until the fronts have stopped, then is stopped with them.
     let mut background = tokio::task::JoinSet::new();
-    background.spawn(replay_spool(sqlite, replay_every));
+    background.spawn(replay_spool(store.clone(), replay_every));
     background.spawn(crate::app::watch_index(assistant.clone(), Duration::from_millis(500)));
     background.spawn(purge(store.clone(), retention));
 
@@ -151,9 +152,9 @@ async fn serve(config: Config) -> anyhow::Result<Code> {
 
 /// Questions kept in the spool (the database was locked or full, or this process was killed before
 /// a replay): into the database now, and again every `every`.
-async fn replay_spool(sqlite: Arc<SqliteStore>, every: Duration) {
+async fn replay_spool(store: Arc<dyn TicketStore>, every: Duration) {
     loop {
-        let s = sqlite.clone();
+        let s = store.clone();
         if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.replay_spool()).await {
             tracing::warn!(error = %format!("{e:#}"), "the spooled questions could not be replayed yet; trying again later");
         }

@@ -275,8 +275,12 @@ impl Default for TelegramConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TicketsConfig {
-    /// The SQLite database file (created on first use).
+    /// The SQLite database file (created on first use). With PostgreSQL, the folder of the spool.
     pub db: PathBuf,
+    /// A PostgreSQL database (`postgres://user@host:5432/db`) instead of the SQLite file, for
+    /// several processes sharing one store. `CUSTOMS_BOT_DATABASE_URL` takes precedence (the place
+    /// for the password). Never logged with its password.
+    pub url: Option<Secret>,
     /// Questions, tickets and feedback older than this many days are deleted.
     pub retention_days: u32,
     /// How long a reply may wait for its question to be logged while the database is locked;
@@ -290,11 +294,40 @@ impl Default for TicketsConfig {
     fn default() -> Self {
         Self {
             db: PathBuf::from("data/customs-bot.sqlite"),
+            url: None,
             retention_days: 365,
             log_timeout_ms: 2000,
             spool_replay_seconds: 10,
         }
     }
+}
+
+/// The environment variable naming the PostgreSQL store (it takes precedence over `[tickets] url`).
+pub const DATABASE_URL_ENV: &str = "CUSTOMS_BOT_DATABASE_URL";
+
+impl TicketsConfig {
+    /// The PostgreSQL store's URL and where it was set (`CUSTOMS_BOT_DATABASE_URL` first, then
+    /// `[tickets] url`); None for the SQLite file.
+    pub fn database_url(&self) -> Option<(Secret, &'static str)> {
+        std::env::var(DATABASE_URL_ENV)
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+            .map(|u| (Secret(u.trim().to_string()), DATABASE_URL_ENV))
+            .or_else(|| {
+                self.url
+                    .clone()
+                    .filter(|u| !u.0.trim().is_empty())
+                    .map(|u| (u, "[tickets] url"))
+            })
+    }
+}
+
+/// Whether `url` names a PostgreSQL database (`postgres://` or `postgresql://`).
+pub fn is_postgres_url(url: &str) -> bool {
+    let url = url.trim();
+    ["postgres://", "postgresql://"]
+        .iter()
+        .any(|scheme| url.len() > scheme.len() && url[..scheme.len()].eq_ignore_ascii_case(scheme))
 }
 
 /// The people who answer tickets, and when tickets need their attention.

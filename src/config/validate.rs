@@ -98,6 +98,15 @@ impl Config {
         // short enough that a person is not kept waiting (then the question is spooled).
         in_range("tickets", "log_timeout_ms", k.log_timeout_ms, 10.0, 60_000.0)?;
         in_range("tickets", "spool_replay_seconds", k.spool_replay_seconds, 1.0, 86_400.0)?;
+        if let Some(url) = &k.url
+            && !super::is_postgres_url(&url.0)
+        {
+            return Err(
+                "[tickets] url must be a PostgreSQL URL (postgres://user@host:5432/db or postgresql://…); \
+                 leave it out to keep the SQLite file at [tickets] db"
+                    .to_string(),
+            );
+        }
         let o = &self.operators;
         in_range("operators", "overdue_hours", o.overdue_hours, 0.0, 10_000.0)?;
         in_range(

@@ -1,8 +1,9 @@
 //! The question log and tickets: nothing a real channel was asked is lost.
 //!
 //! Callers see the [`TicketStore`] trait and typed records ([`Ticket`] with its [`TicketState`],
-//! [`TicketReason`] and UTC times); only [`sqlite`] imports the database crates (SQLite, bundled,
-//! WAL mode), so a networked database can be added behind the same trait. Personal data — mobile
+//! [`TicketReason`] and UTC times); only this module imports the database crates: [`sqlite`]
+//! (SQLite, bundled, WAL mode; the default) and [`postgres`] (several processes sharing one
+//! database), chosen by [`open_store`]. Personal data — mobile
 //! numbers, ID-card numbers, unified social credit codes — is masked ([`mask`]) before anything is
 //! written, so logs, exports and operator views never hold it.
 //!
@@ -11,6 +12,8 @@
 
 mod governance;
 mod mask;
+mod open;
+mod postgres;
 mod spool;
 mod sqlite;
 
@@ -21,6 +24,8 @@ pub use governance::{EntryVersion, KnowledgeChange, OperatorAnswer, Provenance, 
 pub use mask::{mask, random_key};
 
 use crate::conversation::Conversation;
+pub use open::open_store;
+pub use postgres::{PgStore, redact_url};
 pub use sqlite::{SqliteStore, StoreOptions, spool_path};
 
 /// One question asked on a real channel.
@@ -399,6 +404,11 @@ pub trait TicketStore: Send + Sync {
     /// locked or is full past the retry budget — in a spool that is replayed later. An error means
     /// it could not be kept at all: the caller must not pretend it was (it hands off instead).
     fn record_question(&self, q: &QuestionRecord) -> anyhow::Result<Logged>;
+    /// Moves questions kept in the spool into the database, idempotently (each once, however often
+    /// a replay is cut short); returns how many were added. A store without a spool adds none.
+    fn replay_spool(&self) -> anyhow::Result<usize> {
+        Ok(0)
+    }
     /// The most recent questions, newest first.
     fn recent_questions(&self, limit: usize) -> anyhow::Result<Vec<QuestionRecord>>;
     /// Opens a ticket.

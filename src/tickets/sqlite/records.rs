@@ -5,7 +5,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{INSERT_QUESTION, QuestionRow, SqliteStore, now, stamp};
+use super::{INSERT_QUESTION, QuestionRow, SqliteStore, insert_row, now, stamp};
 use crate::conversation::Conversation;
 
 /// How long keeping a conversation may wait for a locked database.
@@ -113,7 +113,7 @@ impl TicketStore for SqliteStore {
         let started = Instant::now();
         let row = QuestionRow::new(q);
         let stored = self.write_with_retry(self.options.log_budget, |conn| {
-            row.insert(conn, INSERT_QUESTION)?;
+            insert_row(&row, conn, INSERT_QUESTION)?;
             Ok(conn.last_insert_rowid())
         });
         let db_error = match stored {
@@ -140,6 +140,10 @@ impl TicketStore for SqliteStore {
                 "the question log could not be written, and neither could the spool: {spool_error:#}"
             ))),
         }
+    }
+
+    fn replay_spool(&self) -> anyhow::Result<usize> {
+        SqliteStore::replay_spool(self)
     }
 
     fn open_ticket(&self, t: &NewTicket<'_>) -> anyhow::Result<Ticket> {
