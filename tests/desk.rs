@@ -19,12 +19,14 @@ use crate::support::{copy_tree, fixtures, last_question};
 
 /// What the desk told whom, in order.
 #[derive(Default)]
-struct Recorder {
-    announced: Mutex<Vec<Ticket>>,
-    reminded: Mutex<Vec<i64>>,
-    told: Mutex<Vec<(&'static str, Ticket)>>,
+pub(crate) struct Recorder {
+    pub(crate) announced: Mutex<Vec<Ticket>>,
+    pub(crate) reminded: Mutex<Vec<i64>>,
+    pub(crate) told: Mutex<Vec<(&'static str, Ticket)>>,
     /// Telegram chats that cannot be reached (a blocked bot, a deleted account).
-    unreachable: Vec<String>,
+    pub(crate) unreachable: Vec<String>,
+    /// How long a reminder or a message takes to send (a slow network widens races).
+    pub(crate) delay: Duration,
 }
 
 impl Notifier for Recorder {
@@ -35,7 +37,10 @@ impl Notifier for Recorder {
 
     fn remind<'a>(&'a self, t: &'a Ticket, _: f64) -> Pending<'a, bool> {
         self.reminded.lock().unwrap().push(t.id);
-        Box::pin(async { Ok(true) })
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            Ok(true)
+        })
     }
 
     fn reaches(&self, channel: Channel) -> bool {
@@ -44,6 +49,7 @@ impl Notifier for Recorder {
 
     fn tell<'a>(&'a self, notice: Notice<'a>) -> Pending<'a, ()> {
         Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
             let (kind, t) = match notice {
                 Notice::Answer(t) => ("answer", t),
                 Notice::Registered(t) => ("registered", t),
@@ -62,16 +68,21 @@ struct Site {
     _dir: tempfile::TempDir,
 }
 
-fn site(operators: &str, unreachable: &[&str]) -> Site {
-    let dir = tempfile::tempdir().unwrap();
-    copy_tree(&fixtures().join("valid/knowledge"), &dir.path().join("knowledge"));
-    std::fs::create_dir_all(dir.path().join("knowledge/permit")).unwrap();
-    crate::telegram::write_extra_entries(&dir.path().join("knowledge"));
+/// A site in `dir` (the fixture knowledge with the permit entries) with `[operators]` as given.
+pub(crate) fn site_config(dir: &std::path::Path, operators: &str) -> Config {
+    copy_tree(&fixtures().join("valid/knowledge"), &dir.join("knowledge"));
+    std::fs::create_dir_all(dir.join("knowledge/permit")).unwrap();
+    crate::telegram::write_extra_entries(&dir.join("knowledge"));
     let text = format!(
         "[office]\noffice_name = \"测试海关\"\nhotline = \"12360\"\nconsult_phone = \"测试咨询电话\"\n[operators]\n{operators}\n"
     );
-    std::fs::write(dir.path().join("bot.toml"), text).unwrap();
-    let config = Config::load(&dir.path().join("bot.toml")).unwrap();
+    std::fs::write(dir.join("bot.toml"), text).unwrap();
+    Config::load(&dir.join("bot.toml")).unwrap()
+}
+
+fn site(operators: &str, unreachable: &[&str]) -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    let config = site_config(dir.path(), operators);
     let assistant = Arc::new(Assistant::start(config).unwrap());
     let store = Arc::new(SqliteStore::in_memory().unwrap());
     let recorder = Arc::new(Recorder {

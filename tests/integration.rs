@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod desk;
+mod desk_shared;
 mod governance;
 mod governance_console;
 mod hardening;
@@ -24,3 +25,4 @@ mod web_chat;
 mod web_house;
 mod web_ops_endpoints;
 mod web_server;
+mod web_shared;

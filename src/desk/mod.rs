@@ -16,6 +16,7 @@ mod housekeeping;
 pub mod insight;
 mod kiosk;
 pub mod knowledge;
+mod limits;
 pub mod metrics;
 mod notify;
 pub mod why;

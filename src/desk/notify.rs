@@ -28,6 +28,11 @@ pub trait Notifier: Send + Sync {
     /// Reminds the operators of an open ticket past its working hours. Returns whether anyone was
     /// reminded (a ticket is re-announced once, so nothing is marked when nobody heard).
     fn remind<'a>(&'a self, ticket: &'a Ticket, open_hours: f64) -> Pending<'a, bool>;
+    /// Whether [`remind`](Self::remind) reaches any operator. When it does not, the desk leaves
+    /// overdue tickets unclaimed (with several processes, claiming one marks it announced).
+    fn reminds(&self) -> bool {
+        true
+    }
     /// Whether [`tell`](Self::tell) reaches the chats of `channel`.
     fn reaches(&self, channel: Channel) -> bool;
     /// Tells the person who asked `notice`'s ticket something, in their chat.
@@ -45,6 +50,10 @@ impl Notifier for Silent {
 
     fn remind<'a>(&'a self, _: &'a Ticket, _: f64) -> Pending<'a, bool> {
         Box::pin(async { Ok(false) })
+    }
+
+    fn reminds(&self) -> bool {
+        false
     }
 
     fn reaches(&self, _: Channel) -> bool {

@@ -37,7 +37,6 @@ use tracing::Instrument as _;
 use crate::config::{OperatorsConfig, TelegramConfig};
 use crate::desk::{self, Desk};
 use crate::markup::escape_html;
-use crate::ratelimit::RateLimiter;
 
 pub use callbacks::{Callback, parse_callback};
 pub use commands::Command;
@@ -52,7 +51,8 @@ type HandlerResult = Result<(), HandlerError>;
 /// Everything handlers need, shared.
 pub struct Context {
     pub desk: Arc<Desk>,
-    limiter: RateLimiter<ChatId>,
+    /// `[telegram] questions_per_minute`, per chat, counted in the store (every process counts it).
+    questions_per_minute: u32,
     operators: OperatorsConfig,
 }
 
@@ -60,7 +60,7 @@ impl Context {
     pub fn new(desk: Arc<Desk>, telegram: &TelegramConfig, operators: OperatorsConfig) -> Self {
         Self {
             desk,
-            limiter: RateLimiter::new(telegram.questions_per_minute, Duration::from_secs(60)),
+            questions_per_minute: telegram.questions_per_minute,
             operators,
         }
     }

@@ -203,6 +203,10 @@ impl Notifier for TelegramNotifier {
         })
     }
 
+    fn reminds(&self) -> bool {
+        self.operators_chat.is_some()
+    }
+
     fn reaches(&self, channel: Channel) -> bool {
         channel == Channel::Telegram
     }

@@ -1,6 +1,7 @@
 //! Questions in text, everything else people send, and the replies with their buttons.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, Me};
@@ -40,7 +41,12 @@ pub(super) async fn on_question(bot: TgBot, msg: Message, me: Me, ctx: Arc<Conte
     let id = msg.chat.id;
     guarded("question", id, async move {
         let question = strip_mention(msg.text().unwrap_or(""), me.username());
-        if let Rate::Limited(tell) = ctx.limiter.check(&id) {
+        let limit = ctx.questions_per_minute;
+        let rate = ctx
+            .desk
+            .rate_hit("telegram", id.0.to_string(), limit, Duration::from_secs(60))
+            .await;
+        if let Rate::Limited(tell) = rate {
             tracing::info!("question rate limit reached");
             if tell {
                 let text = "您提问有点快，请稍等一分钟再问；急事可拨打海关服务热线。";

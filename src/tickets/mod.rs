@@ -10,7 +10,9 @@
 //! What a ticket *means* — when one opens, why, who is told — is the desk's business
 //! (`crate::desk`); this module only keeps records.
 
+mod coordination;
 mod governance;
+mod kinds;
 mod mask;
 mod open;
 mod postgres;
@@ -20,7 +22,9 @@ mod sqlite;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use coordination::OperatorSession;
 pub use governance::{EntryVersion, KnowledgeChange, OperatorAnswer, Provenance, Told};
+pub use kinds::{CloseReason, TicketReason, TicketState};
 pub use mask::{mask, random_key};
 
 use crate::conversation::Conversation;
@@ -42,142 +46,6 @@ pub struct QuestionRecord {
     /// [`TicketStore::question_told`]).
     #[serde(skip)]
     pub provenance: Option<Box<Provenance>>,
-}
-
-/// Why a ticket was opened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TicketReason {
-    /// The assistant was not sure.
-    Handoff,
-    /// The person asked for a human.
-    Asked,
-    /// The person said an answer did not help.
-    NotHelpful,
-    /// Something failed inside.
-    Internal,
-    /// Choices were offered and nobody picked one in time.
-    UnpickedClarify,
-    /// The person's own case or one specific fact, which only a person can answer.
-    Specific,
-}
-
-impl TicketReason {
-    pub const ALL: [TicketReason; 6] = [
-        TicketReason::Handoff,
-        TicketReason::Asked,
-        TicketReason::NotHelpful,
-        TicketReason::Internal,
-        TicketReason::UnpickedClarify,
-        TicketReason::Specific,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TicketReason::Handoff => "handoff",
-            TicketReason::Asked => "asked",
-            TicketReason::NotHelpful => "not_helpful",
-            TicketReason::Internal => "internal",
-            TicketReason::UnpickedClarify => "unpicked_clarify",
-            TicketReason::Specific => "specific",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-
-    /// The reason as operators read it.
-    pub fn label(self) -> &'static str {
-        match self {
-            TicketReason::Handoff => "机器人没把握",
-            TicketReason::Asked => "用户要求转人工",
-            TicketReason::NotHelpful => "用户反馈没帮助",
-            TicketReason::Internal => "系统故障",
-            TicketReason::UnpickedClarify => "给出选项后用户未选择",
-            TicketReason::Specific => "具体个案，需人工核实",
-        }
-    }
-}
-
-/// Where a ticket stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TicketState {
-    Open,
-    Answered,
-    Closed,
-}
-
-impl TicketState {
-    pub const ALL: [TicketState; 3] = [TicketState::Open, TicketState::Answered, TicketState::Closed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TicketState::Open => "open",
-            TicketState::Answered => "answered",
-            TicketState::Closed => "closed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-
-    /// The state as operators read it.
-    pub fn label(self) -> &'static str {
-        match self {
-            TicketState::Open => "待处理",
-            TicketState::Answered => "已答复、待转达",
-            TicketState::Closed => "已关闭",
-        }
-    }
-}
-
-/// Why a ticket was closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CloseReason {
-    /// The operator's answer reached the person.
-    Relayed,
-    /// The question became knowledge.
-    Promoted,
-    /// The same question is handled in another ticket.
-    Duplicate,
-    /// Not a customs matter.
-    OutOfScope,
-}
-
-impl CloseReason {
-    pub const ALL: [CloseReason; 4] = [
-        CloseReason::Relayed,
-        CloseReason::Promoted,
-        CloseReason::Duplicate,
-        CloseReason::OutOfScope,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CloseReason::Relayed => "relayed",
-            CloseReason::Promoted => "promoted",
-            CloseReason::Duplicate => "duplicate",
-            CloseReason::OutOfScope => "out_of_scope",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-
-    /// The reason as operators read it.
-    pub fn label(self) -> &'static str {
-        match self {
-            CloseReason::Relayed => "已答复",
-            CloseReason::Promoted => "已转为知识",
-            CloseReason::Duplicate => "重复",
-            CloseReason::OutOfScope => "非海关业务",
-        }
-    }
 }
 
 /// One of the assistant's guesses kept with a ticket: the entry and its title, whatever the front.
@@ -476,7 +344,8 @@ pub trait TicketStore: Send + Sync {
     /// entry so that one person tapping again does not raise it; ties by id. At most `limit`.
     fn popular_entries(&self, since: DateTime<Utc>, limit: usize) -> anyhow::Result<Vec<(String, u64)>>;
     /// Deletes questions (with their provenance), feedback, closed tickets and knowledge changes
-    /// older than `days`. Returns rows removed.
+    /// older than `days`, and expired console sessions and rate-limit windows. Returns rows
+    /// removed (of the records older than `days`).
     fn purge(&self, days: u32) -> anyhow::Result<usize>;
     /// What was told for logged question `id` (its reply and provenance, and operators' answers to
     /// its tickets); None when there is no such question.
@@ -488,4 +357,41 @@ pub trait TicketStore: Send + Sync {
     fn record_change(&self, change: &KnowledgeChange) -> anyhow::Result<i64>;
     /// The audit trail, newest first: every change, or those touching entry `entry`; at most `limit`.
     fn changes(&self, entry: Option<&str>, limit: usize) -> anyhow::Result<Vec<KnowledgeChange>>;
+
+    // --- Several processes: work done once, state shared (#15) ---
+    /// Answered tickets of `channel` whose answer has not reached the person yet, leased to the
+    /// caller for `lease`: until `mark_relayed` or the lease runs out (the process died), no other
+    /// caller gets them (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
+    fn claim_relays(&self, channel: &str, lease: std::time::Duration) -> anyhow::Result<Vec<Ticket>>;
+    /// Makes a relay whose sending failed due again at once (ends its lease).
+    fn release_relay(&self, id: i64) -> anyhow::Result<()>;
+    /// Open tickets opened before `cutoff` that were not announced as overdue, marked announced
+    /// in the same statement: each is returned to one caller only.
+    fn claim_overdue(&self, cutoff: DateTime<Utc>) -> anyhow::Result<Vec<Ticket>>;
+    /// Like `stale_clarifies`, but each returned set is leased to the caller for `lease`
+    /// (`link_clarify` ends it), so that one unpicked set of choices becomes one ticket.
+    fn claim_stale_clarifies(
+        &self,
+        cutoff: DateTime<Utc>,
+        lease: std::time::Duration,
+    ) -> anyhow::Result<Vec<StaleClarify>>;
+    /// One request by `key` (a chat, an IP address) in `scope` ("telegram", "web", "login"):
+    /// at most `limit` per `window` (fixed windows are fine), and `Rate::Limited(true)` once per
+    /// window. `limit == 0` allows everything. (`crate::ratelimit::Rate`.)
+    fn rate_hit(
+        &self,
+        scope: &str,
+        key: &str,
+        limit: u32,
+        window: std::time::Duration,
+    ) -> anyhow::Result<crate::ratelimit::Rate>;
+    /// An operator's console session: only a SHA-256 of `token` is stored.
+    fn create_session(&self, token: &str, session: &OperatorSession) -> anyhow::Result<()>;
+    /// The session of `token`, when it exists and has not expired.
+    fn session(&self, token: &str) -> anyhow::Result<Option<OperatorSession>>;
+    fn end_session(&self, token: &str) -> anyhow::Result<()>;
+    /// Records the index generation now live (on every publish), so that replicas load it.
+    fn set_live_generation(&self, generation: &str) -> anyhow::Result<()>;
+    /// The index generation last published, when one was recorded.
+    fn live_generation(&self) -> anyhow::Result<Option<String>>;
 }

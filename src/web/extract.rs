@@ -27,7 +27,7 @@ impl<T: DeserializeOwned + Send> FromRequest<Shared> for Admitted<T> {
     async fn from_request(req: Request, s: &Shared) -> Result<Self, WebError> {
         let (mut parts, body) = req.into_parts();
         let Ok(ClientIp(ip)) = ClientIp::from_request_parts(&mut parts, s).await;
-        if let Rate::Limited(_) = s.limiter.check(&ip) {
+        if let Rate::Limited(_) = s.admit(ip).await {
             return Err(WebError::json(
                 StatusCode::TOO_MANY_REQUESTS,
                 "提问太频繁了，请稍等一分钟再试。",
@@ -68,9 +68,9 @@ impl FromRequestParts<Shared> for Operator {
     async fn from_request_parts(parts: &mut Parts, s: &Shared) -> Result<Self, WebError> {
         let jar = CookieJar::from_headers(&parts.headers);
         let token = jar.get(SESSION_COOKIE).ok_or(WebError::Login)?;
-        let session = s.sessions.get(token.value()).ok_or(WebError::Login)?;
+        let session = super::ops::session(s, token.value()).await.ok_or(WebError::Login)?;
         Ok(Self {
-            name: session.name,
+            name: session.operator,
             csrf: session.csrf,
         })
     }

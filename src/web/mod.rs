@@ -49,7 +49,7 @@ use tracing::Span;
 
 use crate::app::Assistant;
 use crate::desk::Desk;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::Rate;
 
 pub use error::WebError;
 pub use server::serve;
@@ -60,9 +60,6 @@ const CHAT_COOKIE: &str = "cb_chat";
 /// Shared by every handler.
 pub struct WebState {
     pub desk: Arc<Desk>,
-    limiter: RateLimiter<IpAddr>,
-    logins: RateLimiter<IpAddr>,
-    sessions: ops::Sessions,
     /// The kiosk's "most asked" row, counted at most once a minute.
     popular: kiosk::PopularRow,
 }
@@ -70,6 +67,15 @@ pub struct WebState {
 impl WebState {
     fn assistant(&self) -> &Assistant {
         self.desk.assistant()
+    }
+
+    /// One public request (the chat, the API, the kiosk) from `ip`, counted in the store against
+    /// `[web] requests_per_minute` (scope "web"), so that every process counts it.
+    async fn admit(&self, ip: IpAddr) -> Rate {
+        let limit = self.assistant().config().web.requests_per_minute;
+        self.desk
+            .rate_hit("web", ip.to_string(), limit, Duration::from_secs(60))
+            .await
     }
 }
 
@@ -80,9 +86,6 @@ pub fn router(desk: Arc<Desk>) -> Router {
     let web = desk.assistant().config().web.clone();
     let state = Arc::new(WebState {
         desk,
-        limiter: RateLimiter::new(web.requests_per_minute, Duration::from_secs(60)),
-        logins: RateLimiter::new(web.login_attempts, Duration::from_secs(600)),
-        sessions: ops::Sessions::default(),
         popular: kiosk::PopularRow::default(),
     });
     let app = Router::new()

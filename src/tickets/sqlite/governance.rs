@@ -3,7 +3,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::records::{optional_time, time};
+use super::rows::{optional_time, time};
 use super::{SqliteStore, cutoff, now};
 use crate::tickets::{EntryVersion, KnowledgeChange, OperatorAnswer, Provenance, Told};
 

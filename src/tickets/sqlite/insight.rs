@@ -3,7 +3,7 @@
 
 use rusqlite::params;
 
-use super::records::{guesses, parsed, time};
+use super::rows::{guesses, parsed, time};
 use super::{SqliteStore, stamp};
 use crate::tickets::{LoggedQuestion, TicketLink, TicketReason};
 

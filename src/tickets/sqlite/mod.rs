@@ -9,12 +9,16 @@
 //! questions into the database — idempotently: each question carries a random `uid` with a UNIQUE
 //! index, so a replay interrupted by a crash never stores a question twice.
 
+mod coordination;
+#[cfg(test)]
+mod coordination_tests;
 mod governance;
 #[cfg(test)]
 mod governance_tests;
 mod insight;
 mod records;
 mod report;
+mod rows;
 #[cfg(test)]
 mod tests;
 
@@ -29,7 +33,7 @@ use rusqlite::{Connection, params};
 use super::spool::{QuestionRow, replay};
 
 /// The migrations, in order. Each runs once.
-const MIGRATIONS: [&str; 9] = [
+const MIGRATIONS: [&str; 10] = [
     include_str!("../../../migrations/0001_init.sql"),
     include_str!("../../../migrations/0002_operators.sql"),
     include_str!("../../../migrations/0003_ticket_keys.sql"),
@@ -39,6 +43,7 @@ const MIGRATIONS: [&str; 9] = [
     include_str!("../../../migrations/0007_knowledge_governance.sql"),
     include_str!("../../../migrations/0008_insight.sql"),
     include_str!("../../../migrations/0009_popular_index.sql"),
+    include_str!("../../../migrations/0010_coordination.sql"),
 ];
 
 /// How long one attempt waits for SQLite's write lock before the retry loop looks at its budget.

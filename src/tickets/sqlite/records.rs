@@ -1,99 +1,26 @@
 //! The [`TicketStore`] implementation: questions, tickets, choices offered, feedback.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
+use super::rows::{TICKET_COLUMNS, guesses, row_question, row_ticket};
 use super::{INSERT_QUESTION, QuestionRow, SqliteStore, insert_row, now, stamp};
 use crate::conversation::Conversation;
 
-/// How long keeping a conversation may wait for a locked database.
-const CONVERSATION_BUDGET: std::time::Duration = std::time::Duration::from_millis(200);
+use crate::ratelimit::Rate;
+use crate::tickets::OperatorSession;
 use crate::tickets::spool::append_spool;
 use crate::tickets::{
     CloseReason, Feedback, Guess, Logged, LoggedQuestion, NewTicket, QuestionRecord, QuestionRef, StaleClarify, Stats,
-    Ticket, TicketError, TicketReason, TicketState, TicketStore, mask, random_key,
+    Ticket, TicketError, TicketState, TicketStore, mask, random_key,
 };
 
-pub(super) const TICKET_COLUMNS: &str = "id, opened_at, channel, chat, question, reason, guesses, state, answer, answered_by, \
-     answered_at, relayed_at, closed_at, close_reason, promoted_to, notice_message_id, overdue_announced, \
-     COALESCE(access_key, ''), question_id";
-
-pub(super) fn row_ticket(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
-    Ok(Ticket {
-        id: r.get(0)?,
-        opened_at: time(r, 1)?,
-        channel: r.get(2)?,
-        chat: r.get(3)?,
-        question: r.get(4)?,
-        reason: parsed(r, 5, TicketReason::parse)?,
-        guesses: guesses(&r.get::<_, String>(6)?),
-        state: parsed(r, 7, TicketState::parse)?,
-        answer: r.get(8)?,
-        answered_by: r.get(9)?,
-        answered_at: optional_time(r, 10)?,
-        relayed_at: optional_time(r, 11)?,
-        closed_at: optional_time(r, 12)?,
-        close_reason: r
-            .get::<_, Option<String>>(13)?
-            .map(|s| CloseReason::parse(&s).ok_or_else(|| bad_value(13, &s)))
-            .transpose()?,
-        promoted_to: r.get(14)?,
-        notice_message_id: r.get(15)?,
-        overdue_announced: r.get(16)?,
-        access_key: r.get(17)?,
-        question_id: r.get(18)?,
-    })
-}
-
-/// A logged question from the columns `channel, chat, question, decision, entry, confidence,
-/// latency_ms`, starting at column `first`.
-fn row_question(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<QuestionRecord> {
-    Ok(QuestionRecord {
-        channel: r.get(first)?,
-        chat: r.get(first + 1)?,
-        question: r.get(first + 2)?,
-        decision: r.get(first + 3)?,
-        entry: r.get(first + 4)?,
-        confidence: r.get(first + 5)?,
-        latency_ms: r.get(first + 6)?,
-        provenance: None,
-    })
-}
-
-/// A column that does not hold what this version writes: an error naming the column and value.
-fn bad_value(column: usize, value: &str) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        column,
-        rusqlite::types::Type::Text,
-        format!("unexpected value `{value}`").into(),
-    )
-}
-
-pub(super) fn parsed<T>(r: &rusqlite::Row<'_>, column: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
-    let s: String = r.get(column)?;
-    parse(&s).ok_or_else(|| bad_value(column, &s))
-}
-
-pub(super) fn time(r: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<DateTime<Utc>> {
-    parsed(r, column, |s| {
-        DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
-    })
-}
-
-pub(super) fn optional_time(r: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    match r.get::<_, Option<String>>(column)? {
-        None => Ok(None),
-        Some(_) => time(r, column).map(Some),
-    }
-}
-
-/// Guesses as stored (a JSON array of `{id, title, …}`; older rows may lack titles). Unreadable
-/// JSON is no guesses rather than a ticket that cannot be shown.
-pub(super) fn guesses(json: &str) -> Vec<Guess> {
-    serde_json::from_str(json).unwrap_or_default()
-}
+/// How long keeping a conversation may wait for a locked database.
+const CONVERSATION_BUDGET: Duration = Duration::from_millis(200);
+/// The `settings` row naming the index generation last published.
+const LIVE_GENERATION: &str = "live_generation";
 
 impl SqliteStore {
     pub(super) fn tickets_where(&self, clause: &str, params: impl rusqlite::Params) -> anyhow::Result<Vec<Ticket>> {
@@ -189,7 +116,8 @@ impl TicketStore for SqliteStore {
             return Err(TicketError::AlreadyClosed(id));
         }
         self.conn()?.execute(
-            "UPDATE tickets SET state = 'answered', answer = ?2, answered_by = ?3, answered_at = ?4, relayed_at = NULL WHERE id = ?1",
+            "UPDATE tickets SET state = 'answered', answer = ?2, answered_by = ?3, answered_at = ?4, relayed_at = NULL,
+             relay_lease_until = NULL WHERE id = ?1",
             params![id, mask(answer), by, now()],
         )
         .map_err(anyhow::Error::from)?;
@@ -309,7 +237,7 @@ impl TicketStore for SqliteStore {
 
     fn link_clarify(&self, clarify_id: i64, ticket_id: i64) -> anyhow::Result<()> {
         self.conn()?.execute(
-            "UPDATE clarifies SET ticket_id = ?2 WHERE id = ?1",
+            "UPDATE clarifies SET ticket_id = ?2, lease_until = NULL WHERE id = ?1",
             params![clarify_id, ticket_id],
         )?;
         Ok(())
@@ -449,5 +377,45 @@ impl TicketStore for SqliteStore {
 
     fn popular_entries(&self, since: DateTime<Utc>, limit: usize) -> anyhow::Result<Vec<(String, u64)>> {
         self.popular(&stamp(since), limit)
+    }
+
+    fn claim_relays(&self, channel: &str, lease: Duration) -> anyhow::Result<Vec<Ticket>> {
+        self.lease_relays(channel, lease)
+    }
+
+    fn release_relay(&self, id: i64) -> anyhow::Result<()> {
+        self.end_relay_lease(id)
+    }
+
+    fn claim_overdue(&self, cutoff: DateTime<Utc>) -> anyhow::Result<Vec<Ticket>> {
+        self.take_overdue(cutoff)
+    }
+
+    fn claim_stale_clarifies(&self, cutoff: DateTime<Utc>, lease: Duration) -> anyhow::Result<Vec<StaleClarify>> {
+        self.lease_stale_clarifies(cutoff, lease)
+    }
+
+    fn rate_hit(&self, scope: &str, key: &str, limit: u32, window: Duration) -> anyhow::Result<Rate> {
+        self.count_hit(scope, key, limit, window)
+    }
+
+    fn create_session(&self, token: &str, session: &OperatorSession) -> anyhow::Result<()> {
+        self.put_session(token, session)
+    }
+
+    fn session(&self, token: &str) -> anyhow::Result<Option<OperatorSession>> {
+        self.get_session(token)
+    }
+
+    fn end_session(&self, token: &str) -> anyhow::Result<()> {
+        self.delete_session(token)
+    }
+
+    fn set_live_generation(&self, generation: &str) -> anyhow::Result<()> {
+        self.put_setting(LIVE_GENERATION, generation)
+    }
+
+    fn live_generation(&self) -> anyhow::Result<Option<String>> {
+        self.get_setting(LIVE_GENERATION)
     }
 }

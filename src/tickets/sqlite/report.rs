@@ -100,6 +100,7 @@ impl SqliteStore {
         removed += tx.execute("DELETE FROM questions WHERE at < ?1", [&cutoff])?;
         tx.execute("DELETE FROM conversations WHERE updated_at < ?1", [&cutoff])?;
         removed += tx.execute("DELETE FROM knowledge_changes WHERE at < ?1", [&cutoff])?;
+        Self::remove_expired(&tx)?;
         tx.commit()?;
         Ok(removed)
     }

@@ -99,7 +99,7 @@ impl<T: DeserializeOwned + Send> FromRequest<Shared> for KioskForm<T> {
     async fn from_request(req: Request, s: &Shared) -> Result<Self, WebError> {
         let (mut parts, body) = req.into_parts();
         let Ok(ClientIp(ip)) = ClientIp::from_request_parts(&mut parts, s).await;
-        if let Rate::Limited(_) = s.limiter.check(&ip) {
+        if let Rate::Limited(_) = s.admit(ip).await {
             return Err(WebError::Kiosk(
                 StatusCode::TOO_MANY_REQUESTS,
                 "操作太频繁了，请稍等一分钟再试。",

@@ -24,7 +24,8 @@ use crate::desk::PromoteTarget;
 use crate::knowledge::Kind;
 use crate::tickets::{CloseReason, Ticket, TicketState};
 
-pub use session::{SESSION_COOKIE, Sessions};
+pub use session::SESSION_COOKIE;
+pub(crate) use session::session;
 
 pub fn routes() -> Router<Shared> {
     Router::new()

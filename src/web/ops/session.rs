@@ -1,66 +1,58 @@
 //! The console's sessions: login (argon2 hashes from `bot.toml [web] operators`, attempts
-//! rate-limited per IP), logout, and the server-side sessions behind the `cb_session` cookie
-//! (random 256-bit token; HttpOnly, SameSite=Strict, Path=/ops, Max-Age, Secure with
-//! `secure_cookies`), built and read with axum-extra's `CookieJar`.
+//! rate-limited per IP in the store), logout, and the server-side sessions behind the `cb_session`
+//! cookie (random 256-bit token; HttpOnly, SameSite=Strict, Path=/ops, Max-Age, Secure with
+//! `secure_cookies`), built and read with axum-extra's `CookieJar`. Sessions live in the store,
+//! which keeps only a SHA-256 of the token, so every process behind a load balancer knows them.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use chrono::Utc;
 use maud::Markup;
 use serde::Deserialize;
 
 use super::views;
 use crate::ratelimit::Rate;
-use crate::tickets::random_key;
+use crate::tickets::{OperatorSession, random_key};
 use crate::web::{ClientIp, Shared};
 
 /// The cookie that names an operator's session.
 pub const SESSION_COOKIE: &str = "cb_session";
 const SESSION_HOURS: u64 = 8;
+/// The window `[web] login_attempts` counts in, per address.
+const LOGIN_WINDOW: Duration = Duration::from_secs(600);
 
-/// A logged-in operator.
-#[derive(Clone)]
-pub struct Session {
-    pub name: String,
-    pub csrf: String,
-    expires: Instant,
+/// The operator whose session `token` names, when it is live. Sessions are kept in the store (only
+/// a SHA-256 of the token), so a session made by one process works on every other. A store that
+/// cannot be read counts as no session (logged): the console asks to log in again.
+pub(crate) async fn session(s: &Shared, token: &str) -> Option<OperatorSession> {
+    let token = token.to_string();
+    s.desk
+        .store("read an operator's session", move |st| st.session(&token))
+        .await
+        .flatten()
 }
 
-/// Server-side sessions by token.
-#[derive(Default)]
-pub struct Sessions(Mutex<HashMap<String, Session>>);
-
-impl Sessions {
-    pub fn get(&self, token: &str) -> Option<Session> {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        map.retain(|_, s| s.expires > now);
-        map.get(token).cloned()
-    }
-
-    fn create(&self, name: &str) -> String {
-        let token = format!("{}{}", random_key(), random_key());
-        let session = Session {
-            name: name.to_string(),
-            csrf: random_key(),
-            expires: Instant::now() + Duration::from_secs(SESSION_HOURS * 3600),
-        };
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(token.clone(), session);
-        token
-    }
-
-    fn remove(&self, token: &str) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(token);
-    }
+/// Starts a session for operator `name`: a random 256-bit token (the cookie's value) and a CSRF
+/// token, kept in the store for `SESSION_HOURS`. None when the store failed (logged).
+async fn create_session(s: &Shared, name: &str) -> Option<String> {
+    let token = format!("{}{}", random_key(), random_key());
+    let session = OperatorSession {
+        operator: name.to_string(),
+        csrf: random_key(),
+        expires: Utc::now() + chrono::Duration::hours(SESSION_HOURS as i64),
+    };
+    let kept = token.clone();
+    s.desk
+        .store("start an operator's session", move |st| {
+            st.create_session(&kept, &session)
+        })
+        .await
+        .map(|()| token)
 }
 
 /// The session cookie with its attributes (Secure with `[web] secure_cookies`).
@@ -95,7 +87,8 @@ pub(super) async fn login(
     jar: CookieJar,
     Form(f): Form<LoginForm>,
 ) -> Response {
-    if let Rate::Limited(_) = s.logins.check(&ip) {
+    let limit = s.assistant().config().web.login_attempts;
+    if let Rate::Limited(_) = s.desk.rate_hit("login", ip.to_string(), limit, LOGIN_WINDOW).await {
         tracing::warn!(%ip, "too many login attempts");
         return (
             StatusCode::TOO_MANY_REQUESTS,
@@ -107,7 +100,13 @@ pub(super) async fn login(
         tracing::warn!(%ip, name = ?f.name, "failed login");
         return (StatusCode::UNAUTHORIZED, views::login_form("用户名或密码不对。")).into_response();
     }
-    let token = s.sessions.create(f.name.trim());
+    let Some(token) = create_session(&s, f.name.trim()).await else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            views::login_form("系统暂时无法登录，请稍后再试。"),
+        )
+            .into_response();
+    };
     tracing::info!(name = ?f.name.trim(), "operator logged in");
     (jar.add(session_cookie(&s, token)), Redirect::to("/ops")).into_response()
 }
@@ -140,10 +139,12 @@ pub(super) struct CsrfOnly {
 /// Ends the session when the token matches, and always clears the cookie and goes to the login
 /// page (so logging out never fails, and a forged post cannot end a session).
 pub(super) async fn logout(State(s): State<Shared>, jar: CookieJar, Form(f): Form<CsrfOnly>) -> Response {
-    if let Some(token) = jar.get(SESSION_COOKIE).map(Cookie::value)
-        && s.sessions.get(token).is_some_and(|sess| sess.csrf == f.csrf)
+    if let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string())
+        && session(&s, &token).await.is_some_and(|sess| sess.csrf == f.csrf)
     {
-        s.sessions.remove(token);
+        s.desk
+            .store("end an operator's session", move |st| st.end_session(&token))
+            .await;
     }
     // A removal (empty, Max-Age=0) of the cookie the browser sent.
     let jar = jar.remove(session_cookie(&s, String::new()));
