@@ -300,6 +300,16 @@ pub struct StaleClarify {
     pub question_id: Option<i64>,
 }
 
+/// A Telegram update kept for processing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxUpdate {
+    pub update_id: i64,
+    /// The chat it belongs to (0 when none): updates of one chat are processed in order.
+    pub chat: i64,
+    /// The update's JSON, as Telegram sent it.
+    pub payload: String,
+}
+
 /// Figures for `customs-bot stats`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Stats {
@@ -466,7 +476,8 @@ pub trait TicketStore: Send + Sync {
     /// entry so that one person tapping again does not raise it; ties by id. At most `limit`.
     fn popular_entries(&self, since: DateTime<Utc>, limit: usize) -> anyhow::Result<Vec<(String, u64)>>;
     /// Deletes questions (with their provenance), feedback, closed tickets and knowledge changes
-    /// older than `days`. Returns rows removed.
+    /// older than `days`, and webhook updates done more than a day ago. Returns rows removed (not
+    /// counting the webhook updates).
     fn purge(&self, days: u32) -> anyhow::Result<usize>;
     /// What was told for logged question `id` (its reply and provenance, and operators' answers to
     /// its tickets); None when there is no such question.
@@ -478,4 +489,15 @@ pub trait TicketStore: Send + Sync {
     fn record_change(&self, change: &KnowledgeChange) -> anyhow::Result<i64>;
     /// The audit trail, newest first: every change, or those touching entry `entry`; at most `limit`.
     fn changes(&self, entry: Option<&str>, limit: usize) -> anyhow::Result<Vec<KnowledgeChange>>;
+
+    // --- Telegram updates received by webhook (#15) ---
+    /// Keeps an update once: false when `update_id` was kept before (a retry or a duplicate).
+    fn inbox_put(&self, update: &InboxUpdate) -> anyhow::Result<bool>;
+    /// The oldest kept update that is not done and not leased, and whose chat has no older update
+    /// not done (per-chat order), leased to `owner` for `lease`; None when nothing is due.
+    fn inbox_claim(&self, owner: &str, lease: std::time::Duration) -> anyhow::Result<Option<InboxUpdate>>;
+    /// The update was handled (its replies sent).
+    fn inbox_done(&self, update_id: i64) -> anyhow::Result<()>;
+    /// Ends the leases `owner` holds (a graceful drain), so other processes take those updates now.
+    fn inbox_release(&self, owner: &str) -> anyhow::Result<()>;
 }

@@ -12,6 +12,9 @@
 mod governance;
 #[cfg(test)]
 mod governance_tests;
+mod inbox;
+#[cfg(test)]
+mod inbox_tests;
 mod insight;
 mod records;
 mod report;
@@ -33,7 +36,7 @@ use super::spool::{lock_spool, sync_dir};
 use super::{QuestionRecord, mask, random_key};
 
 /// The migrations, in order. Each runs once.
-const MIGRATIONS: [&str; 9] = [
+const MIGRATIONS: [&str; 10] = [
     include_str!("../../../migrations/0001_init.sql"),
     include_str!("../../../migrations/0002_operators.sql"),
     include_str!("../../../migrations/0003_ticket_keys.sql"),
@@ -43,6 +46,7 @@ const MIGRATIONS: [&str; 9] = [
     include_str!("../../../migrations/0007_knowledge_governance.sql"),
     include_str!("../../../migrations/0008_insight.sql"),
     include_str!("../../../migrations/0009_popular_index.sql"),
+    include_str!("../../../migrations/0011_inbox.sql"),
 ];
 
 /// How long one attempt waits for SQLite's write lock before the retry loop looks at its budget.
