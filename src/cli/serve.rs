@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::app::Assistant;
-use crate::config::Config;
+use crate::config::{Config, TelegramMode};
 use crate::desk::{Desk, housekeeping};
 use crate::telegram;
 use crate::tickets::{StoreOptions, TicketStore, open_store};
@@ -132,8 +132,16 @@ async fn serve(config: Config) -> anyhow::Result<Code> {
     }
     if let Some(bot) = bot {
         let ctx = Arc::new(telegram::Context::new(desk.clone(), &telegram_config, operators));
-        tracing::info!("serving Telegram (long polling)");
-        fronts.spawn(telegram::run(ctx, bot, stopped(stop_rx.clone())));
+        match telegram_config.mode {
+            TelegramMode::Polling => {
+                tracing::info!("serving Telegram (long polling)");
+                fronts.spawn(telegram::run(ctx, bot, stopped(stop_rx.clone())));
+            }
+            TelegramMode::Webhook => {
+                tracing::info!("serving Telegram (webhook, received on the web listener)");
+                fronts.spawn(telegram::run_webhook(ctx, bot, stopped(stop_rx.clone())));
+            }
+        }
     }
     // A front that fails stops the others; the first error is the outcome.
     let mut outcome = Ok(Code::Ok);

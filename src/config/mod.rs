@@ -5,13 +5,15 @@
 //! The `[office]` table is the exception by design: each of its keys is a placeholder that
 //! knowledge entries may use (`{{hotline}}`), so staff can add local details without code changes.
 //!
-//! Precedence: defaults < bot.toml < environment (`TELOXIDE_TOKEN`) < command-line flags.
+//! Precedence: defaults < bot.toml < environment (`TELOXIDE_TOKEN`, `CUSTOMS_BOT_WEBHOOK_SECRET`) <
+//! command-line flags.
 //!
 //! Everything is parsed once, at load: `[duty]` becomes a [`Schedule`] (see `schedule.rs`), numbers
 //! are range-checked (`validate.rs`), so no caller re-parses or re-checks a value.
 
 mod kiosk;
 mod schedule;
+mod telegram;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -24,6 +26,7 @@ use serde::Deserialize;
 use crate::duty::{OfficeClock, Schedule};
 
 pub use kiosk::{KioskConfig, Tile};
+pub use telegram::{TelegramConfig, TelegramMode, WEBHOOK_PATH, WEBHOOK_SECRET_ENV, valid_webhook_secret};
 
 /// The whole configuration.
 #[derive(Debug, Clone)]
@@ -235,39 +238,6 @@ pub struct Secret(pub String);
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
-    }
-}
-
-/// The Telegram front end.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TelegramConfig {
-    /// The bot token. `TELOXIDE_TOKEN` in the environment takes precedence.
-    pub token: Option<Secret>,
-    /// A self-hosted Bot API server (also how the tests run); default: Telegram's.
-    pub api_url: Option<String>,
-    /// Questions one chat may ask per minute before getting a polite notice.
-    pub questions_per_minute: u32,
-    /// Outgoing limits (teloxide Throttle): messages per second and per minute to one chat.
-    pub messages_per_second_per_chat: u32,
-    pub messages_per_minute_per_chat: u32,
-    /// Messages per minute to one group.
-    pub messages_per_minute_per_group: u32,
-    /// Messages per second overall.
-    pub messages_per_second: u32,
-}
-
-impl Default for TelegramConfig {
-    fn default() -> Self {
-        Self {
-            token: None,
-            api_url: None,
-            questions_per_minute: 10,
-            messages_per_second_per_chat: 1,
-            messages_per_minute_per_chat: 20,
-            messages_per_minute_per_group: 20,
-            messages_per_second: 30,
-        }
     }
 }
 
@@ -496,6 +466,12 @@ impl Config {
             .filter(|t| !t.trim().is_empty())
             .map(Secret)
             .or_else(|| self.telegram.token.clone().filter(|t| !t.0.trim().is_empty()))
+    }
+
+    /// The webhook secret: `CUSTOMS_BOT_WEBHOOK_SECRET` first, then `[telegram] webhook_secret`.
+    pub fn webhook_secret(&self) -> Option<Secret> {
+        self.telegram
+            .webhook_secret_with(std::env::var(WEBHOOK_SECRET_ENV).ok())
     }
 
     /// The office's clock: `[duty] utc_offset_hours`, or China's (UTC+8) without `[duty]`.

@@ -82,16 +82,8 @@ impl Config {
             0.0,
             1_000_000.0,
         )?;
-        let t = &self.telegram;
-        for (key, v) in [
-            ("questions_per_minute", t.questions_per_minute),
-            ("messages_per_second_per_chat", t.messages_per_second_per_chat),
-            ("messages_per_minute_per_chat", t.messages_per_minute_per_chat),
-            ("messages_per_minute_per_group", t.messages_per_minute_per_group),
-            ("messages_per_second", t.messages_per_second),
-        ] {
-            in_range("telegram", key, v, 1.0, 1_000_000_000.0)?;
-        }
+        self.telegram
+            .validate(self.web.enabled, std::env::var(super::WEBHOOK_SECRET_ENV).ok())?;
         let k = &self.tickets;
         in_range("tickets", "retention_days", k.retention_days, 1.0, 36_500.0)?;
         // A reply waits at most this long for the log: long enough to ride out a brief lock,

@@ -173,6 +173,16 @@ pub struct StaleClarify {
     pub question_id: Option<i64>,
 }
 
+/// A Telegram update kept for processing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxUpdate {
+    pub update_id: i64,
+    /// The chat it belongs to (0 when none): updates of one chat are processed in order.
+    pub chat: i64,
+    /// The update's JSON, as Telegram sent it.
+    pub payload: String,
+}
+
 /// Figures for `customs-bot stats`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Stats {
@@ -344,8 +354,8 @@ pub trait TicketStore: Send + Sync {
     /// entry so that one person tapping again does not raise it; ties by id. At most `limit`.
     fn popular_entries(&self, since: DateTime<Utc>, limit: usize) -> anyhow::Result<Vec<(String, u64)>>;
     /// Deletes questions (with their provenance), feedback, closed tickets and knowledge changes
-    /// older than `days`, and expired console sessions and rate-limit windows. Returns rows
-    /// removed (of the records older than `days`).
+    /// older than `days`, expired console sessions and rate-limit windows, and webhook updates done
+    /// more than a day ago. Returns rows removed (of the records older than `days`).
     fn purge(&self, days: u32) -> anyhow::Result<usize>;
     /// What was told for logged question `id` (its reply and provenance, and operators' answers to
     /// its tickets); None when there is no such question.
@@ -394,4 +404,14 @@ pub trait TicketStore: Send + Sync {
     fn set_live_generation(&self, generation: &str) -> anyhow::Result<()>;
     /// The index generation last published, when one was recorded.
     fn live_generation(&self) -> anyhow::Result<Option<String>>;
+    // --- Telegram updates received by webhook (#15) ---
+    /// Keeps an update once: false when `update_id` was kept before (a retry or a duplicate).
+    fn inbox_put(&self, update: &InboxUpdate) -> anyhow::Result<bool>;
+    /// The oldest kept update that is not done and not leased, and whose chat has no older update
+    /// not done (per-chat order), leased to `owner` for `lease`; None when nothing is due.
+    fn inbox_claim(&self, owner: &str, lease: std::time::Duration) -> anyhow::Result<Option<InboxUpdate>>;
+    /// The update was handled (its replies sent).
+    fn inbox_done(&self, update_id: i64) -> anyhow::Result<()>;
+    /// Ends the leases `owner` holds (a graceful drain), so other processes take those updates now.
+    fn inbox_release(&self, owner: &str) -> anyhow::Result<()>;
 }

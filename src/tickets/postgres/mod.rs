@@ -15,6 +15,7 @@
 //! same spool as with SQLite — a file on this host beside `[tickets] db` — and
 //! [`PgStore::replay_spool`] moves it into the database later, once (by its `uid`).
 
+mod coordination;
 mod governance;
 mod insight;
 mod records;
@@ -32,7 +33,11 @@ use super::StoreOptions;
 use super::spool::{QuestionRow, replay};
 
 /// The migrations, in order, with their version. Each runs once per database.
-const MIGRATIONS: [(i32, &str); 1] = [(1, include_str!("../../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: [(i32, &str); 3] = [
+    (1, include_str!("../../../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../../../migrations/postgres/0002_coordination.sql")),
+    (3, include_str!("../../../migrations/postgres/0003_inbox.sql")),
+];
 
 /// The advisory lock held while migrating ("customs" in ASCII): one process at a time.
 const MIGRATION_LOCK: i64 = 0x63_75_73_74_6f_6d_73;

@@ -5,12 +5,15 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use postgres::Row;
 
+use super::coordination::LIVE_GENERATION;
 use super::{INSERT_QUESTION, PgStore, QuestionRow, params_of, row_time};
 use crate::conversation::Conversation;
+use crate::ratelimit::Rate;
 use crate::tickets::spool::append_spool;
 use crate::tickets::{
-    CloseReason, Feedback, Guess, KnowledgeChange, Logged, LoggedQuestion, NewTicket, QuestionRecord, QuestionRef,
-    StaleClarify, Stats, Ticket, TicketError, TicketReason, TicketState, TicketStore, Told, mask, random_key,
+    CloseReason, Feedback, Guess, InboxUpdate, KnowledgeChange, Logged, LoggedQuestion, NewTicket, OperatorSession,
+    QuestionRecord, QuestionRef, StaleClarify, Stats, Ticket, TicketError, TicketReason, TicketState, TicketStore,
+    Told, mask, random_key,
 };
 
 /// How long keeping a conversation may take before the next turn starts afresh instead.
@@ -447,5 +450,61 @@ impl TicketStore for PgStore {
 
     fn changes(&self, entry: Option<&str>, limit: usize) -> anyhow::Result<Vec<KnowledgeChange>> {
         self.list_changes(entry, limit)
+    }
+
+    fn claim_relays(&self, channel: &str, lease: Duration) -> anyhow::Result<Vec<Ticket>> {
+        self.lease_relays(channel, lease)
+    }
+
+    fn release_relay(&self, id: i64) -> anyhow::Result<()> {
+        self.end_relay_lease(id)
+    }
+
+    fn claim_overdue(&self, cutoff: DateTime<Utc>) -> anyhow::Result<Vec<Ticket>> {
+        self.take_overdue(cutoff)
+    }
+
+    fn claim_stale_clarifies(&self, cutoff: DateTime<Utc>, lease: Duration) -> anyhow::Result<Vec<StaleClarify>> {
+        self.lease_stale_clarifies(cutoff, lease)
+    }
+
+    fn rate_hit(&self, scope: &str, key: &str, limit: u32, window: Duration) -> anyhow::Result<Rate> {
+        self.count_hit(scope, key, limit, window)
+    }
+
+    fn create_session(&self, token: &str, session: &OperatorSession) -> anyhow::Result<()> {
+        self.put_session(token, session)
+    }
+
+    fn session(&self, token: &str) -> anyhow::Result<Option<OperatorSession>> {
+        self.get_session(token)
+    }
+
+    fn end_session(&self, token: &str) -> anyhow::Result<()> {
+        self.delete_session(token)
+    }
+
+    fn set_live_generation(&self, generation: &str) -> anyhow::Result<()> {
+        self.put_setting(LIVE_GENERATION, generation)
+    }
+
+    fn live_generation(&self) -> anyhow::Result<Option<String>> {
+        self.get_setting(LIVE_GENERATION)
+    }
+
+    fn inbox_put(&self, update: &InboxUpdate) -> anyhow::Result<bool> {
+        self.put_update(update)
+    }
+
+    fn inbox_claim(&self, owner: &str, lease: Duration) -> anyhow::Result<Option<InboxUpdate>> {
+        self.claim_update(owner, lease)
+    }
+
+    fn inbox_done(&self, update_id: i64) -> anyhow::Result<()> {
+        self.update_done(update_id)
+    }
+
+    fn inbox_release(&self, owner: &str) -> anyhow::Result<()> {
+        self.release_updates(owner)
     }
 }

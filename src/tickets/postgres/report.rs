@@ -118,6 +118,17 @@ impl PgStore {
         removed += tx.execute("DELETE FROM questions WHERE at < $1", &[&cutoff])?;
         tx.execute("DELETE FROM conversations WHERE updated_at < $1", &[&cutoff])?;
         removed += tx.execute("DELETE FROM knowledge_changes WHERE at < $1", &[&cutoff])?;
+        let now = Utc::now();
+        tx.execute("DELETE FROM sessions WHERE expires <= $1", &[&now])?;
+        tx.execute(
+            "DELETE FROM rate_windows WHERE until_ms <= $1",
+            &[&now.timestamp_millis()],
+        )?;
+        // Webhook updates are kept only to recognise Telegram's retries: a day is plenty.
+        tx.execute(
+            "DELETE FROM telegram_inbox WHERE done_at IS NOT NULL AND done_at < $1",
+            &[&super::cutoff(1)],
+        )?;
         tx.commit()?;
         Ok(removed as usize)
     }

@@ -15,6 +15,9 @@ mod coordination_tests;
 mod governance;
 #[cfg(test)]
 mod governance_tests;
+mod inbox;
+#[cfg(test)]
+mod inbox_tests;
 mod insight;
 mod records;
 mod report;
@@ -33,7 +36,7 @@ use rusqlite::{Connection, params};
 use super::spool::{QuestionRow, replay};
 
 /// The migrations, in order. Each runs once.
-const MIGRATIONS: [&str; 10] = [
+const MIGRATIONS: [&str; 11] = [
     include_str!("../../../migrations/0001_init.sql"),
     include_str!("../../../migrations/0002_operators.sql"),
     include_str!("../../../migrations/0003_ticket_keys.sql"),
@@ -44,6 +47,7 @@ const MIGRATIONS: [&str; 10] = [
     include_str!("../../../migrations/0008_insight.sql"),
     include_str!("../../../migrations/0009_popular_index.sql"),
     include_str!("../../../migrations/0010_coordination.sql"),
+    include_str!("../../../migrations/0011_inbox.sql"),
 ];
 
 /// How long one attempt waits for SQLite's write lock before the retry loop looks at its budget.

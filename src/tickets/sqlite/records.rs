@@ -418,4 +418,24 @@ impl TicketStore for SqliteStore {
     fn live_generation(&self) -> anyhow::Result<Option<String>> {
         self.get_setting(LIVE_GENERATION)
     }
+
+    fn inbox_put(&self, update: &crate::tickets::InboxUpdate) -> anyhow::Result<bool> {
+        self.put_update(update)
+    }
+
+    fn inbox_claim(
+        &self,
+        owner: &str,
+        lease: std::time::Duration,
+    ) -> anyhow::Result<Option<crate::tickets::InboxUpdate>> {
+        self.claim_update(owner, lease)
+    }
+
+    fn inbox_done(&self, update_id: i64) -> anyhow::Result<()> {
+        self.update_done(update_id)
+    }
+
+    fn inbox_release(&self, owner: &str) -> anyhow::Result<()> {
+        self.release_updates(owner)
+    }
 }
