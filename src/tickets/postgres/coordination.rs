@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::PgStore;
-use super::records::{TICKET_COLUMNS, guesses, row_ticket};
+use super::rows::{TICKET_COLUMNS, guesses, row_ticket};
 use crate::ratelimit::Rate;
 use crate::tickets::coordination::token_digest;
 use crate::tickets::{InboxUpdate, OperatorSession, StaleClarify, Ticket};

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::PgStore;
-use super::records::{guesses, parsed};
+use super::rows::{guesses, parsed};
 use crate::tickets::{LoggedQuestion, TicketLink, TicketReason};
 
 const LOG: &str = "SELECT q.id, q.at, q.channel, q.chat, q.question, q.decision, q.entry,

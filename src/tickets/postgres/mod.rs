@@ -20,6 +20,7 @@ mod governance;
 mod insight;
 mod records;
 mod report;
+mod rows;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
