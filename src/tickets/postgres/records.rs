@@ -123,7 +123,8 @@ impl TicketStore for PgStore {
             .query_opt(
                 &format!(
                     "UPDATE tickets SET state = 'answered', answer = $2, answered_by = $3, answered_at = $4,
-                     relayed_at = NULL WHERE id = $1 AND state <> 'closed' RETURNING {TICKET_COLUMNS}"
+                     relayed_at = NULL, relay_lease_until = NULL WHERE id = $1 AND state <> 'closed'
+                     RETURNING {TICKET_COLUMNS}"
                 ),
                 &[&id, &mask(answer), &by, &Utc::now()],
             )
@@ -252,7 +253,7 @@ impl TicketStore for PgStore {
 
     fn link_clarify(&self, clarify_id: i64, ticket_id: i64) -> anyhow::Result<()> {
         self.execute(
-            "UPDATE clarifies SET ticket_id = $2 WHERE id = $1",
+            "UPDATE clarifies SET ticket_id = $2, lease_until = NULL WHERE id = $1",
             &[&clarify_id, &ticket_id],
         )?;
         Ok(())
