@@ -41,6 +41,25 @@ fn token_is_never_shown() {
 }
 
 #[test]
+fn a_database_url_must_be_postgres_and_its_password_is_never_shown() {
+    let with = |url: &str| Config::parse(&format!("{MINIMAL}[tickets]\nurl = \"{url}\"\n"), Path::new("b.toml"));
+    let c = with("postgres://bot:hunter2@db:5432/customs").unwrap();
+    assert!(!format!("{c:?}").contains("hunter2"));
+    assert!(with("postgresql://bot@db/customs").is_ok());
+    for wrong in ["mysql://bot@db/customs", "db/customs", "postgres://"] {
+        let e = with(wrong).unwrap_err().to_string();
+        assert!(e.contains("[tickets] url must be a PostgreSQL URL"), "{wrong}: {e}");
+    }
+    assert!(
+        Config::parse(MINIMAL, Path::new("b.toml"))
+            .unwrap()
+            .tickets
+            .url
+            .is_none()
+    );
+}
+
+#[test]
 fn bad_duty_hours_are_explained() {
     let text = format!("{MINIMAL}[duty]\nweekdays = [\"mon\", \"funday\"]\nperiods = [[\"08:30\", \"17:30\"]]\n");
     let e = Config::parse(&text, Path::new("b.toml")).unwrap_err().to_string();

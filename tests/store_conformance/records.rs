@@ -306,7 +306,7 @@ fn a_ticket_goes_from_open_to_answered_to_relayed(b: &Backend) {
     assert!(answered.answered_at.is_some());
     assert_eq!(
         b.store.tickets(Some(TicketState::Answered)).unwrap(),
-        [answered.clone()]
+        std::slice::from_ref(&answered)
     );
     assert!(b.store.pending_relays("web").unwrap().is_empty());
     assert_eq!(b.store.pending_relays("telegram").unwrap(), [answered]);
