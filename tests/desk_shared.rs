@@ -168,3 +168,110 @@ async fn two_desks_turn_an_unpicked_choice_into_one_ticket() {
         .count();
     assert_eq!(registered, 1, "the person is told once");
 }
+
+/// A new entry, written into the shared knowledge folder.
+fn add_entry(site: &std::path::Path) {
+    std::fs::write(
+        site.join("knowledge/faq/shared-new.md"),
+        "+++\nid = \"faq-bonded-exhibition\"\nkind = \"faq\"\ntitle = \"保税展示交易的办理\"\nquestions = [\"保税展示交易怎么办理\"]\nkeywords = [\"保税展示交易\"]\nlegal_basis = []\nupdated = 2026-11-26\n+++\n保税展示交易的说明（测试用）。\n",
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reindex_through_one_desk_is_picked_up_by_the_other_without_a_failed_question() {
+    let p = pair("");
+    let site = p._dir.path();
+    let before = p.desks[1].assistant().index().generation_name();
+    // The second desk follows the generation the store names, as `serve` has it do.
+    let store = p.store.clone();
+    let watcher = tokio::spawn(customs_bot::app::watch_index(
+        p.desks[1].assistant().clone(),
+        Duration::from_millis(50),
+        move || store.live_generation(),
+    ));
+    // Questions keep coming to the second desk while the first reindexes.
+    let asker = {
+        let desk = p.desks[1].clone();
+        tokio::spawn(async move {
+            let chat = Chat::new(Channel::Web, "web:00000000000000000000aaaa");
+            let mut decisions = Vec::new();
+            for _ in 0..40 {
+                let a = desk.assistant().clone();
+                let reply = tokio::task::spawn_blocking(move || a.ask("转关怎么办")).await.unwrap();
+                decisions.push(reply.decision);
+                desk.ask(&chat, "转关怎么办").await;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            decisions
+        })
+    };
+    add_entry(site);
+    let done = p.desks[0]
+        .reindex("web:wang".into(), customs_bot::desk::Mode::Accept(None))
+        .await
+        .unwrap();
+    assert!(done.outcome.published(), "{:?}", done.warnings);
+    let published = p.desks[0].assistant().index().generation_name();
+    assert_ne!(published, before);
+    assert_eq!(p.store.live_generation().unwrap().as_deref(), Some(published.as_str()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while p.desks[1].assistant().index().generation_name() != published {
+        assert!(std::time::Instant::now() < deadline, "the other desk never switched");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let decisions = asker.await.unwrap();
+    let first = decisions[0];
+    assert!(
+        decisions.iter().all(|d| *d == first),
+        "the same answer throughout: {decisions:?}"
+    );
+    // The other desk answers from the new entry, and reports the generation in service.
+    let reply = p.desks[1].assistant().ask("保税展示交易怎么办理");
+    assert_eq!(
+        reply.entry.as_ref().map(|e| e.id.as_str()),
+        Some("faq-bonded-exhibition")
+    );
+    let ready = p.desks[1].readiness().await;
+    assert_eq!(ready.index_generation, published);
+    assert_eq!(ready.live_generation.as_deref(), Some(published.as_str()));
+    watcher.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_generation_the_store_names_is_served_and_current_only_when_it_names_none() {
+    let p = pair("");
+    let site = p._dir.path();
+    let first = p.desks[0].assistant().index().generation_name();
+    add_entry(site);
+    p.desks[0]
+        .reindex("web:wang".into(), customs_bot::desk::Mode::Accept(None))
+        .await
+        .unwrap();
+    let second = p.desks[0].assistant().index().generation_name();
+    // The store names the first generation (kept on disk as the previous one): the watcher serves
+    // it, whatever CURRENT says.
+    p.store.set_live_generation(&first).unwrap();
+    let assistant = p.desks[1].assistant().clone();
+    let follows = |named: Option<String>| {
+        let a = assistant.clone();
+        customs_bot::app::watch_index(a, Duration::from_millis(20), move || Ok(named.clone()))
+    };
+    let watcher = tokio::spawn(follows(Some(first.clone())));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    watcher.abort();
+    assert_eq!(assistant.index().generation_name(), first);
+    // A name that is not a generation is refused before it touches the file system.
+    let watcher = tokio::spawn(follows(Some("../../etc".into())));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    watcher.abort();
+    assert_eq!(assistant.index().generation_name(), first);
+    // Named by no one: CURRENT decides.
+    let watcher = tokio::spawn(follows(None));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while assistant.index().generation_name() != second {
+        assert!(std::time::Instant::now() < deadline, "never followed CURRENT");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    watcher.abort();
+}

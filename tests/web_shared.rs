@@ -65,3 +65,34 @@ async fn an_address_is_rate_limited_across_processes() {
     let (status, _, body) = send(&one, post_json("/api/ask", r#"{"question":"滞报金"}"#)).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_whose_store_fails_lets_requests_through() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use customs_bot::tickets::{SqliteStore, StoreOptions};
+
+    let s = site("requests_per_minute = 1");
+    let db = s._dir.path().join("data/limits.sqlite");
+    let options = StoreOptions {
+        log_budget: Duration::from_millis(300),
+        ..StoreOptions::default()
+    };
+    let store = Arc::new(SqliteStore::open_with(&db, options).unwrap());
+    let desk = customs_bot::desk::Desk::new(s.assistant.clone(), store);
+    let a = customs_bot::web::router(Arc::new(desk));
+    // Another process holds the database's write lock: nothing can be counted.
+    let lock = rusqlite::Connection::open(&db).unwrap();
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    for _ in 0..3 {
+        let (status, _, body) = send(&a, post_json("/api/ask", r#"{"question":"滞报金"}"#)).await;
+        assert_eq!(status, StatusCode::OK, "let through: {body}");
+    }
+    drop(lock);
+    // Counting again: the limit holds.
+    let (status, _, _) = send(&a, post_json("/api/ask", r#"{"question":"滞报金"}"#)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = send(&a, post_json("/api/ask", r#"{"question":"滞报金"}"#)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}

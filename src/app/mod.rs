@@ -196,6 +196,20 @@ impl Assistant {
         Ok(true)
     }
 
+    /// Puts generation `name` in service when it is not the one in service (the store named it as
+    /// published). Returns true when it switched.
+    pub fn reload_to(&self, root: &Path, name: &str) -> anyhow::Result<bool> {
+        let current = self.index();
+        if current.generation_name() == name {
+            return Ok(false);
+        }
+        let new = SearchIndex::open_generation(root, name, &current)?;
+        drop(current);
+        self.swap_index(new);
+        release_freed_memory();
+        Ok(true)
+    }
+
     /// Answers one question. Never fails: an internal error becomes a calm hand-off (logged once).
     pub fn ask(&self, question: &str) -> Reply {
         match self.try_ask(question) {
@@ -367,21 +381,35 @@ impl Assistant {
     }
 }
 
-/// Checks every `every` whether a new index generation was put in place (by `reindex` or a
-/// promotion in another process) and switches to it; questions in flight finish on the old one.
-/// Runs until its task is stopped.
-pub async fn watch_index(assistant: Arc<Assistant>, every: std::time::Duration) {
+/// Checks every `every` whether another generation should be in service and switches to it;
+/// questions in flight finish on the old one. `live` names the generation last published, as the
+/// ticket store records it for every process (#15); when it names none (or cannot say), `CURRENT`
+/// in the index folder decides. Runs until its task is stopped.
+pub async fn watch_index<F>(assistant: Arc<Assistant>, every: std::time::Duration, live: F)
+where
+    F: Fn() -> anyhow::Result<Option<String>> + Send + Sync + 'static,
+{
     let root = assistant.config().index.dir.clone();
+    let live = Arc::new(live);
     // The same failure is logged once, not every few seconds.
     let mut last_error = None;
     loop {
         tokio::time::sleep(every).await;
-        let a = assistant.clone();
-        let root = root.clone();
-        match tokio::task::spawn_blocking(move || a.reload_if_changed(&root)).await {
+        let (a, root, live) = (assistant.clone(), root.clone(), live.clone());
+        let switched = tokio::task::spawn_blocking(move || {
+            let named = live().unwrap_or_else(|e| {
+                tracing::debug!(error = %format!("{e:#}"), "the live generation could not be read; following CURRENT");
+                None
+            });
+            match named {
+                Some(name) => a.reload_to(&root, &name),
+                None => a.reload_if_changed(&root),
+            }
+        });
+        match switched.await {
             Ok(Ok(true)) => {
                 last_error = None;
-                tracing::info!("switched to the new index")
+                tracing::info!(generation = %assistant.index().generation_name(), "switched to the new index")
             }
             Ok(Ok(false)) => {}
             Ok(Err(e)) => {
@@ -396,9 +424,9 @@ pub async fn watch_index(assistant: Arc<Assistant>, every: std::time::Duration) 
     }
 }
 
-/// [`watch_index`] on a task of its own.
+/// [`watch_index`] following `CURRENT` alone, on a task of its own (a process without a store).
 pub fn spawn_index_watcher(assistant: Arc<Assistant>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(watch_index(assistant, every))
+    tokio::spawn(watch_index(assistant, every, || Ok(None)))
 }
 
 /// Gives memory freed by an old generation back to the system. The glibc allocator keeps freed

@@ -92,7 +92,13 @@ async fn serve(config: Config) -> anyhow::Result<Code> {
     // The task set: background work runs until the fronts have stopped, then is stopped with them.
     let mut background = tokio::task::JoinSet::new();
     background.spawn(replay_spool(store.clone(), replay_every));
-    background.spawn(crate::app::watch_index(assistant.clone(), Duration::from_millis(500)));
+    // The generation in service follows the one the store names as published (#15).
+    let live = store.clone();
+    background.spawn(crate::app::watch_index(
+        assistant.clone(),
+        Duration::from_millis(500),
+        move || live.live_generation(),
+    ));
     background.spawn(purge(store.clone(), retention));
 
     let bot = token
@@ -104,6 +110,7 @@ async fn serve(config: Config) -> anyhow::Result<Code> {
         desk = desk.with_notifier(Arc::new(telegram::TelegramNotifier::new(bot.clone(), &operators)));
     }
     let desk = Arc::new(desk);
+    desk.settle_live_generation().await;
 
     // One shutdown signal for every front end and the desk's housekeeping.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -185,6 +185,16 @@ fn publish(
     };
     let build = staged.report().clone();
     let build = if outcome.published() { staged.publish()? } else { build };
+    if outcome.published()
+        && let Some(st) = store
+        && let Err(e) = record_live(st, &build.generation)
+    {
+        // Published: the other processes find it through `CURRENT` once the store names it.
+        tracing::error!(error = %format!("{e:#}"), "could not record the live index generation");
+        warnings.push(format!(
+            "the new generation could not be recorded as live in the ticket store: {e:#}"
+        ));
+    }
     let mut done = Reindexed {
         warnings,
         outcome,
@@ -234,6 +244,15 @@ fn publish(
         }
     }
     Ok(done)
+}
+
+/// Records the generation just published as live, so that every process loads it (#15).
+fn record_live(store: &dyn TicketStore, generation: &std::path::Path) -> anyhow::Result<()> {
+    let name = generation
+        .file_name()
+        .and_then(|n| n.to_str())
+        .context("the published generation has no folder name")?;
+    store.set_live_generation(name)
 }
 
 /// Where a promoted ticket goes.

@@ -126,17 +126,18 @@ pub struct Readiness {
     pub index_entries: usize,
     pub index_fingerprint: String,
     pub index_built_at: String,
+    /// The generation in service (`gen-…`).
+    pub index_generation: String,
+    /// The generation last published, as the store names it for every process (null when none was
+    /// recorded or the store did not answer); the index watcher switches to it.
+    pub live_generation: Option<String>,
 }
 
 impl super::Desk {
-    /// Readiness for a load balancer (`/readyz`): the store is asked for the open tickets.
+    /// Readiness for a load balancer (`/readyz`): the store is asked for the live generation.
     pub async fn readiness(&self) -> Readiness {
-        let store = self
-            .store("check the store", |st| {
-                st.tickets(Some(crate::tickets::TicketState::Open))
-            })
-            .await
-            .is_some();
+        let live = self.store("check the store", |st| st.live_generation()).await;
+        let store = live.is_some();
         let index = self.assistant.index();
         let meta = index.meta();
         Readiness {
@@ -145,6 +146,8 @@ impl super::Desk {
             index_entries: index.entries().len(),
             index_fingerprint: meta.fingerprint.clone(),
             index_built_at: meta.built_at.clone(),
+            index_generation: index.generation_name(),
+            live_generation: live.flatten(),
         }
     }
 

@@ -17,9 +17,9 @@ mod inbox;
 pub mod insight;
 mod kiosk;
 pub mod knowledge;
-mod limits;
 pub mod metrics;
 mod notify;
+mod shared;
 pub mod why;
 
 use std::sync::Arc;

@@ -430,7 +430,7 @@ impl SearchIndex {
 
     /// Opens one generation folder; `reuse` is an analyzer and the lexicon it was built from, used
     /// when the generation's lexicon is the same.
-    fn open_at(generation: &Path, reuse: Option<(&Lexicon, &Arc<Analyzer>)>) -> anyhow::Result<Self> {
+    pub(super) fn open_at(generation: &Path, reuse: Option<(&Lexicon, &Arc<Analyzer>)>) -> anyhow::Result<Self> {
         let generation = generation.to_path_buf();
         let meta: Meta = read_part(&generation, META)?;
         if meta.schema_version != SCHEMA_VERSION {

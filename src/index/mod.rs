@@ -21,7 +21,7 @@ mod generation;
 mod search;
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -151,6 +151,20 @@ impl std::fmt::Debug for SearchIndex {
 }
 
 impl SearchIndex {
+    /// Opens generation `name` under `root` — the one the ticket store names as published, which
+    /// may differ from what `CURRENT` says in a shared folder for a moment — reusing `previous`'s
+    /// analyzer when the lexicon is the same. The name comes from outside the folder, so it must be
+    /// a plain `gen-…` folder name (letters, digits, `-`, `_`, `.`; no path) before it is opened.
+    pub fn open_generation(root: &Path, name: &str, previous: &SearchIndex) -> anyhow::Result<Self> {
+        let plain = name.starts_with("gen-")
+            && !name.contains("..")
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        anyhow::ensure!(plain, "{name:?} is not the name of an index generation");
+        Self::open_at(&root.join(name), Some((&previous.lexicon, &previous.analyzer)))
+    }
+
     pub fn meta(&self) -> &Meta {
         &self.meta
     }
