@@ -17,6 +17,7 @@ mod review;
 mod robustness;
 mod store_faults;
 mod telegram;
+mod telegram_webhook;
 mod validation;
 mod web;
 mod web_chat;
