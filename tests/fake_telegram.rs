@@ -61,6 +61,8 @@ struct Inner {
     deliveries: Vec<Delivery>,
     /// Every update queued, by id (to send one again).
     queued: HashMap<i64, Value>,
+    /// The next sendMessage to a chat is answered only after this long.
+    hold_next_send: HashMap<i64, Duration>,
 }
 
 #[derive(Clone)]
@@ -197,6 +199,11 @@ impl FakeTelegram {
             .entry(method.to_ascii_lowercase())
             .or_default()
             .push_back((status, body));
+    }
+
+    /// The next sendMessage to `chat` is answered (and recorded) only after `delay`: a slow reply.
+    pub fn hold_next_send(&self, chat: i64, delay: Duration) {
+        self.inner.lock().unwrap().hold_next_send.insert(chat, delay);
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -344,6 +351,13 @@ async fn handle(
             message_id: None,
         });
         return (StatusCode::from_u16(status).unwrap(), Json(reply)).into_response();
+    }
+    let held = (method == "sendmessage")
+        .then(|| body["chat_id"].as_i64())
+        .flatten()
+        .and_then(|chat| fake.inner.lock().unwrap().hold_next_send.remove(&chat));
+    if let Some(delay) = held {
+        tokio::time::sleep(delay).await;
     }
     let hook = if method == "sendmessage" {
         fake.hook.lock().unwrap().as_ref().map(|h| h())

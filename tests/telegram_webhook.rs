@@ -301,8 +301,10 @@ async fn a_chat_s_updates_are_answered_in_order_across_replicas() {
     let h = Hooked::start(2).await;
     h.fake.deliver_to(h.targets(), SECRET);
     // Queued together: the fake posts each chat's next update as soon as the previous one is
-    // acknowledged (kept), to the other replica, while the first is still being answered.
+    // acknowledged (kept), to the other replica, while the first is still being answered — its
+    // reply is slow: a follow-up handled before its question is done would be sent first.
     for chat in [51, 52, 53] {
+        h.fake.hold_next_send(chat, Duration::from_millis(700));
         h.fake.send_text(chat, "进口报关要什么单证");
         h.fake.send_text(chat, "那要多久");
     }
