@@ -19,6 +19,7 @@ mod robustness;
 mod store_conformance;
 mod store_faults;
 mod telegram;
+mod telegram_webhook;
 mod validation;
 mod web;
 mod web_chat;
