@@ -10,6 +10,7 @@
 //! (`crate::desk`); this module only keeps records.
 
 mod governance;
+mod inbox;
 mod mask;
 mod spool;
 mod sqlite;
@@ -18,6 +19,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use governance::{EntryVersion, KnowledgeChange, OperatorAnswer, Provenance, Told};
+pub use inbox::InboxUpdate;
 pub use mask::{mask, random_key};
 
 use crate::conversation::Conversation;
@@ -298,16 +300,6 @@ pub struct StaleClarify {
     pub question: String,
     pub candidates: Vec<Guess>,
     pub question_id: Option<i64>,
-}
-
-/// A Telegram update kept for processing.
-#[derive(Debug, Clone, PartialEq)]
-pub struct InboxUpdate {
-    pub update_id: i64,
-    /// The chat it belongs to (0 when none): updates of one chat are processed in order.
-    pub chat: i64,
-    /// The update's JSON, as Telegram sent it.
-    pub payload: String,
 }
 
 /// Figures for `customs-bot stats`.
