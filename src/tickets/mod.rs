@@ -12,6 +12,7 @@
 
 mod coordination;
 mod governance;
+mod inbox;
 mod kinds;
 mod mask;
 mod open;
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 pub use coordination::OperatorSession;
 pub use governance::{EntryVersion, KnowledgeChange, OperatorAnswer, Provenance, Told};
+pub use inbox::InboxUpdate;
 pub use kinds::{CloseReason, TicketReason, TicketState};
 pub use mask::{mask, random_key};
 
@@ -171,16 +173,6 @@ pub struct StaleClarify {
     pub question: String,
     pub candidates: Vec<Guess>,
     pub question_id: Option<i64>,
-}
-
-/// A Telegram update kept for processing.
-#[derive(Debug, Clone, PartialEq)]
-pub struct InboxUpdate {
-    pub update_id: i64,
-    /// The chat it belongs to (0 when none): updates of one chat are processed in order.
-    pub chat: i64,
-    /// The update's JSON, as Telegram sent it.
-    pub payload: String,
 }
 
 /// Figures for `customs-bot stats`.
