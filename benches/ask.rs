@@ -17,7 +17,7 @@ use customs_bot::index::{self, SearchIndex};
 use customs_bot::knowledge::{Entry, Kind, Knowledge};
 
 #[allow(dead_code)]
-#[path = "../tests/support.rs"]
+#[path = "../tests/support/mod.rs"]
 mod support;
 use support::{copy_tree, repo};
 

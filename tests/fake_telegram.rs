@@ -5,6 +5,14 @@
 //! passes), records every call, checks what Telegram would reject (text over 4096 UTF-16 units,
 //! HTML it could not parse, callback data over 64 bytes, a callback query answered twice), and can
 //! inject one-off errors such as a 429 with `retry_after`.
+//!
+//! It records `setWebhook` / `deleteWebhook` (and answers `getWebhookInfo` and, while a webhook is
+//! set, `getUpdates` as Telegram does), and in webhook delivery mode ([`FakeTelegram::deliver_to`],
+//! `fake_telegram/webhook.rs`) posts the queued updates to the bot's webhook instead.
+
+mod webhook;
+
+pub use webhook::Delivery;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -45,6 +53,16 @@ struct Inner {
     fail_next: HashMap<String, VecDeque<(u16, Value)>>,
     answered_queries: HashSet<String>,
     errors: Vec<String>,
+    /// The last setWebhook call's parameters, until deleteWebhook.
+    webhook: Option<Value>,
+    /// Webhook delivery mode: where updates are posted instead of being served to getUpdates.
+    deliver: Option<webhook::Deliverer>,
+    /// Every post of an update to a webhook target, in order.
+    deliveries: Vec<Delivery>,
+    /// Every update queued, by id (to send one again).
+    queued: HashMap<i64, Value>,
+    /// The next sendMessage to a chat is answered only after this long.
+    hold_next_send: HashMap<i64, Duration>,
 }
 
 #[derive(Clone)]
@@ -90,6 +108,7 @@ impl FakeTelegram {
             let id = inner.next_update_id;
             inner.next_update_id += 1;
             let update = make(id);
+            inner.queued.insert(id, update.clone());
             inner.updates.push_back(update);
         }
         self.updates_ready.notify_waiters();
@@ -180,6 +199,11 @@ impl FakeTelegram {
             .entry(method.to_ascii_lowercase())
             .or_default()
             .push_back((status, body));
+    }
+
+    /// The next sendMessage to `chat` is answered (and recorded) only after `delay`: a slow reply.
+    pub fn hold_next_send(&self, chat: i64, delay: Duration) {
+        self.inner.lock().unwrap().hold_next_send.insert(chat, delay);
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -301,10 +325,16 @@ pub fn html_problem(text: &str) -> Option<String> {
 async fn handle(
     State(fake): State<FakeTelegram>,
     Path((_token, method)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
     let method = method.to_ascii_lowercase();
-    let body: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let body: Value = match content_type.split_once("boundary=") {
+        // setWebhook comes as a form (it may carry a certificate).
+        Some((kind, boundary)) if kind.starts_with("multipart/form-data") => webhook::form_fields(&body, boundary),
+        _ => serde_json::from_slice(&body).unwrap_or(json!({})),
+    };
     let injected = fake
         .inner
         .lock()
@@ -321,6 +351,13 @@ async fn handle(
             message_id: None,
         });
         return (StatusCode::from_u16(status).unwrap(), Json(reply)).into_response();
+    }
+    let held = (method == "sendmessage")
+        .then(|| body["chat_id"].as_i64())
+        .flatten()
+        .and_then(|chat| fake.inner.lock().unwrap().hold_next_send.remove(&chat));
+    if let Some(delay) = held {
+        tokio::time::sleep(delay).await;
     }
     let hook = if method == "sendmessage" {
         fake.hook.lock().unwrap().as_ref().map(|h| h())
@@ -342,7 +379,27 @@ async fn handle(
             "can_join_groups": true, "can_read_all_group_messages": false, "supports_inline_queries": false,
             "can_connect_to_business": false, "has_main_web_app": false}),
         ),
-        "getwebhookinfo" => ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0})),
+        "getwebhookinfo" => {
+            let url = fake.inner.lock().unwrap().webhook.as_ref().map(|w| w["url"].clone());
+            ok(json!({"url": url.unwrap_or(json!("")), "has_custom_certificate": false, "pending_update_count": 0}))
+        }
+        "setwebhook" => {
+            if !body["url"].as_str().is_some_and(|u| u.starts_with("http")) {
+                return bad(&fake, "Bad Request: bad webhook: an HTTP URL must be provided for webhook");
+            }
+            fake.inner.lock().unwrap().webhook = Some(body.clone());
+            ok(json!(true))
+        }
+        "deletewebhook" => {
+            fake.inner.lock().unwrap().webhook = None;
+            ok(json!(true))
+        }
+        "getupdates" if fake.inner.lock().unwrap().webhook.is_some() => (
+            StatusCode::CONFLICT,
+            Json(json!({"ok": false, "error_code": 409,
+                "description": "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"})),
+        )
+            .into_response(),
         "getupdates" => {
             fake.inner.lock().unwrap().calls.push(Call {
                 method: method.clone(),

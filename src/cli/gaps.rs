@@ -5,7 +5,7 @@
 use crate::app;
 use crate::config::Config;
 use crate::insight::{self, Gap};
-use crate::tickets::{SqliteStore, ticket_number};
+use crate::tickets::{StoreOptions, open_store, ticket_number};
 
 use super::{Code, Stdout};
 
@@ -28,8 +28,8 @@ const SHOWN: usize = 5;
 pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
     // The words are cut as the answering path cuts them: the index's own analyzer.
     let index = app::prepare_index(config, false)?;
-    let store = SqliteStore::open(&config.tickets.db)?;
-    let gaps = insight::load_gaps(&store, index.analyzer(), args.days, chrono::Utc::now())?;
+    let store = open_store(&config.tickets, StoreOptions::default())?;
+    let gaps = insight::load_gaps(store.as_ref(), index.analyzer(), args.days, chrono::Utc::now())?;
     let mut out = Stdout::new();
     if args.json {
         out.line(serde_json::to_string(&gaps)?)?;

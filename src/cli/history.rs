@@ -3,7 +3,7 @@
 //! removed and those changed outside customs-bot, the fingerprints and the gate's result.
 
 use crate::config::Config;
-use crate::tickets::{SqliteStore, TicketStore};
+use crate::tickets::{StoreOptions, open_store};
 
 use super::Code;
 
@@ -24,7 +24,7 @@ pub struct Args {
 }
 
 pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
-    let store = SqliteStore::open(&config.tickets.db)?;
+    let store = open_store(&config.tickets, StoreOptions::default())?;
     let clock = config.office_clock();
     let changes = store.changes(args.entry.as_deref(), args.limit)?;
     let mut out = super::Stdout::new();

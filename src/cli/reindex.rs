@@ -11,7 +11,7 @@
 use crate::config::Config;
 use crate::desk::ReindexError;
 use crate::desk::knowledge::{self, Mode, Outcome, cli_user};
-use crate::tickets::SqliteStore;
+use crate::tickets::{StoreOptions, open_store};
 
 use super::Code;
 
@@ -35,8 +35,8 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
         Mode::Gated
     };
     // The question log gives the questions to replay and keeps the audit trail.
-    let store = SqliteStore::open(&config.tickets.db)?;
-    match knowledge::reindex(config, Some(&store), &cli_user(), mode) {
+    let store = open_store(&config.tickets, StoreOptions::default())?;
+    match knowledge::reindex(config, Some(store.as_ref()), &cli_user(), mode) {
         Ok(done) => {
             for w in &done.warnings {
                 out.line(w)?;

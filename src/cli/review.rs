@@ -13,7 +13,7 @@ use crate::desk::Cases;
 use crate::desk::knowledge::{PromoteTarget, cli_user, promote};
 use crate::duty::OfficeClock;
 use crate::knowledge::Kind;
-use crate::tickets::{CloseReason, SqliteStore, Ticket, TicketState, parse_ticket_number};
+use crate::tickets::{CloseReason, StoreOptions, Ticket, TicketState, open_store, parse_ticket_number};
 
 use super::Code;
 
@@ -116,7 +116,7 @@ fn ticket_id(s: &str) -> anyhow::Result<i64> {
 }
 
 pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
-    let store = std::sync::Arc::new(SqliteStore::open(&config.tickets.db)?);
+    let store = open_store(&config.tickets, StoreOptions::default())?;
     let cases = Cases::new(std::sync::Arc::new(config.clone()), store);
     let mut out = std::io::stdout().lock();
     match args.command {

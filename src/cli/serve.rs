@@ -8,10 +8,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::app::Assistant;
-use crate::config::Config;
+use crate::config::{Config, TelegramMode};
 use crate::desk::{Desk, housekeeping};
 use crate::telegram;
-use crate::tickets::{SqliteStore, StoreOptions, TicketStore};
+use crate::tickets::{StoreOptions, TicketStore, open_store};
 
 use super::Code;
 
@@ -83,8 +83,9 @@ async fn serve(config: Config) -> anyhow::Result<Code> {
         log_budget: Duration::from_millis(config.tickets.log_timeout_ms),
         ..StoreOptions::default()
     };
-    let sqlite = Arc::new(SqliteStore::open_with(&config.tickets.db, options)?);
-    let store: Arc<dyn TicketStore> = sqlite.clone();
+    // On a blocking thread: the PostgreSQL client must not block a thread that drives async tasks.
+    let tickets = config.tickets.clone();
+    let store = tokio::task::spawn_blocking(move || open_store(&tickets, options)).await??;
     let (telegram_config, operators) = (config.telegram.clone(), config.operators.clone());
     let (retention, replay_every) = (
         config.tickets.retention_days,
@@ -98,7 +99,7 @@ async fn serve(config: Config) -> anyhow::Result<Code> {
 
     // The task set: background work runs until the fronts have stopped, then is stopped with them.
     let mut background = tokio::task::JoinSet::new();
-    background.spawn(replay_spool(sqlite, replay_every));
+    background.spawn(replay_spool(store.clone(), replay_every));
     // The generation in service follows the one the store names as published (#15).
     let live = store.clone();
     background.spawn(crate::app::watch_index(
@@ -146,8 +147,16 @@ async fn serve(config: Config) -> anyhow::Result<Code> {
     }
     if let Some(bot) = bot {
         let ctx = Arc::new(telegram::Context::new(desk.clone(), &telegram_config, operators));
-        tracing::info!("serving Telegram (long polling)");
-        fronts.spawn(telegram::run(ctx, bot, stopped(stop_rx.clone())));
+        match telegram_config.mode {
+            TelegramMode::Polling => {
+                tracing::info!("serving Telegram (long polling)");
+                fronts.spawn(telegram::run(ctx, bot, stopped(stop_rx.clone())));
+            }
+            TelegramMode::Webhook => {
+                tracing::info!("serving Telegram (webhook, received on the web listener)");
+                fronts.spawn(telegram::run_webhook(ctx, bot, stopped(stop_rx.clone())));
+            }
+        }
     }
     // A front that fails stops the others; the first error is the outcome.
     let mut outcome = Ok(Code::Ok);
@@ -166,9 +175,9 @@ async fn serve(config: Config) -> anyhow::Result<Code> {
 
 /// Questions kept in the spool (the database was locked or full, or this process was killed before
 /// a replay): into the database now, and again every `every`.
-async fn replay_spool(sqlite: Arc<SqliteStore>, every: Duration) {
+async fn replay_spool(store: Arc<dyn TicketStore>, every: Duration) {
     loop {
-        let s = sqlite.clone();
+        let s = store.clone();
         if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.replay_spool()).await {
             tracing::warn!(error = %format!("{e:#}"), "the spooled questions could not be replayed yet; trying again later");
         }

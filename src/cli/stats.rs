@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::desk::Cases;
 use crate::insight::{self, Day};
-use crate::tickets::{SqliteStore, Stats, TicketStore};
+use crate::tickets::{Stats, StoreOptions, open_store};
 
 use super::Code;
 
@@ -42,7 +42,7 @@ fn pct(n: i64, of: i64) -> String {
 }
 
 pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
-    let store = std::sync::Arc::new(SqliteStore::open(&config.tickets.db)?);
+    let store = open_store(&config.tickets, StoreOptions::default())?;
     let s = store.stats(args.days)?;
     let mut out = std::io::stdout().lock();
     if args.json || args.csv {

@@ -5,13 +5,15 @@
 //! The `[office]` table is the exception by design: each of its keys is a placeholder that
 //! knowledge entries may use (`{{hotline}}`), so staff can add local details without code changes.
 //!
-//! Precedence: defaults < bot.toml < environment (`TELOXIDE_TOKEN`) < command-line flags.
+//! Precedence: defaults < bot.toml < environment (`TELOXIDE_TOKEN`, `CUSTOMS_BOT_WEBHOOK_SECRET`) <
+//! command-line flags.
 //!
 //! Everything is parsed once, at load: `[duty]` becomes a [`Schedule`] (see `schedule.rs`), numbers
 //! are range-checked (`validate.rs`), so no caller re-parses or re-checks a value.
 
 mod kiosk;
 mod schedule;
+mod telegram;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -24,6 +26,7 @@ use serde::Deserialize;
 use crate::duty::{OfficeClock, Schedule};
 
 pub use kiosk::{KioskConfig, Tile};
+pub use telegram::{TelegramConfig, TelegramMode, WEBHOOK_PATH, WEBHOOK_SECRET_ENV, valid_webhook_secret};
 
 /// The whole configuration.
 #[derive(Debug, Clone)]
@@ -238,45 +241,16 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// The Telegram front end.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TelegramConfig {
-    /// The bot token. `TELOXIDE_TOKEN` in the environment takes precedence.
-    pub token: Option<Secret>,
-    /// A self-hosted Bot API server (also how the tests run); default: Telegram's.
-    pub api_url: Option<String>,
-    /// Questions one chat may ask per minute before getting a polite notice.
-    pub questions_per_minute: u32,
-    /// Outgoing limits (teloxide Throttle): messages per second and per minute to one chat.
-    pub messages_per_second_per_chat: u32,
-    pub messages_per_minute_per_chat: u32,
-    /// Messages per minute to one group.
-    pub messages_per_minute_per_group: u32,
-    /// Messages per second overall.
-    pub messages_per_second: u32,
-}
-
-impl Default for TelegramConfig {
-    fn default() -> Self {
-        Self {
-            token: None,
-            api_url: None,
-            questions_per_minute: 10,
-            messages_per_second_per_chat: 1,
-            messages_per_minute_per_chat: 20,
-            messages_per_minute_per_group: 20,
-            messages_per_second: 30,
-        }
-    }
-}
-
 /// The question log and ticket store.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TicketsConfig {
-    /// The SQLite database file (created on first use).
+    /// The SQLite database file (created on first use). With PostgreSQL, the folder of the spool.
     pub db: PathBuf,
+    /// A PostgreSQL database (`postgres://user@host:5432/db`) instead of the SQLite file, for
+    /// several processes sharing one store. `CUSTOMS_BOT_DATABASE_URL` takes precedence (the place
+    /// for the password). Never logged with its password.
+    pub url: Option<Secret>,
     /// Questions, tickets and feedback older than this many days are deleted.
     pub retention_days: u32,
     /// How long a reply may wait for its question to be logged while the database is locked;
@@ -290,11 +264,40 @@ impl Default for TicketsConfig {
     fn default() -> Self {
         Self {
             db: PathBuf::from("data/customs-bot.sqlite"),
+            url: None,
             retention_days: 365,
             log_timeout_ms: 2000,
             spool_replay_seconds: 10,
         }
     }
+}
+
+/// The environment variable naming the PostgreSQL store (it takes precedence over `[tickets] url`).
+pub const DATABASE_URL_ENV: &str = "CUSTOMS_BOT_DATABASE_URL";
+
+impl TicketsConfig {
+    /// The PostgreSQL store's URL and where it was set (`CUSTOMS_BOT_DATABASE_URL` first, then
+    /// `[tickets] url`); None for the SQLite file.
+    pub fn database_url(&self) -> Option<(Secret, &'static str)> {
+        std::env::var(DATABASE_URL_ENV)
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+            .map(|u| (Secret(u.trim().to_string()), DATABASE_URL_ENV))
+            .or_else(|| {
+                self.url
+                    .clone()
+                    .filter(|u| !u.0.trim().is_empty())
+                    .map(|u| (u, "[tickets] url"))
+            })
+    }
+}
+
+/// Whether `url` names a PostgreSQL database (`postgres://` or `postgresql://`).
+pub fn is_postgres_url(url: &str) -> bool {
+    let url = url.trim();
+    ["postgres://", "postgresql://"]
+        .iter()
+        .any(|scheme| url.len() > scheme.len() && url[..scheme.len()].eq_ignore_ascii_case(scheme))
 }
 
 /// The people who answer tickets, and when tickets need their attention.
@@ -468,6 +471,12 @@ impl Config {
             .filter(|t| !t.trim().is_empty())
             .map(Secret)
             .or_else(|| self.telegram.token.clone().filter(|t| !t.0.trim().is_empty()))
+    }
+
+    /// The webhook secret: `CUSTOMS_BOT_WEBHOOK_SECRET` first, then `[telegram] webhook_secret`.
+    pub fn webhook_secret(&self) -> Option<Secret> {
+        self.telegram
+            .webhook_secret_with(std::env::var(WEBHOOK_SECRET_ENV).ok())
     }
 
     /// The office's clock: `[duty] utc_offset_hours`, or China's (UTC+8) without `[duty]`.

@@ -41,6 +41,25 @@ fn token_is_never_shown() {
 }
 
 #[test]
+fn a_database_url_must_be_postgres_and_its_password_is_never_shown() {
+    let with = |url: &str| Config::parse(&format!("{MINIMAL}[tickets]\nurl = \"{url}\"\n"), Path::new("b.toml"));
+    let c = with("postgres://bot:hunter2@db:5432/customs").unwrap();
+    assert!(!format!("{c:?}").contains("hunter2"));
+    assert!(with("postgresql://bot@db/customs").is_ok());
+    for wrong in ["mysql://bot@db/customs", "db/customs", "postgres://"] {
+        let e = with(wrong).unwrap_err().to_string();
+        assert!(e.contains("[tickets] url must be a PostgreSQL URL"), "{wrong}: {e}");
+    }
+    assert!(
+        Config::parse(MINIMAL, Path::new("b.toml"))
+            .unwrap()
+            .tickets
+            .url
+            .is_none()
+    );
+}
+
+#[test]
 fn bad_duty_hours_are_explained() {
     let text = format!("{MINIMAL}[duty]\nweekdays = [\"mon\", \"funday\"]\nperiods = [[\"08:30\", \"17:30\"]]\n");
     let e = Config::parse(&text, Path::new("b.toml")).unwrap_err().to_string();
@@ -282,5 +301,119 @@ fn bad_kiosk_tiles_are_refused_with_the_tile_named() {
             .unwrap_err()
             .to_string();
         assert!(e.contains(wanted), "{text}: {e}");
+    }
+}
+
+const WEBHOOK: &str = "[telegram]\nmode = \"webhook\"\nwebhook_url = \"https://bot.example.org/telegram/webhook\"\n";
+
+#[test]
+fn telegram_polls_by_default() {
+    let c = Config::parse(MINIMAL, Path::new("b.toml")).unwrap();
+    assert_eq!(c.telegram.mode, TelegramMode::Polling);
+    assert_eq!((c.telegram.webhook_workers, c.telegram.webhook_lease_seconds), (4, 30));
+}
+
+#[test]
+fn webhook_mode_reads_its_address_secret_and_workers() {
+    let text =
+        format!("{MINIMAL}{WEBHOOK}webhook_secret = \"s3cr-et_X\"\nwebhook_workers = 2\nwebhook_lease_seconds = 60\n");
+    let c = Config::parse(&text, Path::new("b.toml")).unwrap();
+    assert_eq!(c.telegram.mode, TelegramMode::Webhook);
+    assert_eq!(
+        c.telegram.webhook_url.as_deref(),
+        Some("https://bot.example.org/telegram/webhook")
+    );
+    assert_eq!((c.telegram.webhook_workers, c.telegram.webhook_lease_seconds), (2, 60));
+    assert_eq!(c.telegram.webhook_secret_with(None), Some(Secret("s3cr-et_X".into())));
+    assert!(!format!("{c:?}").contains("s3cr-et_X"), "the secret never shows");
+    // The environment takes precedence; an empty variable is no value.
+    let from_env = c.telegram.webhook_secret_with(Some("FromEnv".into()));
+    assert_eq!(from_env, Some(Secret("FromEnv".into())));
+    assert_eq!(
+        c.telegram.webhook_secret_with(Some(String::new())),
+        Some(Secret("s3cr-et_X".into()))
+    );
+}
+
+#[test]
+fn webhook_mode_is_refused_without_what_it_needs() {
+    let secret = "webhook_secret = \"abc\"\n";
+    for (text, expect) in [
+        (
+            format!("{MINIMAL}[telegram]\nmode = \"webhook\"\n{secret}"),
+            "needs `webhook_url`",
+        ),
+        (
+            format!("{MINIMAL}{WEBHOOK}"),
+            "needs `webhook_secret` (or CUSTOMS_BOT_WEBHOOK_SECRET",
+        ),
+        (
+            format!("{MINIMAL}{WEBHOOK}webhook_secret = \"has space\"\n"),
+            "[telegram] webhook_secret: must be 1 to 256 characters",
+        ),
+        (
+            format!("{MINIMAL}{WEBHOOK}webhook_secret = \"{}\"\n", "a".repeat(257)),
+            "[telegram] webhook_secret: must be 1 to 256 characters",
+        ),
+        (
+            format!("{MINIMAL}{WEBHOOK}{secret}[web]\nenabled = false\n"),
+            "needs `[web] enabled = true`",
+        ),
+        (
+            format!(
+                "{MINIMAL}[telegram]\nmode = \"webhook\"\nwebhook_url = \"http://bot.example.org/telegram/webhook\"\n{secret}"
+            ),
+            "must start with https://",
+        ),
+        (
+            format!(
+                "{MINIMAL}[telegram]\nmode = \"webhook\"\nwebhook_url = \"https://bot.example.org/hook\"\n{secret}"
+            ),
+            "/telegram/webhook",
+        ),
+        (
+            format!("{MINIMAL}[telegram]\nmode = \"webhook\"\nwebhook_url = \"not a url\"\n{secret}"),
+            "[telegram] webhook_url = \"not a url\"",
+        ),
+        (format!("{MINIMAL}[telegram]\nmode = \"hook\"\n"), "hook"),
+        (
+            format!("{MINIMAL}{WEBHOOK}{secret}webhook_workers = 0\n"),
+            "[telegram] webhook_workers = 0: must be a number from 1 to 256",
+        ),
+        (
+            format!("{MINIMAL}{WEBHOOK}{secret}webhook_lease_seconds = 1\n"),
+            "[telegram] webhook_lease_seconds = 1: must be a number from 5 to 3600",
+        ),
+    ] {
+        let e = Config::parse(&text, Path::new("b.toml")).unwrap_err().to_string();
+        assert!(e.contains(expect), "{text}\n→ {e}");
+        assert!(!e.contains("has space"), "a secret is never echoed: {e}");
+    }
+}
+
+#[test]
+fn webhook_secret_from_the_environment_is_checked_too() {
+    let mut t = TelegramConfig {
+        mode: TelegramMode::Webhook,
+        webhook_url: Some("https://bot.example.org/telegram/webhook".into()),
+        ..TelegramConfig::default()
+    };
+    assert!(t.validate(true, Some("Good_1".into())).is_ok());
+    let e = t.validate(true, Some("bad secret!".into())).unwrap_err();
+    assert!(e.starts_with("CUSTOMS_BOT_WEBHOOK_SECRET: must be"), "{e}");
+    assert!(!e.contains("bad secret"), "{e}");
+    // Plain http only towards a self-hosted Bot API server.
+    t.webhook_url = Some("http://127.0.0.1:9000/telegram/webhook".into());
+    assert!(t.validate(true, Some("Good_1".into())).is_err());
+    t.api_url = Some("http://127.0.0.1:8081".into());
+    assert!(t.validate(true, Some("Good_1".into())).is_ok());
+}
+
+#[test]
+fn which_webhook_secrets_telegram_accepts() {
+    assert!(valid_webhook_secret("A-z_09"));
+    assert!(valid_webhook_secret(&"x".repeat(256)));
+    for bad in ["", "a b", "秘密", "a/b", "a=b", &"x".repeat(257)] {
+        assert!(!valid_webhook_secret(bad), "{bad}");
     }
 }

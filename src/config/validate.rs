@@ -82,22 +82,23 @@ impl Config {
             0.0,
             1_000_000.0,
         )?;
-        let t = &self.telegram;
-        for (key, v) in [
-            ("questions_per_minute", t.questions_per_minute),
-            ("messages_per_second_per_chat", t.messages_per_second_per_chat),
-            ("messages_per_minute_per_chat", t.messages_per_minute_per_chat),
-            ("messages_per_minute_per_group", t.messages_per_minute_per_group),
-            ("messages_per_second", t.messages_per_second),
-        ] {
-            in_range("telegram", key, v, 1.0, 1_000_000_000.0)?;
-        }
+        self.telegram
+            .validate(self.web.enabled, std::env::var(super::WEBHOOK_SECRET_ENV).ok())?;
         let k = &self.tickets;
         in_range("tickets", "retention_days", k.retention_days, 1.0, 36_500.0)?;
         // A reply waits at most this long for the log: long enough to ride out a brief lock,
         // short enough that a person is not kept waiting (then the question is spooled).
         in_range("tickets", "log_timeout_ms", k.log_timeout_ms, 10.0, 60_000.0)?;
         in_range("tickets", "spool_replay_seconds", k.spool_replay_seconds, 1.0, 86_400.0)?;
+        if let Some(url) = &k.url
+            && !super::is_postgres_url(&url.0)
+        {
+            return Err(
+                "[tickets] url must be a PostgreSQL URL (postgres://user@host:5432/db or postgresql://…); \
+                 leave it out to keep the SQLite file at [tickets] db"
+                    .to_string(),
+            );
+        }
         let o = &self.operators;
         in_range("operators", "overdue_hours", o.overdue_hours, 0.0, 10_000.0)?;
         in_range(

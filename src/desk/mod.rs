@@ -13,6 +13,7 @@
 pub mod cases;
 mod conversation;
 mod housekeeping;
+mod inbox;
 pub mod insight;
 mod kiosk;
 pub mod knowledge;
@@ -130,6 +131,8 @@ pub struct Desk {
     notifier: Arc<dyn Notifier>,
     /// Woken when an operator's answer is stored, so the relay goes out at once.
     relays: tokio::sync::Notify,
+    /// Woken when an update is received by webhook in this process ([`inbox`]).
+    inbox: tokio::sync::Notify,
     metrics: metrics::Metrics,
 }
 
@@ -142,6 +145,7 @@ impl Desk {
             cases: Cases::new(config, store),
             notifier: Arc::new(Silent),
             relays: tokio::sync::Notify::new(),
+            inbox: tokio::sync::Notify::new(),
             metrics: metrics::Metrics::default(),
         }
     }

@@ -1,8 +1,10 @@
-//! The Telegram front end: teloxide long polling over the desk.
+//! The Telegram front end: teloxide long polling, or a webhook, over the desk.
 //!
 //! Only this module imports teloxide. [`schema`] is the handler tree (testable on its own),
 //! [`run`] drives the real dispatcher against any Bot API server (Telegram's, or the tests' fake on
-//! 127.0.0.1 via `[telegram] api_url`) until the shutdown future resolves. [`TelegramNotifier`] is
+//! 127.0.0.1 via `[telegram] api_url`) until the shutdown future resolves; [`run_webhook`]
+//! (`webhook`) runs the same tree over updates received by webhook and kept in the store, in any
+//! number of processes. [`TelegramNotifier`] is
 //! how the desk announces tickets to the operators' chat and reaches people in their chats.
 //!
 //! The front translates updates into desk calls and renders what comes back — nothing more:
@@ -18,6 +20,7 @@ mod gaps;
 mod operators;
 mod questions;
 mod split;
+mod webhook;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -42,6 +45,7 @@ pub use callbacks::{Callback, parse_callback};
 pub use commands::Command;
 pub use operators::{OperatorCommand, TelegramNotifier};
 pub use split::{MESSAGE_LIMIT, check_html, split_html, utf16_len};
+pub use webhook::run_webhook;
 
 /// The bot type handlers receive: outgoing messages go through Throttle (429s are waited out).
 pub type TgBot = Throttle<Bot>;
@@ -210,7 +214,12 @@ pub async fn run(ctx: Arc<Context>, bot: TgBot, shutdown: impl Future<Output = (
                     Err(e) => tracing::warn!(error = %e, "could not register the commands (will retry)"),
                 }
             }
-            let listener = Polling::builder(bot.clone()).timeout(Duration::from_secs(10)).build();
+            // A webhook left by webhook mode would make getUpdates fail: it is deleted first.
+            let listener = Polling::builder(bot.clone())
+                .timeout(Duration::from_secs(10))
+                .delete_webhook()
+                .await
+                .build();
             match dp
                 .try_dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("polling failed"))
                 .await

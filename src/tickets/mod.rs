@@ -1,8 +1,9 @@
 //! The question log and tickets: nothing a real channel was asked is lost.
 //!
 //! Callers see the [`TicketStore`] trait and typed records ([`Ticket`] with its [`TicketState`],
-//! [`TicketReason`] and UTC times); only [`sqlite`] imports the database crates (SQLite, bundled,
-//! WAL mode), so a networked database can be added behind the same trait. Personal data — mobile
+//! [`TicketReason`] and UTC times); only this module imports the database crates: [`sqlite`]
+//! (SQLite, bundled, WAL mode; the default) and [`postgres`] (several processes sharing one
+//! database), chosen by [`open_store`]. Personal data — mobile
 //! numbers, ID-card numbers, unified social credit codes — is masked ([`mask`]) before anything is
 //! written, so logs, exports and operator views never hold it.
 //!
@@ -11,8 +12,11 @@
 
 mod coordination;
 mod governance;
+mod inbox;
 mod kinds;
 mod mask;
+mod open;
+mod postgres;
 mod spool;
 mod sqlite;
 
@@ -21,10 +25,13 @@ use serde::{Deserialize, Serialize};
 
 pub use coordination::OperatorSession;
 pub use governance::{EntryVersion, KnowledgeChange, OperatorAnswer, Provenance, Told};
+pub use inbox::InboxUpdate;
 pub use kinds::{CloseReason, TicketReason, TicketState};
 pub use mask::{mask, random_key};
 
 use crate::conversation::Conversation;
+pub use open::open_store;
+pub use postgres::{PgStore, redact_url};
 pub use sqlite::{SqliteStore, StoreOptions, spool_path};
 
 /// One question asked on a real channel.
@@ -267,6 +274,11 @@ pub trait TicketStore: Send + Sync {
     /// locked or is full past the retry budget — in a spool that is replayed later. An error means
     /// it could not be kept at all: the caller must not pretend it was (it hands off instead).
     fn record_question(&self, q: &QuestionRecord) -> anyhow::Result<Logged>;
+    /// Moves questions kept in the spool into the database, idempotently (each once, however often
+    /// a replay is cut short); returns how many were added. A store without a spool adds none.
+    fn replay_spool(&self) -> anyhow::Result<usize> {
+        Ok(0)
+    }
     /// The most recent questions, newest first.
     fn recent_questions(&self, limit: usize) -> anyhow::Result<Vec<QuestionRecord>>;
     /// Opens a ticket.
@@ -334,8 +346,8 @@ pub trait TicketStore: Send + Sync {
     /// entry so that one person tapping again does not raise it; ties by id. At most `limit`.
     fn popular_entries(&self, since: DateTime<Utc>, limit: usize) -> anyhow::Result<Vec<(String, u64)>>;
     /// Deletes questions (with their provenance), feedback, closed tickets and knowledge changes
-    /// older than `days`, and expired console sessions and rate-limit windows. Returns rows
-    /// removed (of the records older than `days`).
+    /// older than `days`, expired console sessions and rate-limit windows, and webhook updates done
+    /// more than a day ago. Returns rows removed (of the records older than `days`).
     fn purge(&self, days: u32) -> anyhow::Result<usize>;
     /// What was told for logged question `id` (its reply and provenance, and operators' answers to
     /// its tickets); None when there is no such question.
@@ -384,4 +396,14 @@ pub trait TicketStore: Send + Sync {
     fn set_live_generation(&self, generation: &str) -> anyhow::Result<()>;
     /// The index generation last published, when one was recorded.
     fn live_generation(&self) -> anyhow::Result<Option<String>>;
+    // --- Telegram updates received by webhook (#15) ---
+    /// Keeps an update once: false when `update_id` was kept before (a retry or a duplicate).
+    fn inbox_put(&self, update: &InboxUpdate) -> anyhow::Result<bool>;
+    /// The oldest kept update that is not done and not leased, and whose chat has no older update
+    /// not done (per-chat order), leased to `owner` for `lease`; None when nothing is due.
+    fn inbox_claim(&self, owner: &str, lease: std::time::Duration) -> anyhow::Result<Option<InboxUpdate>>;
+    /// The update was handled (its replies sent).
+    fn inbox_done(&self, update_id: i64) -> anyhow::Result<()>;
+    /// Ends the leases `owner` holds (a graceful drain), so other processes take those updates now.
+    fn inbox_release(&self, owner: &str) -> anyhow::Result<()>;
 }

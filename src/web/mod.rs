@@ -6,6 +6,7 @@
 //! it on a listener until the shutdown future resolves, then gives requests in progress
 //! `[web] shutdown_grace_seconds` and returns whatever the clients do. Pages are server-rendered
 //! with every dynamic piece escaped, plus one small script; nothing is fetched from the internet.
+//! Telegram's webhook posts arrive at `POST /telegram/webhook` in webhook mode ([`webhook`]).
 //! Limits: request body size, question length (the assistant's own), per-IP request rate, login
 //! attempts per IP; header, body and whole-request timeouts; connections at once, overall and per
 //! IP; security headers on every response; bad JSON gets a 400 with a JSON error, never a stack
@@ -33,6 +34,7 @@ mod kiosk;
 mod ops;
 mod pages;
 mod server;
+mod webhook;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -48,6 +50,7 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 use crate::app::Assistant;
+use crate::config::{Secret, TelegramMode};
 use crate::desk::Desk;
 use crate::ratelimit::Rate;
 
@@ -62,6 +65,8 @@ pub struct WebState {
     pub desk: Arc<Desk>,
     /// The kiosk's "most asked" row, counted at most once a minute.
     popular: kiosk::PopularRow,
+    /// In webhook mode, the secret Telegram's posts must carry (`None`: no webhook route).
+    webhook_secret: Option<Secret>,
 }
 
 impl WebState {
@@ -83,10 +88,15 @@ type Shared = Arc<WebState>;
 
 /// The whole web app over the desk.
 pub fn router(desk: Arc<Desk>) -> Router {
-    let web = desk.assistant().config().web.clone();
+    let config = desk.assistant().config();
+    let web = config.web.clone();
+    let webhook_secret = (config.telegram.mode == TelegramMode::Webhook)
+        .then(|| config.webhook_secret())
+        .flatten();
     let state = Arc::new(WebState {
         desk,
         popular: kiosk::PopularRow::default(),
+        webhook_secret,
     });
     let app = Router::new()
         .route("/", get(conversation::chat_page))
@@ -115,6 +125,7 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .merge(ops::routes())
         .merge(health::routes())
         .merge(kiosk::routes())
+        .merge(webhook::routes())
         .fallback(|| async { WebError::NotFound("没有这个页面。") })
         .layer(DefaultBodyLimit::max(web.max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

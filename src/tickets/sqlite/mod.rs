@@ -15,6 +15,9 @@ mod coordination_tests;
 mod governance;
 #[cfg(test)]
 mod governance_tests;
+mod inbox;
+#[cfg(test)]
+mod inbox_tests;
 mod insight;
 mod records;
 mod report;
@@ -22,8 +25,6 @@ mod rows;
 #[cfg(test)]
 mod tests;
 
-use std::fs::OpenOptions;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -31,13 +32,11 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, params};
-use serde::{Deserialize, Serialize};
 
-use super::spool::{lock_spool, sync_dir};
-use super::{QuestionRecord, mask, random_key};
+use super::spool::{QuestionRow, replay};
 
 /// The migrations, in order. Each runs once.
-const MIGRATIONS: [&str; 10] = [
+const MIGRATIONS: [&str; 11] = [
     include_str!("../../../migrations/0001_init.sql"),
     include_str!("../../../migrations/0002_operators.sql"),
     include_str!("../../../migrations/0003_ticket_keys.sql"),
@@ -48,6 +47,7 @@ const MIGRATIONS: [&str; 10] = [
     include_str!("../../../migrations/0008_insight.sql"),
     include_str!("../../../migrations/0009_popular_index.sql"),
     include_str!("../../../migrations/0010_coordination.sql"),
+    include_str!("../../../migrations/0011_inbox.sql"),
 ];
 
 /// How long one attempt waits for SQLite's write lock before the retry loop looks at its budget.
@@ -184,61 +184,21 @@ impl SqliteStore {
         }
     }
 
-    /// Moves questions kept in the spool into the database. Idempotent: a question already there
-    /// (a replay interrupted by a crash) is skipped by its `uid`. The spool is removed once its
-    /// questions are in the database, unless more arrived meanwhile (the next replay takes those).
-    /// Lines that cannot be read (torn by a crash mid-write) are moved to `….rejected.jsonl`,
-    /// never dropped. Returns how many questions were added.
+    /// Moves questions kept in the spool into the database (see [`replay`]).
     pub fn replay_spool(&self) -> anyhow::Result<usize> {
         let Some(spool) = &self.spool else {
             return Ok(0);
         };
-        if !spool.exists() {
-            return Ok(0);
-        }
-        let bytes = {
-            let _lock = lock_spool(spool)?;
-            match std::fs::read(spool) {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-                Err(e) => return Err(e).with_context(|| format!("reading {}", spool.display())),
-            }
-        };
-        let text = String::from_utf8_lossy(&bytes);
-        let (mut rows, mut rejected) = (Vec::new(), Vec::new());
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            match serde_json::from_str::<QuestionRow>(line) {
-                Ok(r) => rows.push(r),
-                Err(_) => rejected.push(line),
-            }
-        }
-        let added = {
+        replay(spool, |rows| {
             let mut conn = self.conn()?;
             let tx = conn.transaction()?;
             let mut added = 0;
-            for r in &rows {
-                added += r.insert(&tx, INSERT_QUESTION_ONCE)?;
+            for r in rows {
+                added += insert_row(r, &tx, INSERT_QUESTION_ONCE)?;
             }
             tx.commit()?;
-            added
-        };
-        let _lock = lock_spool(spool)?;
-        let len = std::fs::metadata(spool).map(|m| m.len()).unwrap_or(0);
-        if len == bytes.len() as u64 {
-            if !rejected.is_empty() {
-                let to = spool.with_extension("rejected.jsonl");
-                let mut f = OpenOptions::new().create(true).append(true).open(&to)?;
-                f.write_all(format!("{}\n", rejected.join("\n")).as_bytes())?;
-                f.sync_all()?;
-                tracing::error!(lines = rejected.len(), file = %to.display(), "spool lines that could not be read were moved aside");
-            }
-            std::fs::remove_file(spool).with_context(|| format!("removing {}", spool.display()))?;
-            sync_dir(spool)?;
-        }
-        if added > 0 {
-            tracing::info!(questions = added, "replayed questions from the spool into the database");
-        }
-        Ok(added)
+            Ok(added)
+        })
     }
 }
 
@@ -270,72 +230,28 @@ fn is_locked(e: &anyhow::Error) -> bool {
     })
 }
 
-/// One logged question as written, in the database and in the spool (the text already masked).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct QuestionRow {
-    uid: String,
-    at: String,
-    channel: String,
-    chat: String,
-    question: String,
-    decision: String,
-    entry: Option<String>,
-    confidence: f32,
-    latency_ms: f32,
-    /// Provenance (absent in spools written before it was kept): the generation, the reply as
-    /// sent (masked) and the entries used (JSON).
-    #[serde(default)]
-    generation: Option<String>,
-    #[serde(default)]
-    reply: Option<String>,
-    #[serde(default)]
-    sources: Option<String>,
-}
-
 const INSERT_QUESTION: &str = "INSERT INTO questions (uid, at, channel, chat, question, decision, entry, confidence, \
      latency_ms, generation, reply, sources) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 const INSERT_QUESTION_ONCE: &str = "INSERT INTO questions (uid, at, channel, chat, question, decision, entry, confidence, \
      latency_ms, generation, reply, sources) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
      ON CONFLICT(uid) DO NOTHING";
 
-impl QuestionRow {
-    fn new(q: &QuestionRecord) -> Self {
-        Self {
-            uid: random_key(),
-            at: now(),
-            channel: q.channel.clone(),
-            chat: q.chat.clone(),
-            question: mask(&q.question),
-            decision: q.decision.clone(),
-            entry: q.entry.clone(),
-            confidence: q.confidence,
-            latency_ms: q.latency_ms,
-            generation: q.provenance.as_ref().map(|p| p.generation.clone()),
-            reply: q.provenance.as_ref().map(|p| mask(&p.reply)),
-            sources: q
-                .provenance
-                .as_ref()
-                .and_then(|p| serde_json::to_string(&p.entries).ok()),
-        }
-    }
-
-    /// Rows changed (0 when `sql` skips a uid already present).
-    fn insert(&self, conn: &Connection, sql: &str) -> rusqlite::Result<usize> {
-        conn.prepare_cached(sql)?.execute(params![
-            self.uid,
-            self.at,
-            self.channel,
-            self.chat,
-            self.question,
-            self.decision,
-            self.entry,
-            self.confidence,
-            self.latency_ms,
-            self.generation,
-            self.reply,
-            self.sources
-        ])
-    }
+/// Rows changed (0 when `sql` skips a uid already present).
+fn insert_row(row: &QuestionRow, conn: &Connection, sql: &str) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params![
+        row.uid,
+        row.at,
+        row.channel,
+        row.chat,
+        row.question,
+        row.decision,
+        row.entry,
+        row.confidence,
+        row.latency_ms,
+        row.generation,
+        row.reply,
+        row.sources
+    ])
 }
 
 /// Applies the pending migrations (and WAL mode) on one connection.

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::rows::{TICKET_COLUMNS, guesses, row_question, row_ticket};
-use super::{INSERT_QUESTION, QuestionRow, SqliteStore, now, stamp};
+use super::{INSERT_QUESTION, QuestionRow, SqliteStore, insert_row, now, stamp};
 use crate::conversation::Conversation;
 
 use crate::ratelimit::Rate;
@@ -40,7 +40,7 @@ impl TicketStore for SqliteStore {
         let started = Instant::now();
         let row = QuestionRow::new(q);
         let stored = self.write_with_retry(self.options.log_budget, |conn| {
-            row.insert(conn, INSERT_QUESTION)?;
+            insert_row(&row, conn, INSERT_QUESTION)?;
             Ok(conn.last_insert_rowid())
         });
         let db_error = match stored {
@@ -67,6 +67,10 @@ impl TicketStore for SqliteStore {
                 "the question log could not be written, and neither could the spool: {spool_error:#}"
             ))),
         }
+    }
+
+    fn replay_spool(&self) -> anyhow::Result<usize> {
+        SqliteStore::replay_spool(self)
     }
 
     fn open_ticket(&self, t: &NewTicket<'_>) -> anyhow::Result<Ticket> {
@@ -413,5 +417,25 @@ impl TicketStore for SqliteStore {
 
     fn live_generation(&self) -> anyhow::Result<Option<String>> {
         self.get_setting(LIVE_GENERATION)
+    }
+
+    fn inbox_put(&self, update: &crate::tickets::InboxUpdate) -> anyhow::Result<bool> {
+        self.put_update(update)
+    }
+
+    fn inbox_claim(
+        &self,
+        owner: &str,
+        lease: std::time::Duration,
+    ) -> anyhow::Result<Option<crate::tickets::InboxUpdate>> {
+        self.claim_update(owner, lease)
+    }
+
+    fn inbox_done(&self, update_id: i64) -> anyhow::Result<()> {
+        self.update_done(update_id)
+    }
+
+    fn inbox_release(&self, owner: &str) -> anyhow::Result<()> {
+        self.release_updates(owner)
     }
 }

@@ -101,6 +101,11 @@ impl SqliteStore {
         tx.execute("DELETE FROM conversations WHERE updated_at < ?1", [&cutoff])?;
         removed += tx.execute("DELETE FROM knowledge_changes WHERE at < ?1", [&cutoff])?;
         Self::remove_expired(&tx)?;
+        // Webhook updates are kept only to recognise Telegram's retries: a day is plenty.
+        tx.execute(
+            "DELETE FROM telegram_inbox WHERE done_at IS NOT NULL AND done_at < ?1",
+            [super::cutoff(1)],
+        )?;
         tx.commit()?;
         Ok(removed)
     }
