@@ -5,7 +5,8 @@
 //! [`GIVE_UP`], an error is recorded (the test fails on it). Updates of different chats are posted
 //! at once; one chat's next update waits until its previous one is acknowledged (our reading of
 //! how Telegram's Bot API server queues a chat's updates — not checked against its source; the
-//! bot does not rely on it beyond what the store's per-chat order covers).
+//! store orders a chat's updates by `update_id` only among those already kept, so a later update
+//! kept before an earlier one arrives would be handled first).
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
