@@ -389,3 +389,67 @@ async fn shutdown_finishes_the_update_in_hand() {
         "and marked done: nothing is left for another replica to answer again"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_in_webhook_mode_answers_through_the_webhook_and_stops_on_sigterm() {
+    let fake = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&fixtures().join("valid/knowledge"), &dir.path().join("knowledge"));
+    let port = crate::support::free_port();
+    let url = format!("http://127.0.0.1:{port}/telegram/webhook");
+    std::fs::write(
+        dir.path().join("bot.toml"),
+        format!(
+            "[office]\noffice_name = \"测试海关\"\nhotline = \"12360\"\nconsult_phone = \"测试咨询电话\"\n\
+             [web]\nlisten = \"127.0.0.1:{port}\"\n\
+             [telegram]\nmode = \"webhook\"\nwebhook_url = \"{url}\"\napi_url = \"{}\"\n",
+            fake.url
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_customs-bot"))
+        .arg("--config")
+        .arg(dir.path().join("bot.toml"))
+        .arg("serve")
+        .env("TELOXIDE_TOKEN", "123:TEST")
+        // The secret from the environment (the file has none).
+        .env("CUSTOMS_BOT_WEBHOOK_SECRET", SECRET)
+        .env("RUST_LOG", "customs_bot=info")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let calls = fake
+        .wait_for(60, "setWebhook", |c| c.iter().any(|c| c.method == "setwebhook"))
+        .await;
+    let set = &calls.iter().find(|c| c.method == "setwebhook").unwrap().body;
+    assert_eq!(
+        (set["url"].as_str(), set["secret_token"].as_str()),
+        (Some(url.as_str()), Some(SECRET))
+    );
+    fake.deliver_to(vec![url], SECRET);
+    fake.send_text(42, "转关怎么办理");
+    let sent = fake.wait_sent(42, 1).await;
+    assert!(text(&sent[0]).starts_with("<b>跨关区转关</b>"), "{}", text(&sent[0]));
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("serve did not stop on SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(fake.errors().is_empty(), "{:?}", fake.errors());
+    assert!(
+        !fake
+            .calls()
+            .iter()
+            .any(|c| c.method == "deletewebhook" || c.method == "getupdates")
+    );
+}

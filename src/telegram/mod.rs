@@ -4,8 +4,8 @@
 //! [`run`] drives the real dispatcher against any Bot API server (Telegram's, or the tests' fake on
 //! 127.0.0.1 via `[telegram] api_url`) until the shutdown future resolves; [`run_webhook`]
 //! (`webhook`) runs the same tree over updates received by webhook and kept in the store, in any
-//! number of processes. [`TelegramNotifier`] is
-//! how the desk announces tickets to the operators' chat and reaches people in their chats.
+//! number of processes. [`TelegramNotifier`] is how the desk announces tickets to the operators'
+//! chat and reaches people in their chats.
 //!
 //! The front translates updates into desk calls and renders what comes back — nothing more:
 //! `commands` (/start, /help, /hotline, /human, /topics), `questions` (text, other messages, edits,

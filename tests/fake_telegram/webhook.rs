@@ -3,8 +3,10 @@
 //! the targets in turn (round robin); an update whose answer is not 200 within [`ACK_TIMEOUT`], or
 //! whose connection fails, is sent to the next target, until one acknowledges it — or, after
 //! [`GIVE_UP`], an error is recorded (the test fails on it). Updates of different chats are posted
-//! at once; one chat's next update waits until its previous one is acknowledged (Telegram's Bot
-//! API server keeps one update in flight per chat).
+//! at once; one chat's next update waits until its previous one is acknowledged (our reading of
+//! how Telegram's Bot API server queues a chat's updates — not checked against its source; the
+//! store orders a chat's updates by `update_id` only among those already kept, so a later update
+//! kept before an earlier one arrives would be handled first).
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
