@@ -63,6 +63,10 @@ struct Inner {
     queued: HashMap<i64, Value>,
     /// The next sendMessage to a chat is answered only after this long.
     hold_next_send: HashMap<i64, Duration>,
+    /// The next sendMessage to a chat is never answered nor delivered (see `lose_next_send`).
+    lose_next_send: HashSet<i64>,
+    /// The sendMessage calls lost so.
+    lost: Vec<Value>,
 }
 
 #[derive(Clone)]
@@ -204,6 +208,18 @@ impl FakeTelegram {
     /// The next sendMessage to `chat` is answered (and recorded) only after `delay`: a slow reply.
     pub fn hold_next_send(&self, chat: i64, delay: Duration) {
         self.inner.lock().unwrap().hold_next_send.insert(chat, delay);
+    }
+
+    /// The next sendMessage to `chat` is lost in flight: never answered and never delivered, as
+    /// when the sending process dies before Telegram has taken the message. It shows in [`lost`](Self::lost),
+    /// not in the calls.
+    pub fn lose_next_send(&self, chat: i64) {
+        self.inner.lock().unwrap().lose_next_send.insert(chat);
+    }
+
+    /// The bodies of the sendMessage calls lost so far.
+    pub fn lost(&self) -> Vec<Value> {
+        self.inner.lock().unwrap().lost.clone()
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -358,6 +374,14 @@ async fn handle(
         .and_then(|chat| fake.inner.lock().unwrap().hold_next_send.remove(&chat));
     if let Some(delay) = held {
         tokio::time::sleep(delay).await;
+    }
+    let lost = (method == "sendmessage")
+        .then(|| body["chat_id"].as_i64())
+        .flatten()
+        .is_some_and(|chat| fake.inner.lock().unwrap().lose_next_send.remove(&chat));
+    if lost {
+        fake.inner.lock().unwrap().lost.push(body);
+        return std::future::pending().await;
     }
     let hook = if method == "sendmessage" {
         fake.hook.lock().unwrap().as_ref().map(|h| h())

@@ -16,6 +16,7 @@ mod operators;
 mod quality;
 mod review;
 mod robustness;
+mod scale_out;
 mod store_conformance;
 mod store_faults;
 mod telegram;
