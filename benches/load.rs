@@ -51,7 +51,7 @@ fn site(dir: &Path, database: Option<&str>) {
     let mut config: toml::Table = text.parse().unwrap();
     let web = config.entry("web").or_insert(toml::Value::Table(toml::Table::new()));
     let web = web.as_table_mut().unwrap();
-    web.insert("requests_per_minute".into(), 0.into());
+    web.insert("requests_per_minute".into(), 1_000_000_000.into());
     web.insert("max_connections_per_ip".into(), 100_000.into());
     web.insert("max_connections".into(), 1024.into());
     if let Some(url) = database {

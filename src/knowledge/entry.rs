@@ -372,6 +372,13 @@ pub fn parse(source: &str, text: &str) -> (Option<(Entry, Lines)>, Vec<Problem>)
     // A section heading may appear once: a follow-up shows "the" section for its aspect.
     let mut seen: Vec<&str> = Vec::new();
     for (n, line) in body_lines.iter().enumerate() {
+        if let Some(note) = ["待核实", "待确认", "TODO"].into_iter().find(|m| line.contains(m)) {
+            problems.push(err(
+                close + 2 + n,
+                format!("an internal note 「{note}」 would be shown to people"),
+                "state only what a cited source supports: leave the unconfirmed fact out, or say once 「以海关总署公布为准」 with {{hotline}}",
+            ));
+        }
         if let Some(label) = section_label(line).filter(|l| is_section_heading(l)) {
             if seen.contains(&label) {
                 problems.push(err(

@@ -167,3 +167,12 @@ fn a_section_heading_used_twice_is_refused_with_its_line() {
     );
     assert_eq!(entry.section(&["收费"]), None);
 }
+
+#[test]
+fn an_internal_note_in_the_answer_is_refused_with_its_line() {
+    let text = "+++\nid = \"proc-x\"\nkind = \"procedure\"\ntitle = \"某手续\"\nquestions = [\"某手续怎么办\"]\n\
+                legal_basis = [\"《海关法》\"]\nupdated = 2026-11-26\n+++\n起征额50元（待核实）。\n";
+    let (_, problems) = parse("procedure/x.md", text);
+    let m: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    assert!(m.iter().any(|p| p.contains(":9:") && p.contains("「待核实」")), "{m:?}");
+}
