@@ -75,6 +75,33 @@ fn ask_json_lines_with_a_chat_form_one_conversation_each() {
     assert_eq!(lines[3]["entry"]["id"], "proc-late-fee");
 }
 
+/// An aspect with words of its own that name another entry (转关 + 怎么办理) is a new matter,
+/// not a follow-up about the topic, even when the topic's ways of asking mention those words.
+#[test]
+fn an_aspect_naming_another_matter_switches_the_topic() {
+    let site = valid_site();
+    let late = site.path().join("knowledge/procedure/late-fee.md");
+    let text = std::fs::read_to_string(&late).unwrap();
+    std::fs::write(
+        &late,
+        text.replacen("questions = [", "questions = [\"转关货物滞报金怎么起算\", ", 1),
+    )
+    .unwrap();
+    let input = concat!(
+        "{\"chat\": \"a\", \"question\": \"滞报金怎么算\"}\n",
+        "{\"chat\": \"a\", \"question\": \"转关怎么办理\"}\n",
+        "{\"chat\": \"a\", \"question\": \"那要多久\"}\n",
+    );
+    let out = run(&["ask", "--json", "--config", &cfg(&site)], Some(input));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0]["topic"], "proc-late-fee", "{}", lines[0]);
+    assert_eq!(lines[1]["entry"]["id"], "proc-transit", "{}", lines[1]);
+    assert_eq!(lines[1]["topic"], "proc-transit", "{}", lines[1]);
+    // The next bare follow-up is about the new topic.
+    assert_eq!(lines[2]["topic"], "proc-transit", "{}", lines[2]);
+}
+
 #[test]
 fn ask_builds_a_missing_index_then_answers_with_json() {
     let site = valid_site();

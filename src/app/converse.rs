@@ -118,10 +118,12 @@ impl Assistant {
                     None => after(before, handoff(text.trim(), HandoffReason::Vague, Vec::new(), 0.0)),
                 };
             }
-            Shape::AspectOf(aspect, _) => {
-                // About the topic, unless the words name another matter both alone and with the
-                // previous question; when they name the topic itself (转关怎么办理 again), the whole
-                // entry is the answer.
+            Shape::AspectOf(aspect, rest) => {
+                // About the topic, unless the words name another matter: read alone they answer
+                // another entry with confidence, and either the reading with the previous question
+                // agrees or those words are in the other entry's title and name nothing of the topic's (滞报金怎么算 →
+                // 转关怎么办理 is a new matter; 保税仓库 → 多长时间能批下来 is not). When they name the topic itself
+                // (转关怎么办理 again), the whole entry is the answer.
                 if let Some(entry) = topic.clone() {
                     if alone.decision == Decision::Answer && alone.entry.as_ref().is_some_and(|e| e.id == entry.id) {
                         return after(before, alone);
@@ -130,10 +132,18 @@ impl Assistant {
                         let previous = before.last_question.as_deref().unwrap_or_default();
                         let in_context = self.in_context(previous, text);
                         in_context.entry.as_ref().map(|e| &e.id) == alone.entry.as_ref().map(|e| &e.id)
+                            || (rest.chars().count() >= 2
+                                && !names(&entry, &rest)
+                                && alone
+                                    .entry
+                                    .as_ref()
+                                    .and_then(|e| self.index().find(&e.id).cloned())
+                                    .is_some_and(|other| text::normalize(&other.title).contains(rest.trim())))
                     };
                     if !elsewhere {
                         return after(before, follow_up(text, entry, aspect)).led_by(before.last_question.clone());
                     }
+                    return after(before, alone);
                 }
             }
             Shape::Ellipsis(object) => {
@@ -337,6 +347,18 @@ impl Assistant {
         };
         after(before, reply).led_by(Some(questions[0].clone()))
     }
+}
+
+/// Whether `entry`'s title or keywords name `words` (the words of a follow-up
+/// besides its aspect), or a keyword of the entry is among them.
+fn names(entry: &Entry, words: &str) -> bool {
+    let words = words.trim();
+    !words.is_empty()
+        && (text::normalize(&entry.title).contains(words)
+            || entry
+                .keywords
+                .iter()
+                .any(|k| !k.is_empty() && (k.contains(words) || words.contains(k.as_str()))))
 }
 
 /// The answer to a follow-up about `aspect` of `entry`: its section for that aspect when it has one.
