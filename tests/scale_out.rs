@@ -9,16 +9,15 @@
 //! (the others take it over when its lease runs out) and sends no duplicate reply; every question
 //! is answered exactly once.
 
-use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::fake_telegram::FakeTelegram;
 use crate::support::postgres::{PgServer, connect};
-use crate::support::{copy_tree, fixtures, free_port};
+use crate::support::{copy_tree, fixtures, free_port, spawn_logged};
 use crate::telegram::{buttons, text, write_extra_entries};
 
 const SECRET: &str = "scale-out_Secret-42";
@@ -41,28 +40,14 @@ impl Drop for Process {
 
 impl Process {
     fn start(config: &Path, addr: SocketAddr) -> Process {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_customs-bot"))
-            .arg("--config")
-            .arg(config)
-            .args(["serve", "--listen", &addr.to_string()])
-            .env("TELOXIDE_TOKEN", "123:TEST")
-            .env("RUST_LOG", "customs_bot=info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the customs-bot binary runs");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (mut pipe, sink) = (child.stderr.take().unwrap(), log.clone());
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
+        let (child, log) = spawn_logged(
+            Command::new(env!("CARGO_BIN_EXE_customs-bot"))
+                .arg("--config")
+                .arg(config)
+                .args(["serve", "--listen", &addr.to_string()])
+                .env("TELOXIDE_TOKEN", "123:TEST")
+                .env("RUST_LOG", "customs_bot=info"),
+        );
         Process { child, addr, log }
     }
 

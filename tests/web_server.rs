@@ -4,11 +4,11 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::{copy_tree, fixtures, free_port};
+use crate::support::{copy_tree, fixtures, free_port, spawn_logged};
 
 /// A running `customs-bot serve`, killed when dropped.
 struct Serve {
@@ -46,29 +46,14 @@ fn start_logging(web: &str, filter: &str) -> Serve {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_customs-bot"))
-        .arg("--config")
-        .arg(dir.path().join("bot.toml"))
-        .arg("serve")
-        .env_remove("TELOXIDE_TOKEN")
-        .env("RUST_LOG", filter)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the customs-bot binary runs");
-    let stderr = Arc::new(Mutex::new(String::new()));
-    let mut pipe = child.stderr.take().unwrap();
-    let sink = stderr.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = pipe.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
+    let (child, stderr) = spawn_logged(
+        Command::new(env!("CARGO_BIN_EXE_customs-bot"))
+            .arg("--config")
+            .arg(dir.path().join("bot.toml"))
+            .arg("serve")
+            .env_remove("TELOXIDE_TOKEN")
+            .env("RUST_LOG", filter),
+    );
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let serve = Serve {
         db: dir.path().join("data/customs-bot.sqlite"),

@@ -88,6 +88,30 @@ pub fn tree_listing(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Starts `cmd` with its standard error piped into a string the test can read while it runs (a
+/// thread drains the pipe, so a chatty process never blocks on it).
+pub fn spawn_logged(cmd: &mut Command) -> (std::process::Child, std::sync::Arc<std::sync::Mutex<String>>) {
+    use std::io::Read;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the customs-bot binary runs");
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (mut pipe, sink) = (child.stderr.take().unwrap(), log.clone());
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    (child, log)
+}
+
 /// A port on 127.0.0.1 that was free a moment ago (for a server a test starts).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
