@@ -58,6 +58,11 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 
 impl Hooked {
     async fn start(replicas: usize) -> Self {
+        Self::start_with(replicas, "").await
+    }
+
+    /// [`start`](Self::start) with `telegram` added to each replica's `[telegram]` table.
+    async fn start_with(replicas: usize, telegram: &str) -> Self {
         let fake = FakeTelegram::start().await;
         let site = tempfile::tempdir().unwrap();
         copy_tree(&fixtures().join("valid/knowledge"), &site.path().join("knowledge"));
@@ -70,7 +75,7 @@ impl Hooked {
         let mut started = Vec::new();
         for i in 0..replicas {
             // Started one after another: the first builds the index, the others load it.
-            started.push(Self::replica(&fake, site.path(), i).await);
+            started.push(Self::replica(&fake, site.path(), i, telegram).await);
         }
         Hooked {
             fake,
@@ -80,7 +85,7 @@ impl Hooked {
         }
     }
 
-    async fn replica(fake: &FakeTelegram, site: &std::path::Path, i: usize) -> Replica {
+    async fn replica(fake: &FakeTelegram, site: &std::path::Path, i: usize, telegram: &str) -> Replica {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/telegram/webhook", listener.local_addr().unwrap());
         let text = format!(
@@ -88,7 +93,7 @@ impl Hooked {
              [tickets]\ndb = \"tickets.sqlite\"\n\
              [web]\nshutdown_grace_seconds = 1\n\
              [telegram]\nmode = \"webhook\"\nwebhook_url = \"{url}\"\nwebhook_secret = \"{SECRET}\"\n\
-             api_url = \"{}\"\nmessages_per_second_per_chat = 100\nmessages_per_minute_per_chat = 1000\n",
+             api_url = \"{}\"\nmessages_per_second_per_chat = 100\nmessages_per_minute_per_chat = 1000\n{telegram}",
             fake.url
         );
         let path = site.join(format!("bot{i}.toml"));
@@ -323,6 +328,21 @@ async fn a_chat_s_updates_are_answered_in_order_across_replicas() {
     }
     let targets: std::collections::HashSet<String> = h.fake.deliveries().into_iter().map(|d| d.target).collect();
     assert_eq!(targets.len(), 2, "both replicas received updates");
+    h.finish().await;
+}
+
+/// A reply slower than the lease (Telegram's limits can hold a send that long): the worker renews
+/// its lease while it handles the update, so the other replica never takes it and the person
+/// gets one reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_reply_keeps_its_lease_and_is_sent_once() {
+    let h = Hooked::start_with(2, "webhook_lease_seconds = 5\n").await;
+    h.fake.deliver_to(h.targets(), SECRET);
+    h.fake.hold_next_send(61, Duration::from_secs(8));
+    h.fake.send_text(61, "进口报关要什么单证");
+    h.fake.wait_sent(61, 1).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(h.fake.sent_to(61).len(), 1, "answered once");
     h.finish().await;
 }
 

@@ -39,6 +39,12 @@ impl Desk {
         tokio::task::spawn_blocking(move || store.inbox_done(update_id)).await?
     }
 
+    /// Extends `owner`'s lease on an update still being handled; false when it is no longer theirs.
+    pub async fn renew_update(&self, update_id: i64, owner: &str, lease: Duration) -> anyhow::Result<bool> {
+        let (store, owner) = (self.cases.store().clone(), owner.to_string());
+        tokio::task::spawn_blocking(move || store.inbox_renew(update_id, &owner, lease)).await?
+    }
+
     /// Ends `owner`'s leases (a graceful drain), so other processes take those updates now.
     pub async fn release_updates(&self, owner: &str) -> anyhow::Result<()> {
         let (store, owner) = (self.cases.store().clone(), owner.to_string());

@@ -170,7 +170,7 @@ impl Worker {
             match desk.claim_update(&self.owner, self.lease).await {
                 Ok(Some(update)) => {
                     let id = update.update_id;
-                    self.handle(update).await;
+                    self.handle_under_lease(update).await;
                     if let Err(e) = desk.update_done(id).await {
                         // Its lease runs out and another worker handles it again.
                         tracing::error!(update = id, error = ?format!("{e:#}"), "could not mark a webhook update done");
@@ -194,6 +194,26 @@ impl Worker {
         }
         if let Err(e) = desk.release_updates(&self.owner).await {
             tracing::warn!(error = ?format!("{e:#}"), "could not release the webhook leases; they run out by themselves");
+        }
+    }
+
+    /// Handles an update while renewing its lease every third of the lease, so a handler slowed
+    /// by Telegram's limits (Throttle) keeps it and no other process handles it again.
+    async fn handle_under_lease(&self, update: InboxUpdate) {
+        let (desk, id) = (self.ctx.desk.clone(), update.update_id);
+        let handling = self.handle(update);
+        tokio::pin!(handling);
+        let mut renew = tokio::time::interval(self.lease / 3);
+        renew.tick().await;
+        loop {
+            tokio::select! {
+                () = &mut handling => return,
+                _ = renew.tick() => match desk.renew_update(id, &self.owner, self.lease).await {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!(update = id, "the lease on a webhook update was lost; another process may handle it too"),
+                    Err(e) => tracing::warn!(update = id, error = ?format!("{e:#}"), "could not renew the lease on a webhook update"),
+                },
+            }
         }
     }
 

@@ -404,6 +404,9 @@ pub trait TicketStore: Send + Sync {
     fn inbox_claim(&self, owner: &str, lease: std::time::Duration) -> anyhow::Result<Option<InboxUpdate>>;
     /// The update was handled (its replies sent).
     fn inbox_done(&self, update_id: i64) -> anyhow::Result<()>;
+    /// Extends `owner`'s lease on an update still being handled to `lease` from now (a handler
+    /// slowed by Telegram's limits keeps it); false when the lease is no longer `owner`'s.
+    fn inbox_renew(&self, update_id: i64, owner: &str, lease: std::time::Duration) -> anyhow::Result<bool>;
     /// Ends the leases `owner` holds (a graceful drain), so other processes take those updates now.
     fn inbox_release(&self, owner: &str) -> anyhow::Result<()>;
 }

@@ -23,6 +23,7 @@ conformance!(
     the_live_generation_is_recorded_and_replaced,
     inbox_updates_are_kept_once_and_claimed_in_each_chat_s_order,
     inbox_claims_from_two_stores_at_once_never_overlap,
+    an_inbox_lease_is_renewed_only_by_its_owner,
 );
 
 const LEASE: Duration = Duration::from_secs(60);
@@ -319,4 +320,17 @@ fn inbox_claims_from_two_stores_at_once_never_overlap(b: &Backend) {
         (1000..1060).collect::<Vec<_>>(),
         "every update claimed exactly once"
     );
+}
+
+fn an_inbox_lease_is_renewed_only_by_its_owner(b: &Backend) {
+    let other = (b.another)();
+    assert!(b.store.inbox_put(&update(20, 5)).unwrap());
+    assert_eq!(b.store.inbox_claim("a", Duration::ZERO).unwrap(), Some(update(20, 5)));
+    // A handler still at work renews its lapsed lease: nobody else takes the update.
+    assert!(b.store.inbox_renew(20, "a", LEASE).unwrap());
+    assert_eq!(other.inbox_claim("b", LEASE).unwrap(), None, "renewed");
+    assert!(!other.inbox_renew(20, "b", LEASE).unwrap(), "not b's lease");
+    b.store.inbox_done(20).unwrap();
+    assert!(!b.store.inbox_renew(20, "a", LEASE).unwrap(), "done");
+    assert_eq!(other.inbox_claim("b", LEASE).unwrap(), None, "done stays done");
 }

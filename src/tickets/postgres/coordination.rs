@@ -220,6 +220,15 @@ impl PgStore {
         Ok(())
     }
 
+    pub(super) fn renew_update(&self, update_id: i64, owner: &str, lease: Duration) -> anyhow::Result<bool> {
+        let renewed = self.conn()?.execute(
+            "UPDATE telegram_inbox SET lease_until = $3
+             WHERE update_id = $1 AND lease_owner = $2 AND done_at IS NULL",
+            &[&update_id, &owner, &lease_end(lease)],
+        )?;
+        Ok(renewed == 1)
+    }
+
     pub(super) fn release_updates(&self, owner: &str) -> anyhow::Result<()> {
         self.conn()?.execute(
             "UPDATE telegram_inbox SET lease_owner = NULL, lease_until = NULL

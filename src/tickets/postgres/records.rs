@@ -442,6 +442,10 @@ impl TicketStore for PgStore {
         self.update_done(update_id)
     }
 
+    fn inbox_renew(&self, update_id: i64, owner: &str, lease: Duration) -> anyhow::Result<bool> {
+        self.renew_update(update_id, owner, lease)
+    }
+
     fn inbox_release(&self, owner: &str) -> anyhow::Result<()> {
         self.release_updates(owner)
     }

@@ -64,6 +64,18 @@ impl SqliteStore {
         Ok(())
     }
 
+    pub(super) fn renew_update(&self, update_id: i64, owner: &str, lease: Duration) -> anyhow::Result<bool> {
+        let until = chrono::Utc::now() + chrono::Duration::from_std(lease)?;
+        let renewed = self.write_with_retry(self.options.busy_timeout, |conn| {
+            conn.prepare_cached(
+                "UPDATE telegram_inbox SET lease_until = ?3
+                 WHERE update_id = ?1 AND lease_owner = ?2 AND done_at IS NULL",
+            )?
+            .execute(params![update_id, owner, stamp(until)])
+        })?;
+        Ok(renewed == 1)
+    }
+
     pub(super) fn release_updates(&self, owner: &str) -> anyhow::Result<()> {
         self.write_with_retry(self.options.busy_timeout, |conn| {
             conn.prepare_cached(
