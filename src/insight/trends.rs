@@ -118,21 +118,8 @@ fn one_day(
         let waiting = t.opened_at < end && t.answered_at.is_none_or(|a| a > end) && t.closed_at.is_none_or(|c| c > end);
         d.overdue += usize::from(waiting && overdue_at(t, end));
     }
-    d.median_minutes_to_answer = median(&mut minutes);
+    d.median_minutes_to_answer = crate::tickets::median(&mut minutes);
     d
-}
-
-fn median(xs: &mut [f64]) -> Option<f64> {
-    if xs.is_empty() {
-        return None;
-    }
-    xs.sort_by(f64::total_cmp);
-    let n = xs.len();
-    Some(if n % 2 == 1 {
-        xs[n / 2]
-    } else {
-        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
-    })
 }
 
 /// The rows as CSV, with a header line (the numbers behind the charts).

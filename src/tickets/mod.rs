@@ -194,6 +194,21 @@ pub struct Stats {
     pub not_helpful: i64,
 }
 
+/// The median of `xs` (sorted in place), None when empty: minutes from opening a ticket to an
+/// operator's answer, in [`Stats`] and in operators' trends.
+pub fn median(xs: &mut [f64]) -> Option<f64> {
+    if xs.is_empty() {
+        return None;
+    }
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    Some(if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    })
+}
+
 /// A logged question with what became of it: its feedback, the choices offered for it that nobody
 /// picked, and the ticket it led to. What operators' insight (`crate::insight`) reads.
 #[derive(Debug, Clone, PartialEq, Serialize)]

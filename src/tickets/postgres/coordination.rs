@@ -13,11 +13,8 @@ use chrono::{DateTime, Utc};
 use super::PgStore;
 use super::rows::{TICKET_COLUMNS, guesses, row_ticket};
 use crate::ratelimit::Rate;
-use crate::tickets::coordination::token_digest;
+use crate::tickets::coordination::{RATE_BUDGET, rate_verdict, rate_window_end, token_digest};
 use crate::tickets::{InboxUpdate, OperatorSession, StaleClarify, Ticket};
-
-/// How long counting a request may take (the caller lets the request through when the store fails).
-const RATE_BUDGET: Duration = Duration::from_millis(200);
 
 /// The name under which the live index generation is kept in `settings`.
 pub(super) const LIVE_GENERATION: &str = "live_generation";
@@ -106,7 +103,7 @@ impl PgStore {
             return Ok(Rate::Allowed);
         }
         let now_ms = Utc::now().timestamp_millis();
-        let until = now_ms.saturating_add(i64::try_from(window.as_millis()).unwrap_or(i64::MAX));
+        let until = rate_window_end(now_ms, window);
         // One statement: the window (started by its first request) and its count move together,
         // whichever process counts (the row is locked by the upsert).
         let hits: i64 = self.within(RATE_BUDGET, |tx| {
@@ -122,13 +119,7 @@ impl PgStore {
                 )?
                 .get(0))
         })?;
-        let limit = i64::from(limit);
-        Ok(if hits <= limit {
-            Rate::Allowed
-        } else {
-            // The first request over the limit in a window is the one told.
-            Rate::Limited(hits == limit + 1)
-        })
+        Ok(rate_verdict(hits, limit))
     }
 
     pub(super) fn put_session(&self, token: &str, session: &OperatorSession) -> anyhow::Result<()> {

@@ -42,15 +42,7 @@ impl PgStore {
             .iter()
             .map(|r| r.get(0))
             .collect();
-        minutes.sort_by(f64::total_cmp);
-        let median = (!minutes.is_empty()).then(|| {
-            let n = minutes.len();
-            if n % 2 == 1 {
-                minutes[n / 2]
-            } else {
-                (minutes[n / 2 - 1] + minutes[n / 2]) / 2.0
-            }
-        });
+        let median = crate::tickets::median(&mut minutes);
         let mut top = |sql: &str| -> anyhow::Result<Vec<(String, i64)>> {
             Ok(tx.query(sql, &[&since])?.iter().map(|r| (r.get(0), r.get(1))).collect())
         };

@@ -12,11 +12,8 @@ use rusqlite::{OptionalExtension, params};
 use super::rows::{TICKET_COLUMNS, guesses, row_ticket, time};
 use super::{SqliteStore, now, stamp};
 use crate::ratelimit::Rate;
-use crate::tickets::coordination::token_digest;
+use crate::tickets::coordination::{RATE_BUDGET, rate_verdict, rate_window_end, token_digest};
 use crate::tickets::{OperatorSession, StaleClarify, Ticket};
-
-/// How long counting a request may wait for a locked database.
-const RATE_BUDGET: Duration = Duration::from_millis(200);
 
 /// The instant `lease` from now, as stored.
 fn lease_end(lease: Duration) -> String {
@@ -91,7 +88,7 @@ impl SqliteStore {
             return Ok(Rate::Allowed);
         }
         let now_ms = Utc::now().timestamp_millis();
-        let until = now_ms.saturating_add(i64::try_from(window.as_millis()).unwrap_or(i64::MAX));
+        let until = rate_window_end(now_ms, window);
         // One statement: the window (started by its first request) and its count move together
         // under SQLite's write lock, whichever process counts.
         // On the request's path: within a short budget under a write-locked database (the caller
@@ -106,13 +103,7 @@ impl SqliteStore {
             )?
             .query_row(params![scope, key, now_ms, until], |r| r.get(0))
         })?;
-        let limit = i64::from(limit);
-        Ok(if hits <= limit {
-            Rate::Allowed
-        } else {
-            // The first request over the limit in a window is the one told.
-            Rate::Limited(hits == limit + 1)
-        })
+        Ok(rate_verdict(hits, limit))
     }
 
     pub(super) fn put_session(&self, token: &str, session: &OperatorSession) -> anyhow::Result<()> {

@@ -25,15 +25,7 @@ impl SqliteStore {
             let rows = stmt.query_map([&since], |r| r.get::<_, f64>(0))?;
             rows.collect::<Result<Vec<_>, _>>()?
         };
-        minutes.sort_by(f64::total_cmp);
-        let median = (!minutes.is_empty()).then(|| {
-            let n = minutes.len();
-            if n % 2 == 1 {
-                minutes[n / 2]
-            } else {
-                (minutes[n / 2 - 1] + minutes[n / 2]) / 2.0
-            }
-        });
+        let median = crate::tickets::median(&mut minutes);
         let top = |sql: &str| -> anyhow::Result<Vec<(String, i64)>> {
             let mut stmt = conn.prepare(sql)?;
             let rows = stmt.query_map([&since], |r| Ok((r.get(0)?, r.get(1)?)))?;
