@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::PgStore;
-use super::rows::{TICKET_COLUMNS, guesses, row_ticket};
+use super::rows::{TICKET_COLUMNS, row_stale_clarify, row_ticket};
 use crate::ratelimit::Rate;
 use crate::tickets::coordination::{RATE_BUDGET, rate_verdict, rate_window_end, token_digest};
 use crate::tickets::{InboxUpdate, OperatorSession, StaleClarify, Ticket};
@@ -80,19 +80,7 @@ impl PgStore {
         )?;
         let mut sets = rows
             .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get::<_, DateTime<Utc>>(6)?,
-                    StaleClarify {
-                        id: r.try_get(0)?,
-                        channel: r.try_get(1)?,
-                        chat: r.try_get(2)?,
-                        question: r.try_get(3)?,
-                        candidates: guesses(r.try_get(4)?),
-                        question_id: r.try_get(5)?,
-                    },
-                ))
-            })
+            .map(|r| Ok((r.try_get::<_, DateTime<Utc>>(6)?, row_stale_clarify(r)?)))
             .collect::<anyhow::Result<Vec<_>>>()?;
         sets.sort_by(|(a, x), (b, y)| a.cmp(b).then(x.id.cmp(&y.id)));
         Ok(sets.into_iter().map(|(_, s)| s).collect())

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::coordination::LIVE_GENERATION;
-use super::rows::{TICKET_COLUMNS, guesses, row_question, row_ticket};
+use super::rows::{TICKET_COLUMNS, guesses, row_question, row_stale_clarify, row_ticket};
 use super::{INSERT_QUESTION, PgStore, QuestionRow, params_of, row_time};
 use crate::conversation::Conversation;
 use crate::ratelimit::Rate;
@@ -237,18 +237,7 @@ impl TicketStore for PgStore {
              WHERE NOT picked AND ticket_id IS NULL AND at < $1 ORDER BY at",
             &[&cutoff],
         )?;
-        rows.iter()
-            .map(|r| {
-                Ok(StaleClarify {
-                    id: r.try_get(0)?,
-                    channel: r.try_get(1)?,
-                    chat: r.try_get(2)?,
-                    question: r.try_get(3)?,
-                    candidates: guesses(r.try_get(4)?),
-                    question_id: r.try_get(5)?,
-                })
-            })
-            .collect()
+        rows.iter().map(row_stale_clarify).collect()
     }
 
     fn link_clarify(&self, clarify_id: i64, ticket_id: i64) -> anyhow::Result<()> {

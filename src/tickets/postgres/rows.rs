@@ -2,7 +2,7 @@
 
 use postgres::Row;
 
-use crate::tickets::{CloseReason, Guess, QuestionRecord, Ticket, TicketReason, TicketState};
+use crate::tickets::{CloseReason, Guess, QuestionRecord, StaleClarify, Ticket, TicketReason, TicketState};
 
 pub(super) const TICKET_COLUMNS: &str = "id, opened_at, channel, chat, question, reason, guesses, state, answer, answered_by, \
      answered_at, relayed_at, closed_at, close_reason, promoted_to, notice_message_id, overdue_announced, \
@@ -47,6 +47,18 @@ pub(super) fn row_ticket(r: &Row) -> anyhow::Result<Ticket> {
 
 /// A logged question from the columns `channel, chat, question, decision, entry, confidence,
 /// latency_ms`, starting at column `first`.
+/// A set of choices nobody picked, from `id, channel, chat, question, candidates, question_id`.
+pub(super) fn row_stale_clarify(r: &Row) -> anyhow::Result<StaleClarify> {
+    Ok(StaleClarify {
+        id: r.try_get(0)?,
+        channel: r.try_get(1)?,
+        chat: r.try_get(2)?,
+        question: r.try_get(3)?,
+        candidates: guesses(r.try_get(4)?),
+        question_id: r.try_get(5)?,
+    })
+}
+
 pub(super) fn row_question(r: &Row, first: usize) -> anyhow::Result<QuestionRecord> {
     Ok(QuestionRecord {
         channel: r.try_get(first)?,

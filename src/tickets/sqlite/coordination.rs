@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::rows::{TICKET_COLUMNS, guesses, row_ticket, time};
+use super::rows::{TICKET_COLUMNS, row_stale_clarify, row_ticket, time};
 use super::{SqliteStore, now, stamp};
 use crate::ratelimit::Rate;
 use crate::tickets::coordination::{RATE_BUDGET, rate_verdict, rate_window_end, token_digest};
@@ -66,17 +66,7 @@ impl SqliteStore {
              RETURNING id, channel, chat, question, candidates, question_id, at",
         )?;
         let rows = stmt.query_map(params![stamp(cutoff), now(), lease_end(lease)], |r| {
-            Ok((
-                time(r, 6)?,
-                StaleClarify {
-                    id: r.get(0)?,
-                    channel: r.get(1)?,
-                    chat: r.get(2)?,
-                    question: r.get(3)?,
-                    candidates: guesses(&r.get::<_, String>(4)?),
-                    question_id: r.get(5)?,
-                },
-            ))
+            Ok((time(r, 6)?, row_stale_clarify(r)?))
         })?;
         let mut sets = rows.collect::<Result<Vec<_>, _>>()?;
         sets.sort_by(|(a, x), (b, y)| a.cmp(b).then(x.id.cmp(&y.id)));

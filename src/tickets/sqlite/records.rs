@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::rows::{TICKET_COLUMNS, guesses, row_question, row_ticket};
+use super::rows::{TICKET_COLUMNS, guesses, row_question, row_stale_clarify, row_ticket};
 use super::{INSERT_QUESTION, QuestionRow, SqliteStore, insert_row, now, stamp};
 use crate::conversation::Conversation;
 
@@ -222,16 +222,7 @@ impl TicketStore for SqliteStore {
             "SELECT id, channel, chat, question, candidates, question_id FROM clarifies
              WHERE picked = 0 AND ticket_id IS NULL AND at < ?1 ORDER BY at",
         )?;
-        let rows = stmt.query_map([stamp(cutoff)], |r| {
-            Ok(StaleClarify {
-                id: r.get(0)?,
-                channel: r.get(1)?,
-                chat: r.get(2)?,
-                question: r.get(3)?,
-                candidates: guesses(&r.get::<_, String>(4)?),
-                question_id: r.get(5)?,
-            })
-        })?;
+        let rows = stmt.query_map([stamp(cutoff)], row_stale_clarify)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 

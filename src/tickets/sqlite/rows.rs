@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::tickets::{CloseReason, Guess, QuestionRecord, Ticket, TicketReason, TicketState};
+use crate::tickets::{CloseReason, Guess, QuestionRecord, StaleClarify, Ticket, TicketReason, TicketState};
 
 pub(super) const TICKET_COLUMNS: &str = "id, opened_at, channel, chat, question, reason, guesses, state, answer, answered_by, \
      answered_at, relayed_at, closed_at, close_reason, promoted_to, notice_message_id, overdue_announced, \
@@ -38,6 +38,18 @@ pub(super) fn row_ticket(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
 
 /// A logged question from the columns `channel, chat, question, decision, entry, confidence,
 /// latency_ms`, starting at column `first`.
+/// A set of choices nobody picked, from `id, channel, chat, question, candidates, question_id`.
+pub(super) fn row_stale_clarify(r: &rusqlite::Row<'_>) -> rusqlite::Result<StaleClarify> {
+    Ok(StaleClarify {
+        id: r.get(0)?,
+        channel: r.get(1)?,
+        chat: r.get(2)?,
+        question: r.get(3)?,
+        candidates: guesses(&r.get::<_, String>(4)?),
+        question_id: r.get(5)?,
+    })
+}
+
 pub(super) fn row_question(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<QuestionRecord> {
     Ok(QuestionRecord {
         channel: r.get(first)?,
