@@ -409,11 +409,11 @@ fn long_messages(split: &str) -> Vec<LongMessage> {
 #[test]
 fn long_heldout_messages_are_answered_question_by_question() {
     // Issue #11 asks for ≥ 60 % of in-scope messages answered or clarified with the right entry and
-    // ≤ 3 % answered wrongly without a referral. Measured 2026-11-29: 90.2 %, and 7.3 % (4 of 55
-    // messages: two in scope answered with a neighbouring entry, two about the sender's own case
-    // answered without the referral); the second floor holds what is reached.
+    // ≤ 3 % answered wrongly without a referral. Measured 2026-11-30: 90.2 %, and 3.6 % (2 of 55
+    // messages, in scope, answered with a neighbouring entry); the second floor holds what is
+    // reached.
     const MIN_RIGHT_OR_CLARIFIED: f64 = 0.60;
-    const MAX_WRONG_UNREFERRED: f64 = 0.08;
+    const MAX_WRONG_UNREFERRED: f64 = 0.04;
     let (_site, assistant) = shipped_assistant();
     let cases = long_messages("heldout");
     assert!(cases.len() >= 40, "{} held-out long messages", cases.len());
@@ -465,14 +465,49 @@ fn long_heldout_messages_are_answered_question_by_question() {
     assert!(wrong_rate <= MAX_WRONG_UNREFERRED, "{:.1}%", 100.0 * wrong_rate);
 }
 
+/// The topic stays only while a turn is about it: a short turn that names a neighbouring matter
+/// with words of its own moves to it, 「…也一样吗」 asks about the topic, and an ellipsis replaces the
+/// word that named the topic (from the dev dialogues).
+#[test]
+fn a_short_turn_naming_a_neighbouring_matter_moves_to_it() {
+    let (_site, assistant) = shipped_assistant();
+    let talk = |turns: &[&str]| -> Vec<Option<String>> {
+        let mut conversation = customs_bot::conversation::Conversation::default();
+        turns
+            .iter()
+            .map(|t| {
+                let turn = assistant.converse(&conversation, t);
+                conversation = turn.conversation.clone();
+                turn.topic().map(str::to_string)
+            })
+            .collect()
+    };
+    let ids = |v: &[&str]| -> Vec<Option<String>> { v.iter().map(|s| Some(s.to_string())).collect() };
+    assert_eq!(
+        talk(&["进口食品要贴中文标签吗", "进口商需要备案吗"]),
+        ids(&["quar-food-labels-importer-duties", "quar-food-importer-filing"])
+    );
+    assert_eq!(
+        talk(&["主动披露怎么提交", "AEO企业也一样吗"]),
+        ids(&["reg-voluntary-disclosure-online", "reg-voluntary-disclosure-online"])
+    );
+    assert_eq!(
+        talk(&["个人邮包一次最多寄多少钱的", "跨境电商呢"]),
+        ids(&["post-parcel-value-limit", "post-cbec-limits"])
+    );
+    // One's own item is a person's call, not the topic's entry.
+    let own = talk(&["古董能带出境吗", "我家那个民国的花瓶算不算文物"]);
+    assert_eq!(own[1], None, "{own:?}");
+}
+
 #[test]
 fn heldout_dialogues_are_followed_in_context() {
     // Issue #11's floors (follow-ups ≥ 85 % right, ≤ 2 % of turns wrong) are not reached: measured
-    // 2026-11-29, 80.4 % of follow-up turns right and 10.9 % of all turns answered with another
+    // 2026-11-30, 80.4 % of follow-up turns right and 9.1 % of all turns answered with another
     // entry than the label's (first turns included; choice turns whose labels assume choices the bot
     // did not offer count as wrong). These floors hold what is reached.
     const MIN_FOLLOW_UPS_RIGHT: f64 = 0.78;
-    const MAX_WRONG: f64 = 0.12;
+    const MAX_WRONG: f64 = 0.10;
     let (_site, assistant) = shipped_assistant();
     let text = std::fs::read_to_string(crate::support::repo().join("tests/data/dialogues.tsv")).unwrap();
     let mut conversations: std::collections::HashMap<String, customs_bot::conversation::Conversation> =

@@ -145,7 +145,52 @@ const FRAGMENTS: &[(&str, Option<Smalltalk>)] = &[
 
 /// Places with customs of their own (other countries, and the separate customs territories of
 /// Hong Kong, Macao and Taiwan). Longer names first, so 印度尼西亚 wins over 印度.
-const PLACES: [&str; 66] = [
+const PLACES: [&str; 111] = [
+    "厄瓜多尔",
+    "哥伦比亚",
+    "委内瑞拉",
+    "乌拉圭",
+    "巴拉圭",
+    "玻利维亚",
+    "古巴",
+    "埃塞俄比亚",
+    "肯尼亚",
+    "坦桑尼亚",
+    "尼日利亚",
+    "摩洛哥",
+    "阿尔及利亚",
+    "突尼斯",
+    "津巴布韦",
+    "赞比亚",
+    "安哥拉",
+    "莫桑比克",
+    "马达加斯加",
+    "卡塔尔",
+    "科威特",
+    "阿曼",
+    "约旦",
+    "黎巴嫩",
+    "土库曼斯坦",
+    "阿富汗",
+    "阿塞拜疆",
+    "格鲁吉亚",
+    "亚美尼亚",
+    "白俄罗斯",
+    "捷克",
+    "匈牙利",
+    "罗马尼亚",
+    "保加利亚",
+    "塞尔维亚",
+    "克罗地亚",
+    "斯洛伐克",
+    "斯洛文尼亚",
+    "立陶宛",
+    "拉脱维亚",
+    "爱沙尼亚",
+    "冰岛",
+    "卢森堡",
+    "文莱",
+    "斐济",
     "印度尼西亚",
     "吉尔吉斯斯坦",
     "乌兹别克斯坦",
@@ -347,6 +392,15 @@ const OWN: [&str; 13] = [
     "我老公",
 ];
 
+/// Documents of a decision taken in a case (with [`OWN`]: the person's own case).
+const DECIDED: [&str; 5] = ["处罚决定书", "罚款决定书", "处罚告知书", "不予放行通知", "扣留决定书"];
+
+/// Phrases that ask for a judgement on one particular item (with [`OWN`]: 我家那个花瓶算不算文物).
+const JUDGED: [&str; 4] = ["算不算", "属不属于", "算是不是", "是不是属于"];
+
+/// Phrases that ask how much of one's own allowance is used or left.
+const ALLOWANCE_USED: [&str; 5] = ["已经用了多少", "用了多少额度", "还剩多少额度", "剩多少额度", "剩余额度"];
+
 /// Phrases that ask the bot to work something out for the person.
 const WORK_IT_OUT: [&str; 9] = [
     "帮我算",
@@ -382,6 +436,14 @@ pub fn specific_request(normalized: &str) -> Option<Specific> {
     }
     let own = OWN.iter().any(|p| normalized.contains(p));
     if own && STATUS.iter().any(|p| normalized.contains(p)) {
+        return Some(Specific::OwnCase);
+    }
+    // 「我司收到行政处罚决定书…」: a decision in one's own case.
+    if own && DECIDED.iter().any(|p| normalized.contains(p)) {
+        return Some(Specific::OwnCase);
+    }
+    // 「我家那个花瓶算不算文物」: a judgement on one's own item; 「我今年已经用了多少额度」: one's own account.
+    if own && JUDGED.iter().any(|p| normalized.contains(p)) || ALLOWANCE_USED.iter().any(|p| normalized.contains(p)) {
         return Some(Specific::OwnCase);
     }
     if WORK_IT_OUT.iter().any(|p| normalized.contains(p)) {
@@ -505,6 +567,30 @@ mod tests {
         );
         assert_ne!(specific_request("8471300000要什么监管证件"), Some(Specific::OwnCase));
         assert_eq!(specific_request("报关单怎么修改"), None);
+    }
+
+    #[test]
+    fn a_judgement_on_ones_own_item_a_decision_in_ones_own_case_and_ones_allowance_go_to_a_person() {
+        assert_eq!(
+            specific_request("我家那个民国的花瓶算不算文物"),
+            Some(Specific::OwnCase)
+        );
+        assert_eq!(specific_request("民国的花瓶算不算文物"), None);
+        assert_eq!(specific_request("我今年已经用了多少额度"), Some(Specific::OwnCase));
+        assert_eq!(
+            specific_request("我司收到贵关的行政处罚决定书，觉得罚得太重"),
+            Some(Specific::OwnCase)
+        );
+        assert_eq!(specific_request("行政处罚决定书多久送达"), None);
+    }
+
+    #[test]
+    fn one_product_of_a_named_country_is_an_access_question() {
+        assert_eq!(
+            specific_request("厄瓜多尔的冷冻白虾现在能进口吗"),
+            Some(Specific::Admission)
+        );
+        assert_eq!(specific_request("冷冻白虾能进口吗"), None);
     }
 
     #[test]

@@ -54,6 +54,17 @@ impl Turn {
 /// the topic was.
 const SELF_CONTAINED: f32 = 0.8;
 
+/// A short turn answered alone with at least this confidence about a neighbour of the topic (see
+/// [`neighbour`]) is about that neighbour.
+const NEIGHBOUR: f32 = 0.8;
+
+/// A turn names a neighbour only with at least this many characters of its own besides aspects
+/// and filler (会保密吗 names nothing: 保密 is what the topic's answer is asked about).
+const NEIGHBOUR_WORDS: usize = 4;
+
+/// How many of the in-context reading's best entries are the topic's neighbours.
+const NEIGHBOURS: usize = 3;
+
 /// A sentence's answer counts in a long message only when it is among this many of the whole
 /// message's best entries.
 const FITTING: usize = 2;
@@ -172,6 +183,17 @@ impl Assistant {
         let in_context = self.in_context(previous, text);
         let id = |r: &Reply| r.entry.as_ref().map(|e| e.id.clone());
         let answered = |r: &Reply| r.decision == Decision::Answer;
+        // A turn that alone answers a neighbouring matter with confidence (进口商需要备案吗 after a
+        // question on food labels) is about that matter: read with the previous question it leans on
+        // the topic's words. A neighbour is an entry the in-context reading also finds.
+        // 「X也一样吗」, 「X也可以吗」 ask whether the topic's rule holds for X too: still the topic.
+        let normalized = text::normalize(text);
+        if conversation::content(&normalized).chars().count() >= NEIGHBOUR_WORDS
+            && !normalized.contains('也')
+            && neighbour(&alone, &in_context, topic)
+        {
+            return after(before, alone);
+        }
         // With the previous question the turn is about the topic (举报… → 会保密吗): stay on it.
         if answered(&in_context) && id(&in_context).as_deref() == Some(topic.id.as_str()) {
             return after(before, asked(text, in_context)).led_by(Some(previous.to_string()));
@@ -222,16 +244,37 @@ impl Assistant {
         // Each word of the previous question, or a part of one (进口 in 进口报关), replaced by the
         // object; and the object alone (市内免税店呢 may name its matter by itself).
         let mut variants: Vec<String> = Vec::new();
+        // The variants that replace a word naming the topic (个人邮包 of 个人邮包的限值 → 跨境电商): the
+        // object is usually said in place of the matter's own name, not of 一次 or 多少.
+        let mut naming: Vec<String> = Vec::new();
+        let topic_entry = topic.and_then(|id| index.find(id));
         for group in &query.groups {
             for (word, form) in group.forms() {
                 if form == text::Form::Synonym || word == object || !normalized.contains(word) {
                     continue;
                 }
                 let variant = normalized.replacen(word, object, 1);
+                if word.chars().count() >= 2
+                    && topic_entry.is_some_and(|e| names(e, word))
+                    && !naming.contains(&variant)
+                {
+                    naming.push(variant.clone());
+                }
                 if !variants.contains(&variant) {
                     variants.push(variant);
                 }
             }
+        }
+        if let Some(found) = naming
+            .into_iter()
+            .map(|v| {
+                let reply = self.ask(&v);
+                (v, reply)
+            })
+            .filter(|(_, r)| r.decision == Decision::Answer && r.entry.as_ref().map(|e| e.id.as_str()) != topic)
+            .max_by(|a, b| a.1.confidence.total_cmp(&b.1.confidence))
+        {
+            return Some(found);
         }
         // A new object usually means a new matter: an answer other than the topic comes first, from
         // a replaced word before the object alone; the topic itself only when nothing else answers.
@@ -347,6 +390,17 @@ impl Assistant {
         };
         after(before, reply).led_by(Some(questions[0].clone()))
     }
+}
+
+/// Whether `alone` (a turn read alone) answers, with confidence, another entry than `topic` that
+/// the reading in context also finds among its best: the turn asks about a neighbouring matter.
+fn neighbour(alone: &Reply, in_context: &Reply, topic: &Entry) -> bool {
+    alone.decision == Decision::Answer
+        && alone.confidence >= NEIGHBOUR
+        && alone
+            .entry
+            .as_ref()
+            .is_some_and(|e| e.id != topic.id && in_context.candidates.iter().take(NEIGHBOURS).any(|c| c.id == e.id))
 }
 
 /// Whether `entry`'s title or keywords name `words` (the words of a follow-up

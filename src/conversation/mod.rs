@@ -139,14 +139,7 @@ pub fn shape(normalized: &str) -> Shape {
         return Shape::Own;
     }
     let found = aspect(&core);
-    // Every aspect's cues go (longest first): 有效期多久 asks about validity with a time word.
-    let mut cues: Vec<&str> = Aspect::ALL.iter().flat_map(|a| a.cues().iter().copied()).collect();
-    cues.sort_by_key(|c| std::cmp::Reverse(c.len()));
-    let mut rest = core.clone();
-    for cue in cues {
-        rest = rest.replace(cue, "");
-    }
-    let rest = strip_filler(&rest);
+    let rest = content(&core);
     // An aspect with at most a few more characters (被查到会怎样, 没交会怎样, 申请了多久能出) is still
     // about the topic; a longer rest names a matter of its own.
     if let Some(a) = found {
@@ -166,6 +159,20 @@ pub fn shape(normalized: &str) -> Shape {
         return Shape::Ellipsis(rest);
     }
     Shape::Own
+}
+
+/// What a turn names besides aspects and filler (进口商需要备案吗 → 进口商备案; 会保密吗 → 保密).
+/// `normalized` is `text::normalize`d.
+pub fn content(normalized: &str) -> String {
+    let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();
+    // Every aspect's cues go (longest first): 有效期多久 asks about validity with a time word.
+    let mut cues: Vec<&str> = Aspect::ALL.iter().flat_map(|a| a.cues().iter().copied()).collect();
+    cues.sort_by_key(|c| std::cmp::Reverse(c.len()));
+    let mut rest = core;
+    for cue in cues {
+        rest = rest.replace(cue, "");
+    }
+    strip_filler(&rest)
 }
 
 /// The text without follow-up filler words, longest first.
