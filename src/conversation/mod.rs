@@ -245,7 +245,11 @@ pub fn choice(normalized: &str, offered: &[Offer]) -> Option<usize> {
     if core.is_empty() || core.chars().count() > 24 {
         return None;
     }
-    if let Some(n) = ordinal(&core) {
+    // The number alone, or as a clause of its own after a few words (我们是大学，第三个).
+    let clauses = normalized
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|c| !c.is_empty());
+    if let Some(n) = std::iter::once(core.as_str()).chain(clauses).find_map(ordinal) {
         return (1..=offered.len()).contains(&n).then(|| n - 1);
     }
     // The whole title, or what is left once 那个/这个/的/吧 are gone, found in exactly one title;

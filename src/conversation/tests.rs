@@ -63,6 +63,16 @@ fn choices_are_understood_in_words() {
     assert_eq!(choice("知识产权那个", &o), Some(0));
     assert_eq!(choice("报关单修改和撤销", &o), Some(1));
     assert_eq!(choice("第四个", &o), None, "there is no fourth");
+    assert_eq!(
+        choice("我们是大学，第三个", &o),
+        Some(2),
+        "a number as a clause of its own"
+    );
+    assert_eq!(
+        choice("进口2台设备要什么手续", &o),
+        None,
+        "a figure inside a question is no choice"
+    );
     assert_eq!(choice("原产地证怎么办", &o), None);
     let twins = offers(&["知识产权海关保护备案", "知识产权状况申报"]);
     assert_eq!(choice("知识产权", &twins), None, "words of two titles name neither");

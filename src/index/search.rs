@@ -6,10 +6,10 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
-use tantivy::collector::TopDocs;
+use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query as TQuery, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Value};
-use tantivy::{Searcher, TantivyDocument, Term};
+use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument, Term};
 
 use super::features::{self, Counts, QuestionWeights, WordStats};
 use super::{BOOST_BIGRAM, BOOST_BODY, BOOST_KW, BOOST_Q, Hit, SearchIndex};
@@ -43,10 +43,7 @@ impl SearchIndex {
             documents: searcher.num_docs().max(1),
         };
         let weights = QuestionWeights::new(&stats, counts);
-        let top = searcher.search(
-            &self.boolean_query(&query),
-            &TopDocs::with_limit(DOC_LIMIT).order_by_score(),
-        )?;
+        let top = searcher.search(&self.boolean_query(&query), &Best(DOC_LIMIT))?;
         let mut hits = Vec::new();
         for (ord, score) in self.distinct_entries(&searcher, top, limit, today)? {
             let terms = self.entry_terms(&searcher, ord)?;
@@ -161,7 +158,9 @@ impl SearchIndex {
                 add(f.body, w, BOOST_BODY * weight);
             }
         }
-        for b in &query.bigrams {
+        // A bigram repeated in a long message is one clause: tantivy would look it up once per copy.
+        let mut seen = HashSet::new();
+        for b in query.bigrams.iter().filter(|b| seen.insert(b.as_str())) {
             add(f.q_bi, b, BOOST_BIGRAM);
         }
         BooleanQuery::new(clauses)
@@ -217,5 +216,55 @@ impl SearchIndex {
             }
         }
         Ok(best)
+    }
+}
+
+/// The best `0` documents by score, ties in index order. Every matching document is scored (the
+/// index holds a few thousand documents): tantivy's `TopDocs` prunes with block-WAND, which costs
+/// more than it saves when a long message makes hundreds of clauses.
+struct Best(usize);
+
+/// One segment's scored documents.
+struct BestInSegment {
+    segment: SegmentOrdinal,
+    docs: Vec<(Score, DocAddress)>,
+}
+
+impl Collector for Best {
+    type Fruit = Vec<(Score, DocAddress)>;
+    type Child = BestInSegment;
+
+    fn for_segment(&self, segment: SegmentOrdinal, _reader: &SegmentReader) -> tantivy::Result<BestInSegment> {
+        Ok(BestInSegment {
+            segment,
+            docs: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        true
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<(Score, DocAddress)>>) -> tantivy::Result<Self::Fruit> {
+        let order = |a: &(Score, DocAddress), b: &(Score, DocAddress)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        let mut all: Vec<(Score, DocAddress)> = fruits.into_iter().flatten().collect();
+        if all.len() > self.0 {
+            all.select_nth_unstable_by(self.0, order);
+            all.truncate(self.0);
+        }
+        all.sort_unstable_by(order);
+        Ok(all)
+    }
+}
+
+impl SegmentCollector for BestInSegment {
+    type Fruit = Vec<(Score, DocAddress)>;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        self.docs.push((score, DocAddress::new(self.segment, doc)));
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        self.docs
     }
 }
