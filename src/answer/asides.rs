@@ -350,7 +350,10 @@ const MAY_IMPORT: [&str; 9] = [
 ];
 
 /// Phrases that ask where something stands or how it ended.
-const STATUS: [&str; 22] = [
+const STATUS: [&str; 25] = [
+    "被退回",
+    "退单原因",
+    "为什么被退",
     "到哪了",
     "到哪一步",
     "什么进度",
@@ -414,7 +417,9 @@ const WORK_IT_OUT: [&str; 9] = [
     "帮我核",
 ];
 /// Phrases that ask for a named product's commodity code.
-const CODE_OF: [&str; 9] = [
+const CODE_OF: [&str; 11] = [
+    "hscode是",
+    "hs码是",
     "hs编码是什么",
     "hs编码是多少",
     "hs编码是啥",
@@ -449,7 +454,8 @@ pub fn specific_request(normalized: &str) -> Option<Specific> {
     if WORK_IT_OUT.iter().any(|p| normalized.contains(p)) {
         return Some(Specific::Calculation);
     }
-    if CODE_OF.iter().any(|p| normalized.contains(p)) || asks_a_products_rate(normalized) {
+    let compact: String = normalized.chars().filter(|c| !c.is_whitespace()).collect();
+    if CODE_OF.iter().any(|p| compact.contains(p)) || asks_a_products_rate(normalized) {
         return Some(Specific::CodeLookup);
     }
     // 「蒙古国的马肉能进口吗」: one product of one country — its access list entry, looked up by a person.
@@ -567,6 +573,8 @@ mod tests {
         );
         assert_ne!(specific_request("8471300000要什么监管证件"), Some(Specific::OwnCase));
         assert_eq!(specific_request("报关单怎么修改"), None);
+        assert_eq!(specific_request("我司报关单被退回是什么原因"), Some(Specific::OwnCase));
+        assert_eq!(specific_request("锂电池的hs code是哪个"), Some(Specific::CodeLookup));
     }
 
     #[test]

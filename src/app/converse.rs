@@ -99,6 +99,11 @@ impl Assistant {
         {
             return after(before, reply).led_by(before.last_question.clone());
         }
+        // A choice's number with no choices offered (3, after an answer) points at nothing: never
+        // read it with the previous question (it would find the topic again).
+        if conversation::only_a_number(&normalized) {
+            return after(before, handoff(text.trim(), HandoffReason::Vague, Vec::new(), 0.0));
+        }
         let alone = self.ask(text);
         match &alone.body {
             // Small talk keeps the topic (好的谢谢 → 那要多久 is still about it).
