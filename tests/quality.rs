@@ -495,6 +495,18 @@ fn a_short_turn_naming_a_neighbouring_matter_moves_to_it() {
         talk(&["个人邮包一次最多寄多少钱的", "跨境电商呢"]),
         ids(&["post-parcel-value-limit", "post-cbec-limits"])
     );
+    // Words of its own that alone do not find the topic: the topic comes only from the previous
+    // question, so the person chooses between it and what the words found.
+    let mut conversation = customs_bot::conversation::Conversation::default();
+    for turn in ["进口奶粉要什么证书", "首次进口呢"] {
+        conversation = assistant.converse(&conversation, turn).conversation;
+    }
+    assert_eq!(conversation.topic.as_deref(), Some("quar-dairy-import"));
+    let turn = assistant.converse(&conversation, "个人从国外带奶粉入境可以吗");
+    assert_eq!(turn.reply.decision, Decision::Clarify, "{:?}", turn.reply);
+    let offered: Vec<&str> = turn.reply.candidates.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(offered.first(), Some(&"quar-dairy-import"), "{offered:?}");
+    assert_eq!(offered.len(), 2, "{offered:?}");
     // One's own item is a person's call, not the topic's entry.
     let own = talk(&["古董能带出境吗", "我家那个民国的花瓶算不算文物"]);
     assert_eq!(own[1], None, "{own:?}");
@@ -503,11 +515,11 @@ fn a_short_turn_naming_a_neighbouring_matter_moves_to_it() {
 #[test]
 fn heldout_dialogues_are_followed_in_context() {
     // Issue #11's floors (follow-ups ≥ 85 % right, ≤ 2 % of turns wrong) are not reached: measured
-    // 2026-11-30, 80.4 % of follow-up turns right and 9.1 % of all turns answered with another
+    // 2026-11-30, 82.4 % of follow-up turns right and 7.3 % of all turns answered with another
     // entry than the label's (first turns included; choice turns whose labels assume choices the bot
     // did not offer count as wrong). These floors hold what is reached.
-    const MIN_FOLLOW_UPS_RIGHT: f64 = 0.78;
-    const MAX_WRONG: f64 = 0.10;
+    const MIN_FOLLOW_UPS_RIGHT: f64 = 0.80;
+    const MAX_WRONG: f64 = 0.08;
     let (_site, assistant) = shipped_assistant();
     let text = std::fs::read_to_string(crate::support::repo().join("tests/data/dialogues.tsv")).unwrap();
     let mut conversations: std::collections::HashMap<String, customs_bot::conversation::Conversation> =

@@ -193,15 +193,23 @@ impl Assistant {
         // the topic's words. A neighbour is an entry the in-context reading also finds.
         // 「X也一样吗」, 「X也可以吗」 ask whether the topic's rule holds for X too: still the topic.
         let normalized = text::normalize(text);
-        if conversation::content(&normalized).chars().count() >= NEIGHBOUR_WORDS
-            && !normalized.contains('也')
-            && neighbour(&alone, &in_context, topic)
-        {
+        let own_words =
+            conversation::content(&normalized).chars().count() >= NEIGHBOUR_WORDS && !normalized.contains('也');
+        if own_words && neighbour(&alone, &in_context, topic) {
             return after(before, alone);
         }
-        // With the previous question the turn is about the topic (举报… → 会保密吗): stay on it.
+        // With the previous question the turn is about the topic (举报… → 会保密吗): stay on it —
+        // unless the turn asks no aspect of it and its own words, read alone, do not find the topic
+        // among their best entries (个人从国外带奶粉入境可以吗 after a question on importing milk
+        // powder): the topic then comes only from the previous question's words; the person chooses.
         if answered(&in_context) && id(&in_context).as_deref() == Some(topic.id.as_str()) {
-            return after(before, asked(text, in_context)).led_by(Some(previous.to_string()));
+            let asks_an_aspect = conversation::aspect(&normalized).is_some();
+            let elsewhere =
+                own_words && !asks_an_aspect && !alone.candidates.iter().take(NEIGHBOURS).any(|c| c.id == topic.id);
+            if !elsewhere || alone.candidates.is_empty() {
+                return after(before, asked(text, in_context)).led_by(Some(previous.to_string()));
+            }
+            return after(before, two_readings(text, topic, &alone));
         }
         if answered(&alone) && (alone.confidence >= SELF_CONTAINED || id(&alone) == id(&in_context)) {
             return after(before, alone);
@@ -209,27 +217,8 @@ impl Assistant {
         if answered(&in_context) {
             return after(before, asked(text, in_context)).led_by(Some(previous.to_string()));
         }
-        if answered(&alone)
-            && let Some(other) = alone.candidates.first().cloned()
-        {
-            // Two readings: the topic, or what the words alone found. Ask which.
-            let choices = vec![
-                crate::reply::Candidate {
-                    id: topic.id.clone(),
-                    title: topic.title.clone(),
-                    score: 1.0,
-                },
-                other,
-            ];
-            let reply = Reply {
-                question: text.trim().to_string(),
-                decision: Decision::Clarify,
-                entry: None,
-                candidates: choices.clone(),
-                confidence: alone.confidence,
-                body: Body::Clarify(choices),
-            };
-            return after(before, reply);
+        if answered(&alone) && !alone.candidates.is_empty() {
+            return after(before, two_readings(text, topic, &alone));
         }
         after(before, alone)
     }
@@ -394,6 +383,24 @@ impl Assistant {
             body: Body::Parts(kept),
         };
         after(before, reply).led_by(Some(questions[0].clone()))
+    }
+}
+
+/// Two readings of a turn: the topic, or the best entry its words alone found. The person chooses.
+fn two_readings(text: &str, topic: &Entry, alone: &Reply) -> Reply {
+    let mut choices = vec![crate::reply::Candidate {
+        id: topic.id.clone(),
+        title: topic.title.clone(),
+        score: 1.0,
+    }];
+    choices.extend(alone.candidates.iter().find(|c| c.id != topic.id).cloned());
+    Reply {
+        question: text.trim().to_string(),
+        decision: Decision::Clarify,
+        entry: None,
+        candidates: choices.clone(),
+        confidence: alone.confidence,
+        body: Body::Clarify(choices),
     }
 }
 
