@@ -443,12 +443,10 @@ pub fn specific_request(normalized: &str) -> Option<Specific> {
     if own && STATUS.iter().any(|p| normalized.contains(p)) {
         return Some(Specific::OwnCase);
     }
-    // 「我司收到行政处罚决定书…」: a decision in one's own case.
-    if own && DECIDED.iter().any(|p| normalized.contains(p)) {
-        return Some(Specific::OwnCase);
-    }
-    // 「我家那个花瓶算不算文物」: a judgement on one's own item; 「我今年已经用了多少额度」: one's own account.
-    if own && JUDGED.iter().any(|p| normalized.contains(p)) || ALLOWANCE_USED.iter().any(|p| normalized.contains(p)) {
+    // 「我司收到行政处罚决定书…」: a decision in one's own case; 「我家那个花瓶算不算文物」: a judgement
+    // on one's own item; 「我今年已经用了多少额度」: one's own account.
+    let decided_or_judged = DECIDED.iter().chain(JUDGED.iter()).any(|p| normalized.contains(p));
+    if (own && decided_or_judged) || ALLOWANCE_USED.iter().any(|p| normalized.contains(p)) {
         return Some(Specific::OwnCase);
     }
     if WORK_IT_OUT.iter().any(|p| normalized.contains(p)) {

@@ -259,19 +259,9 @@ impl Assistant {
                 }
             }
         }
-        if let Some(found) = naming
-            .into_iter()
-            .map(|v| {
-                let reply = self.ask(&v);
-                (v, reply)
-            })
-            .filter(|(_, r)| r.decision == Decision::Answer && r.entry.as_ref().map(|e| e.id.as_str()) != topic)
-            .max_by(|a, b| a.1.confidence.total_cmp(&b.1.confidence))
-        {
-            return Some(found);
-        }
         // A new object usually means a new matter: an answer other than the topic comes first, from
-        // a replaced word before the object alone; the topic itself only when nothing else answers.
+        // a replaced word naming the topic, then any replaced word, then the object alone; the topic
+        // itself only when nothing else answers.
         let answered: Vec<(String, Reply)> = variants
             .into_iter()
             .chain(std::iter::once(object.to_string()))
@@ -289,7 +279,8 @@ impl Assistant {
                 .max_by(|a, b| a.1.confidence.total_cmp(&b.1.confidence))
                 .cloned()
         };
-        best(&|(v, r)| v != object && elsewhere(r))
+        best(&|(v, r)| naming.contains(v) && elsewhere(r))
+            .or_else(|| best(&|(v, r)| v != object && elsewhere(r)))
             .or_else(|| best(&|(v, r)| v == object && elsewhere(r)))
             .or_else(|| best(&|_| true))
     }
