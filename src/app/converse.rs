@@ -174,7 +174,7 @@ impl Assistant {
         if let (Reading::Turn, Some(entry), Some(previous)) = (reading, &topic, before.last_question.as_deref())
             && normalized.chars().count() <= conversation::FOLLOW_UP_CHARS
         {
-            return self.short_turn(before, text, alone, entry, previous);
+            return self.short_turn(before, text, &normalized, alone, entry, previous);
         }
         after(before, alone)
     }
@@ -184,7 +184,16 @@ impl Assistant {
     /// also read with the previous question. A turn clearly about something else on its own (a
     /// confident answer) is a change of topic; one that fits the topic only in context is answered
     /// in context; when the two readings disagree and neither is clear, the person chooses.
-    fn short_turn(&self, before: &Conversation, text: &str, alone: Reply, topic: &Entry, previous: &str) -> Turn {
+    /// `normalized` is `text` normalised (as `sentence` has it).
+    fn short_turn(
+        &self,
+        before: &Conversation,
+        text: &str,
+        normalized: &str,
+        alone: Reply,
+        topic: &Entry,
+        previous: &str,
+    ) -> Turn {
         let in_context = self.in_context(previous, text);
         let id = |r: &Reply| r.entry.as_ref().map(|e| e.id.clone());
         let answered = |r: &Reply| r.decision == Decision::Answer;
@@ -192,9 +201,8 @@ impl Assistant {
         // question on food labels) is about that matter: read with the previous question it leans on
         // the topic's words. A neighbour is an entry the in-context reading also finds.
         // 「X也一样吗」, 「X也可以吗」 ask whether the topic's rule holds for X too: still the topic.
-        let normalized = text::normalize(text);
         let own_words =
-            conversation::content(&normalized).chars().count() >= NEIGHBOUR_WORDS && !normalized.contains('也');
+            conversation::content(normalized).chars().count() >= NEIGHBOUR_WORDS && !normalized.contains('也');
         if own_words && neighbour(&alone, &in_context, topic) {
             return after(before, alone);
         }
@@ -203,7 +211,7 @@ impl Assistant {
         // among their best entries (个人从国外带奶粉入境可以吗 after a question on importing milk
         // powder): the topic then comes only from the previous question's words; the person chooses.
         if answered(&in_context) && id(&in_context).as_deref() == Some(topic.id.as_str()) {
-            let asks_an_aspect = conversation::aspect(&normalized).is_some();
+            let asks_an_aspect = conversation::aspect(normalized).is_some();
             let elsewhere =
                 own_words && !asks_an_aspect && !alone.candidates.iter().take(NEIGHBOURS).any(|c| c.id == topic.id);
             if !elsewhere || alone.candidates.is_empty() {
