@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 #[path = "../tests/support/mod.rs"]
 mod support;
 use support::postgres::PgServer;
-use support::{copy_tree, free_port, repo};
+use support::{copy_tree, free_port, repo, run, stderr};
 
 /// The questions of the labelled sets.
 fn questions() -> Vec<String> {
@@ -61,18 +61,9 @@ fn site(dir: &Path, database: Option<&str>) {
         tickets.as_table_mut().unwrap().insert("url".into(), url.into());
     }
     std::fs::write(dir.join("bot.toml"), toml::to_string(&config).unwrap()).unwrap();
-    let built = Command::new(env!("CARGO_BIN_EXE_customs-bot"))
-        .arg("--config")
-        .arg(dir.join("bot.toml"))
-        .arg("reindex")
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        built.status.success(),
-        "reindex: {}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    let config = dir.join("bot.toml");
+    let built = run(&["--config", config.to_str().unwrap(), "reindex"], None);
+    assert!(built.status.success(), "reindex: {}", stderr(&built));
 }
 
 /// `n` serve processes over one site, stopped when dropped.

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::fake_telegram::FakeTelegram;
 use crate::support::postgres::{PgServer, connect};
-use crate::support::{copy_tree, fixtures, free_port, spawn_logged};
+use crate::support::{copy_tree, fixtures, free_port, run, spawn_logged, stderr};
 use crate::telegram::{buttons, text, write_extra_entries};
 
 const SECRET: &str = "scale-out_Secret-42";
@@ -127,17 +127,8 @@ fn site(fake: &FakeTelegram, database: &str) -> (tempfile::TempDir, PathBuf) {
         ),
     )
     .unwrap();
-    let built = Command::new(env!("CARGO_BIN_EXE_customs-bot"))
-        .arg("--config")
-        .arg(&config)
-        .arg("reindex")
-        .output()
-        .unwrap();
-    assert!(
-        built.status.success(),
-        "reindex: {}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    let built = run(&["--config", config.to_str().unwrap(), "reindex"], None);
+    assert!(built.status.success(), "reindex: {}", stderr(&built));
     (dir, config)
 }
 
