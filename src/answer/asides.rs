@@ -463,6 +463,17 @@ pub fn specific_request(normalized: &str) -> Option<Specific> {
     None
 }
 
+/// Whether an entry holds the access status a [`Specific::Admission`] question asks about: one of
+/// its `terms` (title, keywords) names a country's product — it contains a country or region — and
+/// the question names that product (日本水产品 in 「日本水产品现在能进口吗」). 「日本大米能进口吗」 finds the
+/// same entry but names none of its products: still a person's lookup.
+pub fn holds_the_admission<'a>(normalized: &str, mut terms: impl Iterator<Item = &'a str>) -> bool {
+    terms.any(|t| {
+        let t = t.trim();
+        !t.is_empty() && normalized.contains(t) && PLACES.iter().any(|p| t.contains(p) && t != *p)
+    })
+}
+
 /// Words that name no particular product in 「…关税是多少」 (the question is about the rule).
 const NO_PRODUCT: [&str; 14] = [
     "货物",
@@ -557,6 +568,15 @@ pub fn smalltalk(normalized: &str) -> Option<Smalltalk> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_entry_naming_the_countrys_product_holds_its_admission() {
+        let terms = ["日本水产品现在能不能进口", "日本水产品", "日本", "福岛"];
+        assert!(super::holds_the_admission("日本水产品现在能进口吗", terms.iter().copied()));
+        // The same country, another product; and a country alone names no product.
+        assert!(!super::holds_the_admission("日本大米能进口吗", terms.iter().copied()));
+        assert!(!super::holds_the_admission("日本的东西能进口吗", ["日本"].iter().copied()));
+    }
+
     use super::*;
 
     #[test]

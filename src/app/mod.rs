@@ -15,7 +15,7 @@ use std::sync::{Arc, RwLock};
 
 use chrono::NaiveDate;
 
-use crate::answer::{self, Decision, Scored};
+use crate::answer::{self, Decision, Scored, Specific};
 use crate::config::Config;
 use crate::index::{self, SearchIndex};
 use crate::knowledge::{self, Kind};
@@ -271,7 +271,18 @@ impl Assistant {
             })
             .collect();
         let verdict = answer::decide(&scored, t);
-        let specific = answer::specific_request(&normalized);
+        // One product of one country: a person's lookup — unless the entry answered is about that
+        // very product (日本水产品), and so holds its status.
+        let specific = answer::specific_request(&normalized).filter(|&kind| {
+            let held = kind == Specific::Admission
+                && verdict.decision == Decision::Answer
+                && hits.get(verdict.picks[0]).is_some_and(|h| {
+                    let e = index.entry(h.entry);
+                    let terms = std::iter::once(e.title.as_str()).chain(e.keywords.iter().map(String::as_str));
+                    answer::holds_the_admission(&normalized, terms)
+                });
+            !held
+        });
         let mut candidates: Vec<Candidate> = hits
             .iter()
             .zip(&scored)
