@@ -72,6 +72,10 @@ const FITTING: usize = 2;
 /// How much longer than one question a message may be before it is not read at all.
 const LONG_MESSAGE_FACTOR: usize = 6;
 
+/// From this many characters a message is read whole and sentence by sentence at once: below it,
+/// handing the whole reading to another thread costs more than the reading itself.
+const AT_ONCE_CHARS: usize = 100;
+
 impl Assistant {
     /// Answers one turn of a conversation (see the module documentation). Never fails.
     pub fn converse(&self, before: &Conversation, text: &str) -> Turn {
@@ -297,13 +301,25 @@ impl Assistant {
     /// (「…手册怎么设立？需要哪些材料？」: the second is about the first). Distinct answers become
     /// parts; a part only a person can answer is referred, with the rest still answered.
     fn long_message(&self, before: &Conversation, text: &str, questions: &[String]) -> Turn {
-        let mut conv = before.clone();
-        let mut parts: Vec<Reply> = Vec::new();
-        for q in questions {
-            let turn = self.sentence(&conv, q, Reading::InMessage);
-            conv = turn.conversation.clone();
-            parts.push(turn.reply);
-        }
+        // The message read whole (below) and its sentences read in turn are independent, so they
+        // run at once (rayon's pool: on another core when one is free, else one after the other).
+        // The whole message is the costliest search (a hundred words), so a long message takes
+        // about the time of the larger of the two instead of their sum.
+        let sentences = || {
+            let mut conv = before.clone();
+            let mut parts: Vec<Reply> = Vec::new();
+            for q in questions {
+                let turn = self.sentence(&conv, q, Reading::InMessage);
+                conv = turn.conversation.clone();
+                parts.push(turn.reply);
+            }
+            parts
+        };
+        let (parts, whole) = if text.chars().count() >= AT_ONCE_CHARS {
+            rayon::join(sentences, || self.ask(text))
+        } else {
+            (sentences(), self.ask(text))
+        };
         let answered = |r: &Reply| {
             matches!(
                 r.body,
@@ -312,7 +328,6 @@ impl Assistant {
         };
         // The message read whole comes first when it is answered: its background often names the
         // matter better than any one sentence (「我司出口一票货…舱单…录错了。请问应该怎么修改？」).
-        let whole = self.ask(text);
         let mut kept: Vec<Reply> = Vec::new();
         if whole.decision == Decision::Answer {
             kept.push(whole.clone());

@@ -373,7 +373,10 @@ pub fn parse(source: &str, text: &str) -> (Option<(Entry, Lines)>, Vec<Problem>)
     let mut seen: Vec<&str> = Vec::new();
     for (n, line) in body_lines.iter().enumerate() {
         // 「本知识库…」 speaks of our own sources, not of the rule: a note to staff, not to the public.
-        if let Some(note) = ["待核实", "待确认", "TODO", "本知识库"].into_iter().find(|m| line.contains(m)) {
+        if let Some(note) = ["待核实", "待确认", "TODO", "本知识库"]
+            .into_iter()
+            .find(|m| line.contains(m))
+        {
             problems.push(err(
                 close + 2 + n,
                 format!("an internal note 「{note}」 would be shown to people"),

@@ -183,5 +183,8 @@ fn a_note_about_the_knowledge_base_itself_is_refused() {
                 legal_basis = [\"《海关法》\"]\nupdated = 2026-11-26\n+++\n时限\n本知识库暂无核实资料。\n";
     let (_, problems) = parse("procedure/x.md", text);
     let m: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-    assert!(m.iter().any(|p| p.contains(":10:") && p.contains("「本知识库」")), "{m:?}");
+    assert!(
+        m.iter().any(|p| p.contains(":10:") && p.contains("「本知识库」")),
+        "{m:?}"
+    );
 }
