@@ -353,6 +353,32 @@ fn another_countrys_customs_is_redirected_coming_from_there_is_not() {
     assert!(!matches!(r.body, customs_bot::reply::Body::Redirect { .. }), "{r:?}");
 }
 
+/// Whether one country's product may be imported is a person's lookup, unless an entry is about
+/// that very product (日本水产品): then the entry holds the answer.
+#[test]
+fn a_countrys_product_is_answered_only_by_the_entry_about_it() {
+    let (_site, assistant) = shipped_assistant();
+    for q in ["日本水产品现在能进口吗", "日本海鲜能进口吗"] {
+        let r = assistant.ask(q);
+        assert_eq!(r.decision, Decision::Answer, "{q}: {r:?}");
+        assert_eq!(
+            r.entry.as_ref().map(|e| e.id.as_str()),
+            Some("quar-japan-seafood"),
+            "{q}"
+        );
+    }
+    for q in ["日本大米能进口吗", "厄瓜多尔白虾能进口吗"] {
+        let r = assistant.ask(q);
+        assert!(
+            matches!(
+                r.body,
+                customs_bot::reply::Body::Handoff(customs_bot::reply::HandoffReason::Specific(_))
+            ),
+            "{q}: {r:?}"
+        );
+    }
+}
+
 #[test]
 fn answers_read_naturally_with_the_sample_office_values() {
     // The shipped [office] values are pointers where no source gives a local number ("西宁海关业务

@@ -568,22 +568,16 @@ pub fn smalltalk(normalized: &str) -> Option<Smalltalk> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn an_entry_naming_the_countrys_product_holds_its_admission() {
         let terms = ["日本水产品现在能不能进口", "日本水产品", "日本", "福岛"];
-        assert!(super::holds_the_admission(
-            "日本水产品现在能进口吗",
-            terms.iter().copied()
-        ));
+        assert!(holds_the_admission("日本水产品现在能进口吗", terms.iter().copied()));
         // The same country, another product; and a country alone names no product.
-        assert!(!super::holds_the_admission("日本大米能进口吗", terms.iter().copied()));
-        assert!(!super::holds_the_admission(
-            "日本的东西能进口吗",
-            ["日本"].iter().copied()
-        ));
+        assert!(!holds_the_admission("日本大米能进口吗", terms.iter().copied()));
+        assert!(!holds_the_admission("日本的东西能进口吗", ["日本"].iter().copied()));
     }
-
-    use super::*;
 
     #[test]
     fn a_document_number_is_ones_own_case_a_commodity_code_is_not() {
