@@ -173,6 +173,13 @@ impl Assistant {
                     return after(before, asked(text, reply)).led_by(Some(question));
                 }
             }
+            // 食品那个 after an overview, 交税那个 when no offered choice is about 交税: the previous
+            // question narrowed by those words; read alone they would answer any entry about 食品.
+            Shape::Refine(object) => {
+                if let Some(turn) = self.refine(before, text, &object, &alone, topic.as_ref()) {
+                    return turn;
+                }
+            }
             Shape::Own => {}
         }
         if let (Reading::Turn, Some(entry), Some(previous)) = (reading, &topic, before.last_question.as_deref())
@@ -181,6 +188,52 @@ impl Assistant {
             return self.short_turn(before, text, &normalized, alone, entry, previous);
         }
         after(before, alone)
+    }
+
+    /// 「X那个」: the part about X of what was just said. Words that describe an offered choice
+    /// (减免税还没批下来那种) pick it. Otherwise the previous question narrowed by X is read, and
+    /// its best entry about X — other than the topic, which X is a part of — is the answer: an
+    /// entry is about X when its title or keywords name X or X's words alone find it (烟酒那个
+    /// after an overview of personal articles → the tobacco and alcohol limits). When none is, the
+    /// person chooses among what the narrowed reading found. None when there is nothing to narrow.
+    fn refine(
+        &self,
+        before: &Conversation,
+        text: &str,
+        object: &str,
+        alone: &Reply,
+        topic: Option<&Entry>,
+    ) -> Option<Turn> {
+        let picks_an_offer = alone.decision == Decision::Answer
+            && alone
+                .entry
+                .as_ref()
+                .is_some_and(|e| before.offered.iter().any(|o| o.id == e.id));
+        if picks_an_offer {
+            return Some(after(before, alone.clone()).led_by(before.last_question.clone()));
+        }
+        let previous = before.last_question.as_deref()?;
+        let narrowed = self.in_context(previous, object);
+        if narrowed.decision == Decision::Handoff {
+            return None;
+        }
+        let question = format!("{previous}，{object}");
+        let index = self.index();
+        let about_it = narrowed
+            .candidates
+            .iter()
+            .take(NEIGHBOURS)
+            .filter(|c| topic.is_none_or(|t| t.id != c.id))
+            .find(|c| {
+                alone.candidates.iter().take(NEIGHBOURS).any(|a| a.id == c.id)
+                    || index.find(&c.id).is_some_and(|e| names(e, object))
+            })
+            .and_then(|c| self.answer_entry(&c.id));
+        let reply = match about_it {
+            Some(answer) => answer,
+            None => choices(text, &narrowed, self.config().answer.max_choices),
+        };
+        Some(after(before, asked(text, reply)).led_by(Some(question)))
     }
 
     /// A short turn in a conversation with a topic that is neither a bare aspect nor an ellipsis
@@ -414,6 +467,19 @@ fn two_readings(text: &str, topic: &Entry, alone: &Reply) -> Reply {
         entry: None,
         candidates: choices.clone(),
         confidence: alone.confidence,
+        body: Body::Clarify(choices),
+    }
+}
+
+/// The best entries of `reading` offered as choices: it found them, but not clearly enough.
+fn choices(text: &str, reading: &Reply, max: usize) -> Reply {
+    let choices: Vec<_> = reading.candidates.iter().take(max).cloned().collect();
+    Reply {
+        question: text.trim().to_string(),
+        decision: Decision::Clarify,
+        entry: None,
+        candidates: choices.clone(),
+        confidence: reading.confidence,
         body: Body::Clarify(choices),
     }
 }

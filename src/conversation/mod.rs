@@ -57,6 +57,9 @@ pub enum Shape {
     AspectOf(Aspect, String),
     /// A new object and the marks of an ellipsis (那出口呢, 肉干呢): the previous question, with it.
     Ellipsis(String),
+    /// Words pointing back at one part of what was just said (食品那个, 交税的那项): the previous
+    /// question narrowed by them. Never a question of its own: 那个 refers to something shown.
+    Refine(String),
     /// Anything else: a question of its own.
     Own,
 }
@@ -126,6 +129,9 @@ const FILLER: &[&str] = &[
     "一共",
 ];
 
+/// How a turn ends when it points back at one part of what was just said (食品那个).
+const REFERRING: &[&str] = &["那个", "那一个", "那项", "那一项", "那条", "那种", "那块"];
+
 /// Turns longer than this are never read as a follow-up: a long turn says what it is about.
 pub const FOLLOW_UP_CHARS: usize = 16;
 
@@ -152,6 +158,13 @@ pub fn shape(normalized: &str) -> Shape {
     }
     if rest.is_empty() {
         return Shape::Own;
+    }
+    // 「X那个」 points back at the part of the last answer or choices that is about X.
+    if found.is_none()
+        && rest.chars().count() <= 8
+        && let Some(words) = REFERRING.iter().find_map(|r| core.strip_suffix(r))
+    {
+        return Shape::Refine(words.trim_end_matches('的').to_string());
     }
     // An ellipsis names a new object and nothing else, marked by 那… or …呢 (出口呢, 那肉干呢).
     let marked = core.ends_with('呢') || core.starts_with('那') || core.starts_with("还有");

@@ -42,6 +42,14 @@ fn a_new_object_with_the_marks_of_an_ellipsis_is_one() {
 }
 
 #[test]
+fn words_pointing_back_at_a_part_narrow_the_previous_question() {
+    assert_eq!(shape("食品那个"), Shape::Refine("食品".into()));
+    assert_eq!(shape("交税的那项"), Shape::Refine("交税".into()));
+    // Nothing named: not a refinement (那个 alone is filler).
+    assert_eq!(shape("那个"), Shape::Own);
+}
+
+#[test]
 fn a_question_of_its_own_is_not_a_follow_up() {
     for turn in [
         "进口报关要什么单证",
