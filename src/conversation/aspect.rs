@@ -54,7 +54,19 @@ impl Aspect {
     /// Words that ask about the aspect.
     pub(super) fn cues(self) -> &'static [&'static str] {
         match self {
-            Aspect::Conditions => &["什么条件", "哪些条件", "条件", "资格", "谁能办", "谁可以"],
+            Aspect::Conditions => &[
+                "什么条件",
+                "哪些条件",
+                "条件",
+                "资格",
+                "谁能办",
+                "谁可以",
+                "谁能",
+                "哪些人",
+                "什么人",
+                "多大年纪",
+                "年龄",
+            ],
             Aspect::Materials => &[
                 "什么材料",
                 "哪些材料",
@@ -65,6 +77,9 @@ impl Aspect {
                 "带什么",
                 "准备什么",
                 "交什么",
+                "什么证明",
+                "哪些证明",
+                "什么证件",
             ],
             Aspect::TimeLimit => &[
                 "多长时间",

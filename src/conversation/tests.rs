@@ -23,8 +23,16 @@ fn an_aspect_alone_is_a_follow_up() {
         ("办理时限是多久", Aspect::TimeLimit),
         ("有效期多久", Aspect::Validity),
         ("依据是什么", Aspect::LegalBasis),
+        ("要什么证明", Aspect::Materials),
     ] {
         assert_eq!(shape(turn), Shape::Aspect(a), "{turn}");
+    }
+}
+
+#[test]
+fn who_may_use_a_matter_is_its_conditions() {
+    for turn in ["多大年纪才能买", "哪些人可以申请", "年龄有限制吗"] {
+        assert_eq!(aspect(turn), Some(Aspect::Conditions), "{turn}");
     }
 }
 
