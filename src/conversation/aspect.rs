@@ -115,6 +115,7 @@ impl Aspect {
 
 /// The aspect a turn asks about: the one whose longest cue it contains (None when none).
 pub fn aspect(text: &str) -> Option<Aspect> {
+    let text = colloquial(text);
     let mut best: Option<(usize, Aspect)> = None;
     for a in Aspect::ALL {
         for cue in a.cues() {
@@ -124,4 +125,9 @@ pub fn aspect(text: &str) -> Option<Aspect> {
         }
     }
     best.map(|(_, a)| a)
+}
+
+/// The colloquial 啥 and 咋 written as 什么 and 怎么, so one set of cues reads both.
+pub(super) fn colloquial(text: &str) -> String {
+    text.replace('啥', "什么").replace('咋', "怎么")
 }

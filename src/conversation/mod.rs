@@ -140,7 +140,7 @@ const ASPECT_REST_CHARS: usize = 3;
 
 /// How a turn relates to the conversation (see [`Shape`]). `normalized` is `text::normalize`d.
 pub fn shape(normalized: &str) -> Shape {
-    let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();
+    let core = plain(normalized);
     if core.is_empty() || core.chars().count() > FOLLOW_UP_CHARS {
         return Shape::Own;
     }
@@ -174,10 +174,17 @@ pub fn shape(normalized: &str) -> Shape {
     Shape::Own
 }
 
+/// A turn's letters and digits, with the colloquial 啥 and 咋 written as 什么 and 怎么 (舱单啥时候传
+/// asks a time limit as 什么时候 does).
+fn plain(normalized: &str) -> String {
+    let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();
+    aspect::colloquial(&core)
+}
+
 /// What a turn names besides aspects and filler (进口商需要备案吗 → 进口商备案; 会保密吗 → 保密).
 /// `normalized` is `text::normalize`d.
 pub fn content(normalized: &str) -> String {
-    let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();
+    let core = plain(normalized);
     // Every aspect's cues go (longest first): 有效期多久 asks about validity with a time word.
     let mut cues: Vec<&str> = Aspect::ALL.iter().flat_map(|a| a.cues().iter().copied()).collect();
     cues.sort_by_key(|c| std::cmp::Reverse(c.len()));

@@ -24,6 +24,8 @@ fn an_aspect_alone_is_a_follow_up() {
         ("有效期多久", Aspect::Validity),
         ("依据是什么", Aspect::LegalBasis),
         ("要什么证明", Aspect::Materials),
+        ("要啥材料", Aspect::Materials),
+        ("那啥时候呢", Aspect::TimeLimit),
     ] {
         assert_eq!(shape(turn), Shape::Aspect(a), "{turn}");
     }
@@ -40,6 +42,10 @@ fn who_may_use_a_matter_is_its_conditions() {
 fn an_aspect_with_a_few_more_words_may_be_about_the_topic() {
     assert_eq!(shape("被查到会怎样"), Shape::AspectOf(Aspect::Penalty, "被查到".into()));
     assert_eq!(shape("转关怎么办理"), Shape::AspectOf(Aspect::Process, "转关".into()));
+    assert_eq!(
+        shape("舱单啥时候传"),
+        Shape::AspectOf(Aspect::TimeLimit, "舱单传".into())
+    );
 }
 
 #[test]
