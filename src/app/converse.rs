@@ -192,9 +192,10 @@ impl Assistant {
 
     /// 「X那个」: the part about X of what was just said. Words that describe an offered choice
     /// (减免税还没批下来那种) pick it. Otherwise the previous question narrowed by X is read, and
-    /// its best entry about X — other than the topic, which X is a part of — is the answer: an
-    /// entry is about X when its title or keywords name X or X's words alone find it (烟酒那个
-    /// after an overview of personal articles → the tobacco and alcohol limits). When none is, the
+    /// its best entry about X — other than the topic, which X is a part of — is the answer: among
+    /// its best entries, the one X's words alone rank first, else the first whose title or
+    /// keywords name X (烟酒那个 after an overview of personal articles → the tobacco and alcohol
+    /// limits, not the parcel rates that also list 烟酒). When none is, the
     /// person chooses among what the narrowed reading found. None when there is nothing to narrow.
     fn refine(
         &self,
@@ -219,16 +220,27 @@ impl Assistant {
         }
         let question = format!("{previous}，{object}");
         let index = self.index();
-        let about_it = narrowed
+        let narrowed_best: Vec<&str> = narrowed
             .candidates
             .iter()
             .take(NEIGHBOURS)
-            .filter(|c| topic.is_none_or(|t| t.id != c.id))
-            .find(|c| {
-                alone.candidates.iter().take(NEIGHBOURS).any(|a| a.id == c.id)
-                    || index.find(&c.id).is_some_and(|e| names(e, object))
+            .map(|c| c.id.as_str())
+            .filter(|id| topic.is_none_or(|t| t.id != *id))
+            .collect();
+        // What X alone finds best among them, else the first whose title or keywords name X.
+        let about_it = alone
+            .candidates
+            .iter()
+            .take(NEIGHBOURS)
+            .map(|c| c.id.as_str())
+            .find(|id| narrowed_best.contains(id))
+            .or_else(|| {
+                narrowed_best
+                    .iter()
+                    .copied()
+                    .find(|id| index.find(id).is_some_and(|e| names(e, object)))
             })
-            .and_then(|c| self.answer_entry(&c.id));
+            .and_then(|id| self.answer_entry(id));
         let reply = match about_it {
             Some(answer) => answer,
             None => choices(text, &narrowed, self.config().answer.max_choices),
