@@ -41,6 +41,31 @@ fn check_reports_every_problem_and_fails() {
 }
 
 #[test]
+fn check_warns_of_a_synonym_no_question_can_contain() {
+    let site = valid_site();
+    let lexicon = site.path().join("knowledge/lexicon");
+    std::fs::create_dir_all(&lexicon).unwrap();
+    // 国际邮包 is two words to the segmenter (国际 / 邮包) until the dictionary says otherwise.
+    std::fs::write(lexicon.join("synonyms.txt"), "# groups\n邮包 国际邮包\n").unwrap();
+    let out = run(&["--config", &cfg(&site), "check"], None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a warning does not fail check: {}",
+        stdout(&out)
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains("synonyms.txt:2: warning: the synonym `国际邮包` is not one word to the segmenter (国际 / 邮包)"),
+        "{text}"
+    );
+    assert!(text.contains("add `国际邮包 500 n` to lexicon/userdict.txt"), "{text}");
+    std::fs::write(lexicon.join("userdict.txt"), "国际邮包 500 n\n").unwrap();
+    let out = run(&["--config", &cfg(&site), "check"], None);
+    assert!(stdout(&out).ends_with("0 error(s), 0 warning(s)\n"), "{}", stdout(&out));
+}
+
+#[test]
 fn ask_json_lines_with_a_chat_form_one_conversation_each() {
     let site = valid_site();
     let input = concat!(

@@ -306,6 +306,13 @@ fn the_lexicon_is_big_enough_and_every_dictionary_term_segments_whole() {
         let tokens = analyzer.query_tokens(&normalized);
         assert_eq!(tokens.len(), 1, "userdict term {term} segments as {tokens:?}");
     }
+    // A synonym is looked up by the token a question segments into: a term that is several tokens
+    // never matches, and its group silently does less than it says.
+    for term in lexicon.synonyms.iter().flatten() {
+        let normalized = customs_bot::text::normalize(term);
+        let tokens = analyzer.query_tokens(&normalized);
+        assert_eq!(tokens.len(), 1, "synonym {term} segments as {tokens:?}");
+    }
 }
 
 #[test]

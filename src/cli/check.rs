@@ -3,7 +3,8 @@
 
 use crate::app;
 use crate::config::Config;
-use crate::knowledge::drafts;
+use crate::knowledge::{Problem, drafts, lexicon};
+use crate::text::{self, Analyzer};
 
 use super::Code;
 
@@ -18,6 +19,7 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
     let loaded = app::load_knowledge(config);
     let mut out = super::Stdout::new();
     let mut problems: Vec<crate::knowledge::Problem> = loaded.problems.clone();
+    problems.extend(unsegmented_synonyms(config, &loaded.knowledge.lexicon)?);
     // Drafts (knowledge/drafts/) are not served; each is checked as if it were published.
     let dir = &config.knowledge.dir;
     let ids = drafts::list(dir);
@@ -44,4 +46,41 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<Code> {
     } else {
         Code::Ok
     })
+}
+
+/// Synonym terms that questions never contain as one word: the segmenter splits them (国际邮包 →
+/// 国际 / 邮包), so their group silently does less than it says. A warning naming the line and
+/// the fix (a dictionary line, or removing the term).
+fn unsegmented_synonyms(config: &Config, lexicon: &lexicon::Lexicon) -> anyhow::Result<Vec<Problem>> {
+    let path = config.knowledge.dir.join(lexicon::SYNONYMS);
+    let Ok(source) = std::fs::read_to_string(&path) else {
+        return Ok(Vec::new());
+    };
+    let analyzer = Analyzer::new(&lexicon.user_dict, &[], &lexicon.stopwords, &[])?;
+    let shown = path.display().to_string();
+    let mut problems = Vec::new();
+    for (line, terms) in lexicon::synonym_lines(&source) {
+        for term in terms {
+            let words: Vec<String> = analyzer
+                .query_tokens(&text::normalize(&term))
+                .into_iter()
+                .map(|t| t.text)
+                .collect();
+            if words.len() != 1 {
+                problems.push(Problem::warning(
+                    &shown,
+                    line,
+                    format!(
+                        "the synonym `{term}` is not one word to the segmenter ({}), so no question matches it",
+                        words.join(" / ")
+                    ),
+                    &format!(
+                        "add `{term} 500 n` to {} and reindex, or remove it from the group",
+                        lexicon::USER_DICT
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(problems)
 }

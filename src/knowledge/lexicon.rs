@@ -55,16 +55,24 @@ pub fn parse_user_dict(source: &str, text: &str, problems: &mut Vec<Problem>) ->
     out.join("\n")
 }
 
-/// Parses synonym groups: one group per line, terms separated by spaces (or 、 ， ,).
-pub fn parse_synonyms(source: &str, text: &str, problems: &mut Vec<Problem>) -> Vec<Vec<String>> {
-    let mut groups: Vec<Vec<String>> = Vec::new();
-    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for (line, l) in content_lines(text) {
-        let terms: Vec<String> = l
+/// The lines of a synonyms file as (line number, terms): terms separated by spaces (or 、 ， ,).
+pub fn synonym_lines(text: &str) -> impl Iterator<Item = (usize, Vec<String>)> + '_ {
+    content_lines(text).map(|(line, l)| {
+        let terms = l
             .split(|c: char| c.is_whitespace() || matches!(c, '、' | '，' | ','))
             .filter(|t| !t.is_empty())
             .map(str::to_string)
             .collect();
+        (line, terms)
+    })
+}
+
+/// Parses synonym groups: one group per line, terms separated by spaces (or 、 ， ,).
+pub fn parse_synonyms(source: &str, text: &str, problems: &mut Vec<Problem>) -> Vec<Vec<String>> {
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (line, terms) in synonym_lines(text) {
+        let l = terms.join(" ");
         if terms.len() < 2 {
             problems.push(Problem::error(
                 source,
