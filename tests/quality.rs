@@ -573,6 +573,24 @@ fn words_pointing_back_at_one_part_narrow_the_previous_question() {
 }
 
 #[test]
+fn a_bare_term_naming_a_family_of_matters_is_asked_back() {
+    let (_site, assistant) = shipped_assistant();
+    for term in ["原产地", "担保"] {
+        let reply = assistant.ask(term);
+        assert_eq!(reply.decision, Decision::Clarify, "{term}: {reply:?}");
+        let offered: Vec<&str> = match &reply.body {
+            customs_bot::reply::Body::Clarify(c) => c.iter().map(|c| c.title.as_str()).collect(),
+            other => panic!("{term}: {other:?}"),
+        };
+        assert_eq!(offered.len(), 3, "{term}: {offered:?}");
+        assert!(offered.iter().all(|t| t.contains(term)), "{term}: {offered:?}");
+    }
+    // The entry titled by the term itself answers it.
+    let reply = assistant.ask("报关单位备案");
+    assert_eq!(reply.decision, Decision::Answer, "{reply:?}");
+}
+
+#[test]
 fn heldout_dialogues_are_followed_in_context() {
     // Issue #11's floors (follow-ups ≥ 85 % right, ≤ 2 % of turns wrong) are not reached: measured
     // 2026-11-30, 84.3 % of follow-up turns right and 7.3 % of all turns answered with another

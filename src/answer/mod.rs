@@ -60,6 +60,28 @@ pub struct Verdict {
     pub confidence: f32,
 }
 
+/// How many of the best entries a bare term must name in their titles to be a family's name.
+const FAMILY: usize = 3;
+
+/// Whether a question that is one bare term (原产地, 担保) names a family of matters rather than
+/// one: each of the best entries has the term in its title, and none is titled by the term alone
+/// (报关单位备案 is the entry of that title). Such a question is offered the family, never
+/// answered with one member. `titles` are the best entries' titles, best first.
+pub fn names_a_family<'a>(term: &str, titles: impl IntoIterator<Item = &'a str>) -> bool {
+    let letters = |t: &str| -> String { t.chars().filter(|c| c.is_alphanumeric()).collect() };
+    let titles: Vec<(String, String)> = titles
+        .into_iter()
+        .take(FAMILY)
+        .map(|t| {
+            let t = crate::text::normalize(t);
+            // The title's head, before a bracket or a colon: 「报关单位备案（收发货人、报关企业）」.
+            let head = t.split(['（', '(', '：', ':']).next().unwrap_or_default();
+            (letters(&t), letters(head))
+        })
+        .collect();
+    titles.len() == FAMILY && titles.iter().all(|(t, head)| t.contains(term) && head != term)
+}
+
 /// How sure we are of one entry: the geometric mean of coverage and (capped) normalised score.
 pub fn confidence(s: &Scored) -> f32 {
     (s.coverage.clamp(0.0, 1.0) * s.norm.clamp(0.0, 1.0)).sqrt()
@@ -142,6 +164,25 @@ pub fn decide(ranked: &[Scored], t: &AnswerConfig) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bare_term_in_every_best_title_names_a_family() {
+        let origin = ["原产地证书怎么申领", "RCEP原产地规则", "原产地证书丢了怎么办"];
+        assert!(names_a_family("原产地", origin));
+        // One of them is titled by the term itself: that entry is the answer.
+        let filing = [
+            "报关单位备案（收发货人、报关企业）",
+            "报关单位备案信息变更",
+            "报关单位备案注销",
+        ];
+        assert!(!names_a_family("报关单位备案", filing));
+        // A best entry without the term, or fewer than three: not a family.
+        assert!(!names_a_family(
+            "原产地",
+            ["原产地证书怎么申领", "RCEP原产地规则", "进口货物申报"]
+        ));
+        assert!(!names_a_family("原产地", ["原产地证书怎么申领", "RCEP原产地规则"]));
+    }
 
     fn s(score: f32, coverage: f32, norm: f32) -> Scored {
         Scored {

@@ -270,7 +270,16 @@ impl Assistant {
                 matched: h.matched,
             })
             .collect();
-        let verdict = answer::decide(&scored, t);
+        let mut verdict = answer::decide(&scored, t);
+        // One bare term that every best entry has in its title (原产地, 担保): which of them?
+        if verdict.decision == Decision::Answer
+            && let [group] = query.groups.as_slice()
+            && bare(&normalized) == group.word
+            && answer::names_a_family(&group.word, hits.iter().map(|h| index.entry(h.entry).title.as_str()))
+        {
+            verdict.decision = Decision::Clarify;
+            verdict.picks = (0..hits.len().min(t.max_choices)).collect();
+        }
         // One product of one country: a person's lookup — unless the entry answered is about that
         // very product (日本水产品), and so holds its status.
         let specific = answer::specific_request(&normalized).filter(|&kind| {
@@ -489,4 +498,11 @@ fn handoff(question: &str, reason: HandoffReason, candidates: Vec<Candidate>, co
         confidence,
         body: Body::Handoff(reason),
     }
+}
+
+/// A question's letters and digits without a closing particle (原产地呢 → 原产地): what is left
+/// of a question that is one bare term.
+fn bare(normalized: &str) -> String {
+    let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();
+    core.trim_end_matches(['呢', '吗', '啊', '呀']).to_string()
 }
