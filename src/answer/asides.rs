@@ -494,7 +494,7 @@ const NO_PRODUCT: [&str; 14] = [
 
 /// 「进口红酒关税是多少」, 「铜精矿进口关税税率是多少」: the rate of one named product, which depends on its
 /// commodity code — a person's (or a ruling's) answer, not an entry's. 「进口关税税率是多少」 and
-/// 「行邮税税率是多少」 name no product and are questions about the rules.
+/// 「行邮税税率是多少」 (or any tax's name before 税率) name no product and are questions about the rules.
 fn asks_a_products_rate(normalized: &str) -> bool {
     if !["多少", "几个点", "几个税点"].iter().any(|p| normalized.contains(p)) {
         return false;
@@ -525,7 +525,8 @@ fn asks_a_products_rate(normalized: &str) -> bool {
         head = head.replace(noise, "");
     }
     let head: String = head.chars().filter(|c| c.is_alphanumeric()).collect();
-    head.chars().count() >= 2 && !NO_PRODUCT.iter().any(|w| head == *w)
+    // A tax's own name (行邮税, 邮包税, 消费税 — or mistyped, 行油税) is not a product.
+    head.chars().count() >= 2 && !head.ends_with('税') && !NO_PRODUCT.iter().any(|w| head == *w)
 }
 
 /// Whether a normalised message asks for a person (转人工, 人工客服 …) rather than asking a question.
@@ -669,6 +670,8 @@ mod tests {
             ("请问我们公司的减免税申请什么时候能批下来", Some(Specific::OwnCase)),
             ("预裁定申请审核要多久", None),
             ("行邮税税率是多少", None),
+            ("行油税税率多少,分几档", None),
+            ("邮包税税率是多少", None),
             ("进口红酒关税是多少个点", Some(Specific::CodeLookup)),
             ("铜精矿进口关税税率是多少", Some(Specific::CodeLookup)),
             ("进口汽车关税是多少", Some(Specific::CodeLookup)),
