@@ -67,6 +67,8 @@ fn unsegmented_synonyms(config: &Config, lexicon: &lexicon::Lexicon) -> anyhow::
                 .map(|t| t.text)
                 .collect();
             if words.len() != 1 {
+                // The dictionary's convention: 300 for a two-character word, 500 for a longer one.
+                let frequency = if term.chars().count() <= 2 { 300 } else { 500 };
                 problems.push(Problem::warning(
                     &shown,
                     line,
@@ -75,7 +77,7 @@ fn unsegmented_synonyms(config: &Config, lexicon: &lexicon::Lexicon) -> anyhow::
                         words.join(" / ")
                     ),
                     &format!(
-                        "add `{term} 500 n` to {} and reindex, or remove it from the group",
+                        "add `{term} {frequency} n` to {} and reindex, or remove it from the group",
                         lexicon::USER_DICT
                     ),
                 ));
