@@ -521,23 +521,26 @@ fn long_heldout_messages_are_answered_question_by_question() {
     );
 }
 
+/// One conversation's turns in order: the entry each turn was resolved against.
+fn topics(assistant: &Assistant, turns: &[&str]) -> Vec<Option<String>> {
+    let mut conversation = customs_bot::conversation::Conversation::default();
+    turns
+        .iter()
+        .map(|t| {
+            let turn = assistant.converse(&conversation, t);
+            conversation = turn.conversation.clone();
+            turn.topic().map(str::to_string)
+        })
+        .collect()
+}
+
 /// The topic stays only while a turn is about it: a short turn that names a neighbouring matter
 /// with words of its own moves to it, 「…也一样吗」 asks about the topic, and an ellipsis replaces the
 /// word that named the topic (from the dev dialogues).
 #[test]
 fn a_short_turn_naming_a_neighbouring_matter_moves_to_it() {
     let (_site, assistant) = shipped_assistant();
-    let talk = |turns: &[&str]| -> Vec<Option<String>> {
-        let mut conversation = customs_bot::conversation::Conversation::default();
-        turns
-            .iter()
-            .map(|t| {
-                let turn = assistant.converse(&conversation, t);
-                conversation = turn.conversation.clone();
-                turn.topic().map(str::to_string)
-            })
-            .collect()
-    };
+    let talk = |turns: &[&str]| topics(&assistant, turns);
     let ids = |v: &[&str]| -> Vec<Option<String>> { v.iter().map(|s| Some(s.to_string())).collect() };
     assert_eq!(
         talk(&["进口食品要贴中文标签吗", "进口商需要备案吗"]),
@@ -571,17 +574,7 @@ fn a_short_turn_naming_a_neighbouring_matter_moves_to_it() {
 #[test]
 fn words_pointing_back_at_one_part_narrow_the_previous_question() {
     let (_site, assistant) = shipped_assistant();
-    let talk = |turns: &[&str]| -> Vec<Option<String>> {
-        let mut conversation = customs_bot::conversation::Conversation::default();
-        turns
-            .iter()
-            .map(|t| {
-                let turn = assistant.converse(&conversation, t);
-                conversation = turn.conversation.clone();
-                turn.topic().map(str::to_string)
-            })
-            .collect()
-    };
+    let talk = |turns: &[&str]| topics(&assistant, turns);
     // After an overview, 「X那个」 is the part of it about X — not whatever entry X alone finds.
     assert_eq!(
         talk(&["个人物品入境有什么规定", "烟酒那个"])[1].as_deref(),
