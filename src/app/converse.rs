@@ -243,7 +243,15 @@ impl Assistant {
             .and_then(|id| self.answer_entry(id));
         let reply = match about_it {
             Some(answer) => answer,
-            None => choices(text, &narrowed, self.config().answer.max_choices),
+            // The narrowed reading found them, but not clearly enough: the person chooses.
+            None => {
+                let best = narrowed
+                    .candidates
+                    .iter()
+                    .take(self.config().answer.max_choices)
+                    .cloned();
+                offer(text, best.collect(), narrowed.confidence)
+            }
         };
         Some(after(before, asked(text, reply)).led_by(Some(question)))
     }
@@ -473,25 +481,17 @@ fn two_readings(text: &str, topic: &Entry, alone: &Reply) -> Reply {
         score: 1.0,
     }];
     choices.extend(alone.candidates.iter().find(|c| c.id != topic.id).cloned());
-    Reply {
-        question: text.trim().to_string(),
-        decision: Decision::Clarify,
-        entry: None,
-        candidates: choices.clone(),
-        confidence: alone.confidence,
-        body: Body::Clarify(choices),
-    }
+    offer(text, choices, alone.confidence)
 }
 
-/// The best entries of `reading` offered as choices: it found them, but not clearly enough.
-fn choices(text: &str, reading: &Reply, max: usize) -> Reply {
-    let choices: Vec<_> = reading.candidates.iter().take(max).cloned().collect();
+/// `choices` offered to the person as the reply to `text`.
+fn offer(text: &str, choices: Vec<crate::reply::Candidate>, confidence: f32) -> Reply {
     Reply {
         question: text.trim().to_string(),
         decision: Decision::Clarify,
         entry: None,
         candidates: choices.clone(),
-        confidence: reading.confidence,
+        confidence,
         body: Body::Clarify(choices),
     }
 }
