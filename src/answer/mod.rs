@@ -66,17 +66,18 @@ const FAMILY: usize = 3;
 /// Whether a question that is one bare term (原产地, 担保) names a family of matters rather than
 /// one: each of the best entries has the term in its title, and none is titled by the term alone
 /// (报关单位备案 is the entry of that title). Such a question is offered the family, never
-/// answered with one member. `titles` are the best entries' titles, best first.
-pub fn names_a_family<'a>(term: &str, titles: impl IntoIterator<Item = &'a str>) -> bool {
+/// answered with one member. `titles` are the best entries' titles, best first, normalised as the
+/// question is.
+pub fn names_a_family<S: AsRef<str>>(term: &str, titles: impl IntoIterator<Item = S>) -> bool {
     let letters = |t: &str| -> String { t.chars().filter(|c| c.is_alphanumeric()).collect() };
     let titles: Vec<(String, String)> = titles
         .into_iter()
         .take(FAMILY)
         .map(|t| {
-            let t = crate::text::normalize(t);
+            let t = t.as_ref();
             // The title's head, before a bracket or a colon: 「报关单位备案（收发货人、报关企业）」.
             let head = t.split(['（', '(', '：', ':']).next().unwrap_or_default();
-            (letters(&t), letters(head))
+            (letters(t), letters(head))
         })
         .collect();
     titles.len() == FAMILY && titles.iter().all(|(t, head)| t.contains(term) && head != term)

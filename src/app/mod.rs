@@ -275,7 +275,10 @@ impl Assistant {
         if verdict.decision == Decision::Answer
             && let [group] = query.groups.as_slice()
             && bare(&normalized) == group.word
-            && answer::names_a_family(&group.word, hits.iter().map(|h| index.entry(h.entry).title.as_str()))
+            && answer::names_a_family(
+                &group.word,
+                hits.iter().map(|h| text::normalize(&index.entry(h.entry).title)),
+            )
         {
             verdict.decision = Decision::Clarify;
             verdict.picks = (0..hits.len().min(t.max_choices)).collect();
