@@ -302,24 +302,7 @@ impl Analyzer {
             if !seen.insert(tok.text.clone()) {
                 continue;
             }
-            let weight = pos_weight(tag.tag);
-            let synonyms = self.synonyms_of(&tok.text);
-            let parts = if tok.text.chars().count() > 2 {
-                self.jieba
-                    .cut_for_search(&tok.text, true)
-                    .into_iter()
-                    .map(|t| t.word.to_string())
-                    .filter(|w| w != &tok.text && w.chars().count() >= 2 && !self.is_stopword(w))
-                    .collect::<Vec<_>>()
-            } else {
-                Vec::new()
-            };
-            groups.push(TermGroup {
-                word: tok.text,
-                synonyms,
-                parts,
-                weight,
-            });
+            groups.push(self.group(tok.text, tag.tag));
         }
         let bigrams = bigrams(&content);
         Query {
@@ -327,6 +310,60 @@ impl Analyzer {
             groups,
             bigrams,
         }
+    }
+}
+
+impl Analyzer {
+    /// A question word with its expansions; `tag` is its part of speech.
+    fn group(&self, word: String, tag: &str) -> TermGroup {
+        let synonyms = self.synonyms_of(&word);
+        let parts = if word.chars().count() > 2 {
+            self.jieba
+                .cut_for_search(&word, true)
+                .into_iter()
+                .map(|t| t.word.to_string())
+                .filter(|w| w != &word && w.chars().count() >= 2 && !self.is_stopword(w))
+                .collect::<Vec<_>>()
+        } else {
+            Vec::new()
+        };
+        TermGroup {
+            word,
+            synonyms,
+            parts,
+            weight: pos_weight(tag),
+        }
+    }
+
+    /// A question word jieba's HMM guessed (it is in no dictionary) by joining a function word to a
+    /// neighbouring character (能修, 税能, 会禁, 发了, 那要): the words it is made of that name or do
+    /// something — the function words go, as stopwords do — so the character beside it is searched
+    /// instead of the whole counting as an unknown name. None for any other word, and for a guessed
+    /// word without a function word in it (机查, 曹家堡): it may be a name, or a homophone typed
+    /// by mistake. The caller asks only about words the index does not hold: the index is
+    /// segmented the same way, so a guessed word it holds (要交) matches as it is.
+    pub fn unmerged(&self, word: &str) -> Option<Vec<TermGroup>> {
+        let guessed = word.chars().count() >= 2
+            && word.chars().all(is_cjk)
+            && !self.jieba.has_word(word)
+            && !self.synonyms.contains_key(word);
+        if !guessed {
+            return None;
+        }
+        let parts: Vec<&str> = self.jieba.cut(word, false).into_iter().map(|t| t.word).collect();
+        if parts.len() < 2 || !parts.iter().any(|p| self.is_stopword(p)) {
+            return None;
+        }
+        let content = parts.into_iter().filter(|p| !self.is_stopword(p)).filter_map(|p| {
+            let tag = self
+                .jieba
+                .tag(p, false)
+                .first()
+                .map(|t| t.tag.to_string())
+                .unwrap_or_default();
+            (pos_weight(&tag) >= VERB_WEIGHT).then(|| self.group(p.to_string(), &tag))
+        });
+        Some(content.collect())
     }
 }
 
@@ -347,9 +384,12 @@ pub fn sound(word: &str) -> Option<String> {
 }
 
 /// The topical weight of a jieba part-of-speech tag (see `TermGroup::weight`).
+/// The weight of a verb (see [`pos_weight`]).
+const VERB_WEIGHT: f32 = 0.6;
+
 fn pos_weight(tag: &str) -> f32 {
     match tag {
-        "v" | "vd" | "vi" | "vq" => 0.6,
+        "v" | "vd" | "vi" | "vq" => VERB_WEIGHT,
         t if t.starts_with('n') || matches!(t, "vn" | "an" | "eng" | "m" | "j" | "i" | "l" | "g") => 1.0,
         _ => 0.3,
     }

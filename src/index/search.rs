@@ -35,8 +35,36 @@ impl SearchIndex {
             .map(|g| self.word_stats(&searcher, g))
             .collect::<anyhow::Result<Vec<_>>>()?;
         // A homophone added to a word changes what the index knows about it: count that word again.
-        for i in self.add_homophones(&mut query.groups, &stats) {
+        let homophones = self.add_homophones(&mut query.groups, &stats);
+        for &i in &homophones {
             stats[i] = self.word_stats(&searcher, &query.groups[i])?;
+        }
+        // A word the index does not hold that the segmenter made by joining a function word to a
+        // character (税能, 会禁): the character is the word searched.
+        let mut i = 0;
+        while i < query.groups.len() {
+            let unknown = stats[i].entries_with == 0 && stats[i].general_freq == 0 && !homophones.contains(&i);
+            let split = if unknown {
+                self.analyzer.unmerged(&query.groups[i].word)
+            } else {
+                None
+            };
+            let Some(parts) = split else {
+                i += 1;
+                continue;
+            };
+            let parts: Vec<TermGroup> = parts
+                .into_iter()
+                .filter(|p| !query.groups.iter().any(|g| g.word == p.word))
+                .collect();
+            let counted = parts
+                .iter()
+                .map(|g| self.word_stats(&searcher, g))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let n = parts.len();
+            query.groups.splice(i..=i, parts);
+            stats.splice(i..=i, counted);
+            i += n;
         }
         let counts = Counts {
             entries: self.entries.len().max(1) as u64,

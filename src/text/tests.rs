@@ -130,3 +130,18 @@ fn bigrams_table() {
         assert_eq!(bigrams(input), expected, "bigrams({input:?})");
     }
 }
+
+#[test]
+fn a_word_the_hmm_joined_to_a_function_word_is_its_content_words() {
+    let a = Analyzer::new("", &[], &["能".into(), "会".into(), "那".into(), "要".into()], &[]).unwrap();
+    let words = |w: &str| a.unmerged(w).map(|g| g.into_iter().map(|g| g.word).collect::<Vec<_>>());
+    // 税能减吗: 税能 is no word; 税 is what is asked about.
+    assert_eq!(words("税能"), Some(vec!["税".to_string()]));
+    assert_eq!(words("会禁"), Some(vec!["禁".to_string()]));
+    // Nothing but function words: nothing to search.
+    assert_eq!(words("那要"), Some(vec![]));
+    // No function word in it: perhaps a name, or a homophone typed by mistake (机查 for 稽查).
+    assert_eq!(words("机查"), None);
+    // A dictionary word is itself.
+    assert_eq!(words("报关"), None);
+}
