@@ -589,6 +589,15 @@ fn words_pointing_back_at_one_part_narrow_the_previous_question() {
 }
 
 #[test]
+fn a_follow_up_after_a_choice_is_read_with_the_chosen_matter() {
+    let (_site, assistant) = shipped_assistant();
+    // 备案 is too vague to read 多久能批下来 with; the choice made (知识产权那个) is not.
+    let t = topics(&assistant, &["备案", "知识产权那个", "多久能批下来"]);
+    assert_eq!(t[1].as_deref(), Some("proc-ipr-recordation"), "{t:?}");
+    assert_eq!(t[2].as_deref(), Some("proc-ipr-recordation"), "{t:?}");
+}
+
+#[test]
 fn a_bare_term_naming_a_family_of_matters_is_asked_back() {
     let (_site, assistant) = shipped_assistant();
     for term in ["原产地", "担保"] {

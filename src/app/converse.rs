@@ -98,10 +98,12 @@ impl Assistant {
         if reading == Reading::Turn && conversation::rejects(&normalized) {
             return after(before, handoff(text.trim(), HandoffReason::Vague, Vec::new(), 0.0));
         }
+        // The chosen matter's title is what the person now asks about: the words that led to the
+        // choices (备案, 原产地证) were too vague to read a follow-up with.
         if let Some(i) = conversation::choice(&normalized, &before.offered)
             && let Some(reply) = self.answer_entry(&before.offered[i].id)
         {
-            return after(before, reply).led_by(before.last_question.clone());
+            return after(before, reply).led_by(Some(before.offered[i].title.clone()));
         }
         // A choice's number with no choices offered (3, after an answer) points at nothing: never
         // read it with the previous question (it would find the topic again).
@@ -154,6 +156,7 @@ impl Assistant {
                         in_context.entry.as_ref().map(|e| &e.id) == alone.entry.as_ref().map(|e| &e.id)
                             || (rest.chars().count() >= 2
                                 && !names(&entry, &rest)
+                                && !text::normalize(&entry.body).contains(rest.trim())
                                 && alone
                                     .entry
                                     .as_ref()

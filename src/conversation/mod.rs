@@ -127,6 +127,10 @@ const FILLER: &[&str] = &[
     "具体",
     "现在",
     "一共",
+    // Whom a follow-up is told to or asked of: always customs, never the matter (要提前多久跟海关说).
+    "跟海关说",
+    "告诉海关",
+    "通知海关",
 ];
 
 /// How a turn ends when it points back at one part of what was just said (食品那个).

@@ -26,6 +26,9 @@ fn an_aspect_alone_is_a_follow_up() {
         ("要什么证明", Aspect::Materials),
         ("要啥材料", Aspect::Materials),
         ("那啥时候呢", Aspect::TimeLimit),
+        ("依据是哪条", Aspect::LegalBasis),
+        ("要提前多久跟海关说", Aspect::TimeLimit),
+        ("具体怎么操作", Aspect::Process),
     ] {
         assert_eq!(shape(turn), Shape::Aspect(a), "{turn}");
     }
