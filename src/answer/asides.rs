@@ -357,7 +357,7 @@ const MAY_IMPORT: [&str; 9] = [
 ];
 
 /// Phrases that ask where something stands or how it ended.
-const STATUS: [&str; 25] = [
+const STATUS: [&str; 27] = [
     "被退回",
     "退单原因",
     "为什么被退",
@@ -383,10 +383,12 @@ const STATUS: [&str; 25] = [
     "什么时候能批",
     "啥时候能批",
     "啥时候放行",
+    "能放行吗",
+    "能不能放行",
 ];
 /// Phrases that point at the person's own item or case (我的包裹, 我们公司的申请, 我妈在机场…), not
 /// at people in general (给我反馈, 我们进口一批货时…).
-const OWN: [&str; 13] = [
+const OWN: [&str; 18] = [
     "我的",
     "我们的",
     "我司",
@@ -400,6 +402,11 @@ const OWN: [&str; 13] = [
     "我朋友的",
     "我老婆",
     "我老公",
+    "我们这批",
+    "我们这票",
+    "我司这批",
+    "我司这票",
+    "我们那批",
 ];
 
 /// Documents of a decision taken in a case (with [`OWN`]: the person's own case).
@@ -680,6 +687,8 @@ mod tests {
             ("我们一批进口货物价格还在审核,多久能批下来", None),
             ("请问我们公司的减免税申请什么时候能批下来", Some(Specific::OwnCase)),
             ("预裁定申请审核要多久", None),
+            ("我们这批奶粉卫生证书日期写错了 能放行吗", Some(Specific::OwnCase)),
+            ("卫生证书日期写错了货物能放行吗", None),
             ("行邮税税率是多少", None),
             ("行油税税率多少,分几档", None),
             ("邮包税税率是多少", None),
