@@ -586,6 +586,11 @@ fn words_pointing_back_at_one_part_narrow_the_previous_question() {
     );
     // After choices none of which is about X: the previous question narrowed by X.
     assert_eq!(talk(&["跨境电商", "交税那个"])[1].as_deref(), Some("post-cbec-tax"));
+    // Words that describe the topic itself keep it (it is no overview).
+    assert_eq!(
+        talk(&["包裹被海关扣了怎么办", "被扣了让补税的那种"])[1].as_deref(),
+        Some("post-parcel-held")
+    );
 }
 
 #[test]

@@ -194,7 +194,7 @@ impl Assistant {
     }
 
     /// 「X那个」: the part about X of what was just said. Words that describe an offered choice
-    /// (减免税还没批下来那种) pick it. Otherwise the previous question narrowed by X is read, and
+    /// (减免税还没批下来那种) pick it, and words that describe the topic itself keep it. Otherwise the previous question narrowed by X is read, and
     /// its best entry about X — other than the topic, which X is a part of — is the answer: among
     /// its best entries, the one X's words alone rank first, else the first whose title or
     /// keywords name X (烟酒那个 after an overview of personal articles → the tobacco and alcohol
@@ -213,7 +213,14 @@ impl Assistant {
                 .entry
                 .as_ref()
                 .is_some_and(|e| before.offered.iter().any(|o| o.id == e.id));
-        if picks_an_offer {
+        // Words that, read alone, answer the topic itself describe it (包裹 → 被扣了让补税的那种):
+        // it is no overview whose part is meant.
+        let describes_the_topic = alone.decision == Decision::Answer
+            && alone
+                .entry
+                .as_ref()
+                .is_some_and(|e| topic.is_some_and(|t| t.id == e.id));
+        if picks_an_offer || describes_the_topic {
             return Some(after(before, alone.clone()).led_by(before.last_question.clone()));
         }
         let previous = before.last_question.as_deref()?;
