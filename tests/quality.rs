@@ -594,6 +594,16 @@ fn words_pointing_back_at_one_part_narrow_the_previous_question() {
 }
 
 #[test]
+fn a_turn_announced_as_another_question_is_read_alone() {
+    let (_site, assistant) = shipped_assistant();
+    let t = topics(
+        &assistant,
+        &["普惠制產地證現在還能簽嗎", "另外原產地證書可以自己列印嗎"],
+    );
+    assert_eq!(t[1].as_deref(), Some("origin-self-print-verify"), "{t:?}");
+}
+
+#[test]
 fn a_follow_up_after_a_choice_is_read_with_the_chosen_matter() {
     let (_site, assistant) = shipped_assistant();
     // 备案 is too vague to read 多久能批下来 with; the choice made (知识产权那个) is not.

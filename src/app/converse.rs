@@ -127,6 +127,13 @@ impl Assistant {
             }
             _ => {}
         }
+        // 另外…, 对了…: the person says this is another question; its own reading answers it.
+        if reading == Reading::Turn
+            && alone.decision == Decision::Answer
+            && conversation::announces_a_new_question(&normalized)
+        {
+            return after(before, alone);
+        }
         let topic = before
             .topic
             .as_deref()

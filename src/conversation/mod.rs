@@ -247,6 +247,25 @@ const REJECTIONS: &[&str] = &[
     "不是",
 ];
 
+/// How a turn begins when the person says it is another question (另外…, 对了…, 顺便问一下…).
+const NEW_QUESTION: &[&str] = &[
+    "另外",
+    "对了",
+    "顺便",
+    "还想问",
+    "再问个",
+    "再问一个",
+    "换个问题",
+    "另问",
+];
+
+/// Whether a turn announces a question of its own: it is then read alone, never with the topic.
+/// 还有 is not such a mark (还有出口呢 is an ellipsis). `normalized` is `text::normalize`d.
+pub fn announces_a_new_question(normalized: &str) -> bool {
+    let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();
+    NEW_QUESTION.iter().any(|m| core.starts_with(m))
+}
+
 /// Whether a turn says the last answer was about the wrong matter. `normalized` is `text::normalize`d.
 pub fn rejects(normalized: &str) -> bool {
     let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();

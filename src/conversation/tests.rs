@@ -146,3 +146,17 @@ fn a_bare_number_is_only_a_choice() {
         assert!(!only_a_number(&crate::text::normalize(t)), "{t}");
     }
 }
+
+#[test]
+fn a_turn_may_announce_a_question_of_its_own() {
+    for turn in [
+        "另外，原产地证书可以自己打印吗",
+        "对了 我留学刚回来能买免税车吗",
+        "顺便问一下滞报金怎么算",
+    ] {
+        assert!(announces_a_new_question(turn), "{turn}");
+    }
+    for turn in ["还有出口呢", "原产地证书可以自己打印吗", "那要多久"] {
+        assert!(!announces_a_new_question(turn), "{turn}");
+    }
+}
