@@ -45,6 +45,11 @@ fn is_term_char(c: char) -> bool {
     c.is_alphanumeric()
 }
 
+/// Only the letters and digits of a text: what a turn says, without punctuation, spaces or emoji.
+pub fn letters(text: &str) -> String {
+    text.chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
 /// True when a segment carries something searchable (not punctuation, whitespace or emoji only).
 pub fn is_term(word: &str) -> bool {
     word.chars().any(is_term_char)

@@ -538,14 +538,14 @@ fn asks_a_products_rate(normalized: &str) -> bool {
     ] {
         head = head.replace(noise, "");
     }
-    let head: String = head.chars().filter(|c| c.is_alphanumeric()).collect();
+    let head = super::letters(&head);
     // A tax's own name (行邮税, 邮包税, 消费税 — or mistyped, 行油税) is not a product.
     head.chars().count() >= 2 && !head.ends_with('税') && !NO_PRODUCT.iter().any(|w| head == *w)
 }
 
 /// Whether a normalised message asks for a person (转人工, 人工客服 …) rather than asking a question.
 pub fn wants_human(normalized: &str) -> bool {
-    let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();
+    let core = super::letters(normalized);
     core == "人工" || (HUMAN.iter().any(|p| core.contains(p)) && core.chars().count() <= 12)
 }
 
@@ -555,7 +555,7 @@ pub fn smalltalk(normalized: &str) -> Option<Smalltalk> {
     if !normalized.chars().any(char::is_alphanumeric) {
         return Some(Smalltalk::NoText);
     }
-    let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();
+    let core = super::letters(normalized);
     // Consume the message fragment by fragment, longest first; anything else makes it a question.
     let mut rest = core.as_str();
     let mut seen: Vec<Smalltalk> = Vec::new();

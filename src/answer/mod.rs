@@ -63,13 +63,17 @@ pub struct Verdict {
 /// How many of the best entries a bare term must name in their titles to be a family's name.
 const FAMILY: usize = 3;
 
+/// Only the letters and digits of a text (`text::letters`; answer depends on nothing but config).
+pub(crate) fn letters(text: &str) -> String {
+    text.chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
 /// Whether a question that is one bare term (原产地, 担保) names a family of matters rather than
 /// one: each of the best entries has the term in its title, and none is titled by the term alone
 /// (报关单位备案 is the entry of that title). Such a question is offered the family, never
 /// answered with one member. `titles` are the best entries' titles, best first, normalised as the
 /// question is.
 pub fn names_a_family<S: AsRef<str>>(term: &str, titles: impl IntoIterator<Item = S>) -> bool {
-    let letters = |t: &str| -> String { t.chars().filter(|c| c.is_alphanumeric()).collect() };
     let titles: Vec<(String, String)> = titles
         .into_iter()
         .take(FAMILY)

@@ -506,6 +506,6 @@ fn handoff(question: &str, reason: HandoffReason, candidates: Vec<Candidate>, co
 /// A question's letters and digits without a closing particle (原产地呢 → 原产地): what is left
 /// of a question that is one bare term.
 fn bare(normalized: &str) -> String {
-    let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();
+    let core = text::letters(normalized);
     core.trim_end_matches(['呢', '吗', '啊', '呀']).to_string()
 }

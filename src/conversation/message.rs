@@ -84,7 +84,7 @@ pub fn questions(text: &str) -> Vec<String> {
 
 fn consider(sentence: &str, out: &mut Vec<String>) {
     let s = sentence.trim();
-    let core: String = s.chars().filter(|c| c.is_alphanumeric()).collect();
+    let core = crate::text::letters(s);
     if core.chars().count() < 3
         || COURTESY
             .iter()

@@ -16,6 +16,7 @@
 mod aspect;
 pub mod message;
 
+use crate::text;
 use serde::{Deserialize, Serialize};
 
 pub use aspect::{Aspect, aspect};
@@ -181,7 +182,7 @@ pub fn shape(normalized: &str) -> Shape {
 /// A turn's letters and digits, with the colloquial 啥 and 咋 written as 什么 and 怎么 (舱单啥时候传
 /// asks a time limit as 什么时候 does).
 fn plain(normalized: &str) -> String {
-    let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();
+    let core = text::letters(normalized);
     aspect::colloquial(&core)
 }
 
@@ -262,13 +263,13 @@ const NEW_QUESTION: &[&str] = &[
 /// Whether a turn announces a question of its own: it is then read alone, never with the topic.
 /// 还有 is not such a mark (还有出口呢 is an ellipsis). `normalized` is `text::normalize`d.
 pub fn announces_a_new_question(normalized: &str) -> bool {
-    let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();
+    let core = text::letters(normalized);
     NEW_QUESTION.iter().any(|m| core.starts_with(m))
 }
 
 /// Whether a turn says the last answer was about the wrong matter. `normalized` is `text::normalize`d.
 pub fn rejects(normalized: &str) -> bool {
-    let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();
+    let core = text::letters(normalized);
     let core = core.trim_start_matches(['嗯', '呃', '额', '哎']);
     let core = ["好像", "可是", "但是", "你这"]
         .iter()
@@ -284,7 +285,7 @@ pub fn choice(normalized: &str, offered: &[Offer]) -> Option<usize> {
     if offered.is_empty() {
         return None;
     }
-    let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();
+    let core = text::letters(normalized);
     if core.is_empty() || core.chars().count() > 24 {
         return None;
     }
@@ -304,12 +305,7 @@ pub fn choice(normalized: &str, offered: &[Offer]) -> Option<usize> {
     if words.chars().count() < 2 {
         return None;
     }
-    let normalize_title = |t: &str| -> String {
-        crate::text::normalize(t)
-            .chars()
-            .filter(|c| c.is_alphanumeric())
-            .collect()
-    };
+    let normalize_title = |t: &str| text::letters(&text::normalize(t));
     let matching: Vec<usize> = offered
         .iter()
         .enumerate()
@@ -328,7 +324,7 @@ pub fn choice(normalized: &str, offered: &[Offer]) -> Option<usize> {
 /// Whether a turn is nothing but a choice's number (2, 第三个, 选二): without the choices it
 /// refers to, it asks about nothing (and must never be searched: "2" would match figures).
 pub fn only_a_number(normalized: &str) -> bool {
-    let core: String = normalized.chars().filter(|c| c.is_alphanumeric()).collect();
+    let core = text::letters(normalized);
     ordinal(&core).is_some_and(|n| (1..=9).contains(&n))
 }
 
