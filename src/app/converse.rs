@@ -201,12 +201,13 @@ impl Assistant {
     }
 
     /// 「X那个」: the part about X of what was just said. Words that describe an offered choice
-    /// (减免税还没批下来那种) pick it, and words that describe the topic itself keep it. Otherwise the previous question narrowed by X is read, and
-    /// its best entry about X — other than the topic, which X is a part of — is the answer: among
-    /// its best entries, the one X's words alone rank first, else the first whose title or
-    /// keywords name X (烟酒那个 after an overview of personal articles → the tobacco and alcohol
-    /// limits, not the parcel rates that also list 烟酒). When none is, the
-    /// person chooses among what the narrowed reading found. None when there is nothing to narrow.
+    /// (减免税还没批下来那种) pick it, and words that describe the topic itself keep it. Otherwise
+    /// the previous question narrowed by X is read, and its best entry about X — other than the
+    /// topic, which X is a part of — is the answer: among its best entries, the one X's words
+    /// alone rank first, else the first whose title or keywords name X (烟酒那个 after an overview
+    /// of personal articles → the tobacco and alcohol limits, not the parcel rates that also list
+    /// 烟酒). When none is, the person chooses among what the narrowed reading found. None when
+    /// there is nothing to narrow.
     fn refine(
         &self,
         before: &Conversation,

@@ -35,15 +35,14 @@ impl SearchIndex {
             .map(|g| self.word_stats(&searcher, g))
             .collect::<anyhow::Result<Vec<_>>>()?;
         // A homophone added to a word changes what the index knows about it: count that word again.
-        let homophones = self.add_homophones(&mut query.groups, &stats);
-        for &i in &homophones {
+        for i in self.add_homophones(&mut query.groups, &stats) {
             stats[i] = self.word_stats(&searcher, &query.groups[i])?;
         }
-        // A word the index does not hold that the segmenter made by joining a function word to a
-        // character (税能, 会禁): the character is the word searched.
+        // A word the index does not hold (nor a homophone of it, counted above) that the segmenter
+        // made by joining a function word to a character (税能, 会禁): the character is searched.
         let mut i = 0;
         while i < query.groups.len() {
-            let unknown = stats[i].entries_with == 0 && stats[i].general_freq == 0 && !homophones.contains(&i);
+            let unknown = stats[i].entries_with == 0 && stats[i].general_freq == 0;
             let split = if unknown {
                 self.analyzer.unmerged(&query.groups[i].word)
             } else {
