@@ -344,9 +344,13 @@ fn names_a_document_number(normalized: &str) -> bool {
 }
 
 /// Phrases that ask whether something may come in.
-const MAY_IMPORT: [&str; 9] = [
+const MAY_IMPORT: [&str; 13] = [
     "能不能进口",
     "能否进口",
+    "可否进口",
+    "是否允许进口",
+    "是否可以进口",
+    "允不允许进口",
     "可不可以进口",
     "可以进口吗",
     "能进口吗",
@@ -688,6 +692,7 @@ mod tests {
             ("请问我们公司的减免税申请什么时候能批下来", Some(Specific::OwnCase)),
             ("预裁定申请审核要多久", None),
             ("我们这批奶粉卫生证书日期写错了 能放行吗", Some(Specific::OwnCase)),
+            ("阿根廷的冷冻牛肉目前是否允许进口", Some(Specific::Admission)),
             ("卫生证书日期写错了货物能放行吗", None),
             ("行邮税税率是多少", None),
             ("行油税税率多少,分几档", None),
