@@ -316,9 +316,7 @@ impl Analyzer {
             bigrams,
         }
     }
-}
 
-impl Analyzer {
     /// A question word with its expansions; `tag` is its part of speech.
     fn group(&self, word: String, tag: &str) -> TermGroup {
         let synonyms = self.synonyms_of(&word);
@@ -388,10 +386,10 @@ pub fn sound(word: &str) -> Option<String> {
     Some(out.join(" "))
 }
 
-/// The topical weight of a jieba part-of-speech tag (see `TermGroup::weight`).
 /// The weight of a verb (see [`pos_weight`]).
 const VERB_WEIGHT: f32 = 0.6;
 
+/// The topical weight of a jieba part-of-speech tag (see `TermGroup::weight`).
 fn pos_weight(tag: &str) -> f32 {
     match tag {
         "v" | "vd" | "vi" | "vq" => VERB_WEIGHT,

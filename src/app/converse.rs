@@ -216,18 +216,11 @@ impl Assistant {
         alone: &Reply,
         topic: Option<&Entry>,
     ) -> Option<Turn> {
-        let picks_an_offer = alone.decision == Decision::Answer
-            && alone
-                .entry
-                .as_ref()
-                .is_some_and(|e| before.offered.iter().any(|o| o.id == e.id));
+        let answered_alone = alone.entry.as_ref().filter(|_| alone.decision == Decision::Answer);
+        let picks_an_offer = answered_alone.is_some_and(|e| before.offered.iter().any(|o| o.id == e.id));
         // Words that, read alone, answer the topic itself describe it (包裹 → 被扣了让补税的那种):
         // it is no overview whose part is meant.
-        let describes_the_topic = alone.decision == Decision::Answer
-            && alone
-                .entry
-                .as_ref()
-                .is_some_and(|e| topic.is_some_and(|t| t.id == e.id));
+        let describes_the_topic = answered_alone.is_some_and(|e| topic.is_some_and(|t| t.id == e.id));
         if picks_an_offer || describes_the_topic {
             return Some(after(before, alone.clone()).led_by(before.last_question.clone()));
         }
