@@ -377,7 +377,7 @@ fn render(r: &Reply, o: &BTreeMap<String, String>, s: &dyn Style) -> String {
         }
         Body::Clarify(choices) => {
             let mut out = if choices.len() == 1 {
-                s.text("我不太确定您问的是不是这一项：")
+                s.text("我不太确定您问的是不是这一项（是的话请回复「是」或「1」）：")
             } else {
                 s.text("您的问题可能与以下几项有关，请选择：")
             };

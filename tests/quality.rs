@@ -630,6 +630,28 @@ fn a_bare_term_naming_a_family_of_matters_is_asked_back() {
     assert_eq!(reply.decision, Decision::Answer, "{reply:?}");
 }
 
+/// One entry far ahead of the rest but covering only part of the question is not answered and not
+/// handed off: the person is asked whether it is the one meant (the first stage of a two-stage
+/// fallback); yes shows it, no asks for the question again with the hotline.
+#[test]
+fn a_clear_but_partial_match_is_asked_about_and_yes_shows_it() {
+    let (_site, assistant) = shipped_assistant();
+    let start = customs_bot::conversation::Conversation::default();
+    let asked = assistant.converse(&start, "带贵重相机出境，回来时怎么证明是自己原来带出去的");
+    let offered: Vec<&str> = match &asked.reply.body {
+        customs_bot::reply::Body::Clarify(c) => c.iter().map(|c| c.id.as_str()).collect(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(offered, ["trav-exit-declaration"]);
+    let yes = assistant.converse(&asked.conversation, "是的");
+    assert_eq!(yes.reply.decision, Decision::Answer, "{:?}", yes.reply);
+    assert_eq!(yes.topic(), Some("trav-exit-declaration"));
+    let no = assistant.converse(&asked.conversation, "不是");
+    assert_eq!(no.reply.decision, Decision::Handoff, "{:?}", no.reply);
+    // What the knowledge base does not hold at all is still handed off.
+    assert_eq!(assistant.ask("西宁明天天气怎么样").decision, Decision::Handoff);
+}
+
 #[test]
 fn heldout_dialogues_are_followed_in_context() {
     // Issue #11's floors (follow-ups ≥ 85 % right, ≤ 2 % of turns wrong) are not reached: measured

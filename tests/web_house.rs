@@ -206,7 +206,11 @@ async fn html_in_questions_titles_and_answers_is_escaped_on_every_page() {
     let (_, _, page) = send(&a, get("/entry/permit-nasty")).await;
     assert_escaped("entry page", &page);
 
-    let v = ask(&a, &format!("西宁明天天气怎么样{NASTY}")).await;
+    let v = ask(
+        &a,
+        &format!("西宁明天天气怎么样，会下雪吗，高速封路了没有，航班会延误吗{NASTY}"),
+    )
+    .await;
     assert_eq!(v["decision"], "handoff", "{v}");
     assert!(!v["html"].as_str().unwrap().contains("<script>alert"), "{v}");
     let url = v["ticket"]["url"].as_str().unwrap().to_string();

@@ -152,6 +152,16 @@ pub fn decide(ranked: &[Scored], t: &AnswerConfig) -> Verdict {
         // The best entry is good but another is too close or explains more: offer both.
         picks = vec![0, 1];
     }
+    // Nothing to choose from, but one entry stands well ahead of the rest with a fair share of
+    // the question: ask whether it is the one meant (did you mean …?) instead of handing off.
+    let guess = informative
+        && top.coverage >= t.guess_coverage
+        && top.norm >= t.guess_norm
+        && margin >= t.guess_margin
+        && top.matched >= t.guess_matched;
+    if picks.is_empty() && guess {
+        picks = vec![0];
+    }
     if picks.is_empty() {
         return Verdict {
             decision: Decision::Handoff,
@@ -214,6 +224,10 @@ mod tests {
             clarify_coverage: 0.4,
             clarify_norm: 0.2,
             max_choices: 3,
+            guess_coverage: 0.3,
+            guess_norm: 0.5,
+            guess_margin: 0.5,
+            guess_matched: 4.0,
             max_question_chars: 300,
         }
     }
@@ -295,6 +309,29 @@ mod tests {
         // Raw BM25 of 40 means nothing on its own: most of the question is unknown to the knowledge base.
         let v = decide(&[s(40.0, 0.3, 0.7), s(30.0, 0.1, 0.2)], &t());
         assert_eq!(v.decision, Decision::Handoff);
+    }
+
+    #[test]
+    fn a_clear_leader_with_part_of_the_question_is_asked_about_not_answered() {
+        // Far ahead of the rest but covering only part of the question: "did you mean …?".
+        let leader = Scored {
+            score: 50.0,
+            coverage: 0.35,
+            norm: 0.6,
+            matched: 6.0,
+        };
+        let v = decide(&[leader, s(20.0, 0.2, 0.3)], &t());
+        assert_eq!((v.decision, v.picks.as_slice()), (Decision::Clarify, &[0][..]));
+        // Not far enough ahead, too little of the question, or too little specific vocabulary:
+        // handed off as before.
+        assert_eq!(decide(&[leader, s(30.0, 0.2, 0.3)], &t()).decision, Decision::Handoff);
+        let thin = Scored {
+            coverage: 0.2,
+            ..leader
+        };
+        assert_eq!(decide(&[thin, s(20.0, 0.2, 0.3)], &t()).decision, Decision::Handoff);
+        let common = Scored { matched: 3.0, ..leader };
+        assert_eq!(decide(&[common, s(20.0, 0.2, 0.3)], &t()).decision, Decision::Handoff);
     }
 
     #[test]

@@ -205,6 +205,14 @@ pub struct AnswerConfig {
     pub clarify_norm: f32,
     /// At most this many choices.
     pub max_choices: usize,
+    /// Rather than hand off, ask "did you mean …?" about the best entry alone (the first stage of a
+    /// two-stage fallback) when it covers at least `guess_coverage`, scores at least `guess_norm`,
+    /// leads the second by `guess_margin` and shares `guess_matched` of specific vocabulary. The
+    /// person confirms it or is handed to a person as before.
+    pub guess_coverage: f32,
+    pub guess_norm: f32,
+    pub guess_margin: f32,
+    pub guess_matched: f32,
     /// Longer messages are not searched; the person is asked to shorten them.
     pub max_question_chars: usize,
 }
@@ -225,6 +233,10 @@ impl Default for AnswerConfig {
             clarify_coverage: 0.7,
             clarify_norm: 0.3,
             max_choices: 3,
+            guess_coverage: 0.25,
+            guess_norm: 0.5,
+            guess_margin: 0.5,
+            guess_matched: 4.5,
             max_question_chars: 300,
         }
     }

@@ -160,12 +160,16 @@ impl AnswerConfig {
             ("rival_gap", self.rival_gap),
             ("clarify_coverage", self.clarify_coverage),
             ("clarify_norm", self.clarify_norm),
+            ("guess_coverage", self.guess_coverage),
+            ("guess_norm", self.guess_norm),
+            ("guess_margin", self.guess_margin),
         ] {
             in_range("answer", key, v, 0.0, 1.0)?;
         }
         // The matched vocabulary is a sum of IDF values, not a share.
         in_range("answer", "answer_matched", self.answer_matched, 0.0, 1_000.0)?;
         in_range("answer", "min_matched", self.min_matched, 0.0, 1_000.0)?;
+        in_range("answer", "guess_matched", self.guess_matched, 0.0, 1_000.0)?;
         in_range("answer", "max_choices", self.max_choices, 1.0, 10.0)?;
         in_range("answer", "max_question_chars", self.max_question_chars, 10.0, 100_000.0)?;
         Ok(())

@@ -279,8 +279,25 @@ pub fn rejects(normalized: &str) -> bool {
     REJECTIONS.contains(&core)
 }
 
+/// What people write to say yes to the one matter they were asked about (您问的是不是这一项).
+const YES: [&str; 12] = [
+    "是",
+    "是的",
+    "对",
+    "对的",
+    "嗯",
+    "嗯嗯",
+    "没错",
+    "就是",
+    "是这个",
+    "就是这个",
+    "对就是这个",
+    "是它",
+];
+
 /// Which offered choice a reply in words means: its number (2, 第二个, 第2项, 二), or words of one
-/// title only (知识产权那个), or the title itself. None when it names no choice or several.
+/// title only (知识产权那个), or the title itself; yes (是的, 对) to a single choice. None when it
+/// names no choice or several.
 pub fn choice(normalized: &str, offered: &[Offer]) -> Option<usize> {
     if offered.is_empty() {
         return None;
@@ -288,6 +305,9 @@ pub fn choice(normalized: &str, offered: &[Offer]) -> Option<usize> {
     let core = text::letters(normalized);
     if core.is_empty() || core.chars().count() > 24 {
         return None;
+    }
+    if offered.len() == 1 && YES.contains(&core.trim_end_matches(['啊', '呀', '吧', '哦', '呢'])) {
+        return Some(0);
     }
     // The number alone, or as a clause of its own after a few words (我们是大学，第三个).
     let clauses = normalized

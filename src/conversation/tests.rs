@@ -88,6 +88,12 @@ fn choices_are_understood_in_words() {
     assert_eq!(choice("知识产权那个", &o), Some(0));
     assert_eq!(choice("报关单修改和撤销", &o), Some(1));
     assert_eq!(choice("第四个", &o), None, "there is no fourth");
+    assert_eq!(choice("是的", &o), None, "yes to three choices names none");
+    let one = &o[..1];
+    for yes in ["是的", "对", "嗯", "是的呀", "对，就是这个"] {
+        assert_eq!(choice(&crate::text::normalize(yes), one), Some(0), "{yes}");
+    }
+    assert_eq!(choice("不是", one), None);
     assert_eq!(
         choice("我们是大学，第三个", &o),
         Some(2),
