@@ -450,12 +450,10 @@ fn long_messages(split: &str) -> Vec<LongMessage> {
 
 #[test]
 fn long_heldout_messages_are_answered_question_by_question() {
-    // Issue #11 asks for ≥ 60 % of in-scope messages answered or clarified with the right entry and
-    // ≤ 3 % answered wrongly without a referral. Measured 2026-11-30: 90.2 %, and 3.6 % (2 of 55
-    // messages, in scope, answered with a neighbouring entry); the second floor holds what is
-    // reached.
+    // Issue #11's floors: ≥ 60 % of in-scope messages answered or clarified with the right entry and
+    // ≤ 3 % answered wrongly without a referral. Measured 2026-11-30: 92.2 % and 1.8 % (1 of 55).
     const MIN_RIGHT_OR_CLARIFIED: f64 = 0.60;
-    const MAX_WRONG_UNREFERRED: f64 = 0.04;
+    const MAX_WRONG_UNREFERRED: f64 = 0.03;
     let (_site, assistant) = shipped_assistant();
     let cases = long_messages("heldout");
     assert!(cases.len() >= 40, "{} held-out long messages", cases.len());
@@ -650,6 +648,25 @@ fn a_clear_but_partial_match_is_asked_about_and_yes_shows_it() {
     assert_eq!(no.reply.decision, Decision::Handoff, "{:?}", no.reply);
     // What the knowledge base does not hold at all is still handed off.
     assert_eq!(assistant.ask("西宁明天天气怎么样").decision, Decision::Handoff);
+}
+
+/// A long message answered by one entry only weakly, with another nearly as good, offers both:
+/// it names many things, and the weaker reading is often the one meant.
+#[test]
+fn a_long_message_between_two_matters_offers_both() {
+    let (_site, assistant) = shipped_assistant();
+    // From the dev long messages.
+    let message = "您好，我司一批进口的机械零件12月25日在境外装船，预计1月5日到港。听说1月1日起部分商品\
+                   暂定税率会调整，请问这票货物应该适用装船时的税率，还是到港申报时的税率？谢谢解答！";
+    let reply = assistant.converse(&Default::default(), message).reply;
+    let offered: Vec<&str> = match &reply.body {
+        customs_bot::reply::Body::Clarify(c) => c.iter().map(|c| c.id.as_str()).collect(),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        offered.contains(&"class-rate-application-date") && offered.contains(&"class-annual-tariff-adjustment"),
+        "{offered:?}"
+    );
 }
 
 #[test]
