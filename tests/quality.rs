@@ -611,6 +611,15 @@ fn a_follow_up_after_a_choice_is_read_with_the_chosen_matter() {
 }
 
 #[test]
+fn an_aspect_that_neither_reading_finds_is_asked_of_the_topic() {
+    let (_site, assistant) = shipped_assistant();
+    // From the dev dialogues: 出货后多久内还能补 has too many words of its own to be a bare aspect,
+    // and read alone or with 原产地证 it finds nothing; it asks the time limit of the matter chosen.
+    let t = topics(&assistant, &["原产地证", "补发的", "出货后多久内还能补"]);
+    assert_eq!(t[2].as_deref(), Some("origin-reissue-replace"), "{t:?}");
+}
+
+#[test]
 fn a_bare_term_naming_a_family_of_matters_is_asked_back() {
     let (_site, assistant) = shipped_assistant();
     for term in ["原产地", "担保"] {

@@ -300,7 +300,8 @@ impl Assistant {
     /// (会保密吗, 被查到会怎样, 老账册怎么办): read alone it may share a word with any entry, so it is
     /// also read with the previous question. A turn clearly about something else on its own (a
     /// confident answer) is a change of topic; one that fits the topic only in context is answered
-    /// in context; when the two readings disagree and neither is clear, the person chooses.
+    /// in context; when the two readings disagree and neither is clear, the person chooses; when
+    /// neither finds anything and the turn asks an aspect, it asks that aspect of the topic.
     /// `normalized` is `text` normalised (as `sentence` has it).
     fn short_turn(
         &self,
@@ -344,6 +345,13 @@ impl Assistant {
         }
         if answered(&alone) && !alone.candidates.is_empty() {
             return after(before, two_readings(text, topic, &alone));
+        }
+        // Neither reading finds anything, but the turn asks an aspect (出货后多久内还能补): it is about
+        // the topic, answered from its section with the assumption said — not handed off.
+        if alone.decision == Decision::Handoff
+            && let Some(aspect) = conversation::aspect(normalized)
+        {
+            return after(before, follow_up(text, topic.clone(), aspect)).led_by(Some(previous.to_string()));
         }
         after(before, alone)
     }
