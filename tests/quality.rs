@@ -552,6 +552,15 @@ fn a_short_turn_naming_a_neighbouring_matter_moves_to_it() {
         talk(&["个人邮包一次最多寄多少钱的", "跨境电商呢"]),
         ids(&["post-parcel-value-limit", "post-cbec-limits"])
     );
+    // A bare noun after an answer is an ellipsis without its 呢.
+    assert_eq!(
+        talk(&["带现金出境有限额吗", "外币"]),
+        ids(&["trav-rmb-cash", "trav-foreign-cash"])
+    );
+    assert_eq!(
+        talk(&["进口报关要什么单证", "出口"]),
+        ids(&["proc-import-declaration", "proc-export-declaration"])
+    );
     // Words of its own that alone do not find the topic: the topic comes only from the previous
     // question, so the person chooses between it and what the words found.
     let mut conversation = customs_bot::conversation::Conversation::default();

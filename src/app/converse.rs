@@ -168,7 +168,11 @@ impl Assistant {
             .as_deref()
             .and_then(|id| self.index().find(id).cloned())
             .filter(|e| e.is_current(today()));
-        match conversation::shape(&normalized) {
+        let mut shape = conversation::shape(&normalized);
+        if shape == Shape::Own && topic.is_some() {
+            shape = self.bare_noun(&normalized).map_or(shape, Shape::Ellipsis);
+        }
+        match shape {
             Shape::Aspect(aspect) => {
                 return match topic {
                     Some(entry) => after(before, follow_up(text, entry, aspect)).led_by(before.last_question.clone()),
@@ -227,6 +231,21 @@ impl Assistant {
             return self.short_turn(before, text, &normalized, alone, entry, previous);
         }
         after(before, alone)
+    }
+
+    /// The noun a turn consists of (外币 after a question on carrying RMB cash): said after an
+    /// answer, it is an ellipsis without its 呢 — the previous question asked of it.
+    fn bare_noun(&self, normalized: &str) -> Option<String> {
+        let query = self.index().analyzer().query(normalized);
+        match query.groups.as_slice() {
+            [g] if g.weight >= 1.0
+                && g.word.chars().count() >= 2
+                && text::letters(normalized).trim_end_matches(['呢', '吗']) == g.word =>
+            {
+                Some(g.word.clone())
+            }
+            _ => None,
+        }
     }
 
     /// 「X那个」: the part about X of what was just said. Words that describe an offered choice
