@@ -96,29 +96,6 @@ impl Assistant {
         self.sentence(before, text, Reading::Turn)
     }
 
-    /// A long message (of several sentences) answered with one entry without much confidence, while
-    /// another is nearly as good: such a message names many things, so the person chooses rather
-    /// than gets the wrong one. (A single long sentence is not: on the dev questions it cost three
-    /// right answers and removed no wrong one.)
-    fn between_close_matters(&self, text: &str, reply: Reply) -> Reply {
-        match reply.candidates.as_slice() {
-            [first, second, ..]
-                if reply.decision == Decision::Answer
-                    && reply.confidence < LONG_SURE
-                    && second.score >= LONG_TIE * first.score =>
-            {
-                let best = reply
-                    .candidates
-                    .iter()
-                    .take(self.config().answer.max_choices)
-                    .cloned()
-                    .collect();
-                offer(text, best, reply.confidence)
-            }
-            _ => reply,
-        }
-    }
-
     /// One sentence read in the conversation's context.
     fn sentence(&self, before: &Conversation, text: &str, reading: Reading) -> Turn {
         let normalized = text::normalize(text.trim());
@@ -537,6 +514,29 @@ impl Assistant {
             body: Body::Parts(kept),
         };
         after(before, reply).led_by(Some(questions[0].clone()))
+    }
+
+    /// A long message (of several sentences) answered with one entry without much confidence, while
+    /// another is nearly as good: such a message names many things, so the person chooses rather
+    /// than gets the wrong one. (A single long sentence is not: on the dev questions it cost three
+    /// right answers and removed no wrong one.)
+    fn between_close_matters(&self, text: &str, reply: Reply) -> Reply {
+        match reply.candidates.as_slice() {
+            [first, second, ..]
+                if reply.decision == Decision::Answer
+                    && reply.confidence < LONG_SURE
+                    && second.score >= LONG_TIE * first.score =>
+            {
+                let best = reply
+                    .candidates
+                    .iter()
+                    .take(self.config().answer.max_choices)
+                    .cloned()
+                    .collect();
+                offer(text, best, reply.confidence)
+            }
+            _ => reply,
+        }
     }
 }
 
