@@ -25,6 +25,7 @@ fn an_aspect_alone_is_a_follow_up() {
         ("依据是什么", Aspect::LegalBasis),
         ("要什么证明", Aspect::Materials),
         ("要啥材料", Aspect::Materials),
+        ("要准备哪些单据", Aspect::Materials),
         ("那啥时候呢", Aspect::TimeLimit),
         ("依据是哪条", Aspect::LegalBasis),
         ("要提前多久跟海关说", Aspect::TimeLimit),
