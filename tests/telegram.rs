@@ -344,6 +344,26 @@ async fn clarify_offers_buttons_and_a_choice_answers_twice() {
     h.finish().await;
 }
 
+/// "Did you mean …?": one entry far ahead but covering only part of the question is one button
+/// (and 都不是，转人工); typing 是的 shows it, as pressing it would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn did_you_mean_is_one_button_and_yes_in_words_shows_it() {
+    // The fixture knowledge base holds a handful of entries, so its words weigh little: the band
+    // of a guess is lowered to match.
+    let h = Harness::start_with("[answer]\nguess_matched = 0.5\nguess_coverage = 0.2\n").await;
+    h.fake.send_text(42, "滞报金 老板 标准");
+    let sent = h.fake.wait_sent(42, 1).await;
+    let b = buttons(&sent[0]);
+    let picks: Vec<&(String, String)> = b.iter().filter(|(_, d)| d.starts_with("pick:")).collect();
+    assert_eq!(picks.len(), 1, "{b:?} / {}", text(&sent[0]));
+    assert!(text(&sent[0]).contains("不太确定"), "{}", text(&sent[0]));
+    assert!(b.iter().any(|(_, d)| d == "human"), "{b:?}");
+    h.fake.send_text(42, "是的");
+    let sent = h.fake.wait_sent(42, 2).await;
+    assert!(text(&sent[1]).starts_with("<b>滞报金"), "{}", text(&sent[1]));
+    h.finish().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn not_helpful_opens_a_ticket_and_offers_the_hotline() {
     let h = Harness::start().await;
