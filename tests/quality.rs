@@ -532,6 +532,14 @@ fn topics(assistant: &Assistant, turns: &[&str]) -> Vec<Option<String>> {
         .collect()
 }
 
+/// The choices a reply offers; panics (with the reply) when it offers none.
+fn choices_of(reply: &customs_bot::reply::Reply) -> &[customs_bot::reply::Candidate] {
+    match &reply.body {
+        customs_bot::reply::Body::Clarify(c) => c,
+        other => panic!("{:?}: no choices but {other:?}", reply.question),
+    }
+}
+
 /// The topic stays only while a turn is about it: a short turn that names a neighbouring matter
 /// with words of its own moves to it, 「…也一样吗」 asks about the topic, and an ellipsis replaces the
 /// word that named the topic (from the dev dialogues).
@@ -634,10 +642,7 @@ fn a_bare_term_naming_a_family_of_matters_is_asked_back() {
     for term in ["原产地", "担保"] {
         let reply = assistant.ask(term);
         assert_eq!(reply.decision, Decision::Clarify, "{term}: {reply:?}");
-        let offered: Vec<&str> = match &reply.body {
-            customs_bot::reply::Body::Clarify(c) => c.iter().map(|c| c.title.as_str()).collect(),
-            other => panic!("{term}: {other:?}"),
-        };
+        let offered: Vec<&str> = choices_of(&reply).iter().map(|c| c.title.as_str()).collect();
         assert_eq!(offered.len(), 3, "{term}: {offered:?}");
         assert!(offered.iter().all(|t| t.contains(term)), "{term}: {offered:?}");
     }
@@ -654,10 +659,7 @@ fn a_clear_but_partial_match_is_asked_about_and_yes_shows_it() {
     let (_site, assistant) = shipped_assistant();
     let start = customs_bot::conversation::Conversation::default();
     let asked = assistant.converse(&start, "带贵重相机出境，回来时怎么证明是自己原来带出去的");
-    let offered: Vec<&str> = match &asked.reply.body {
-        customs_bot::reply::Body::Clarify(c) => c.iter().map(|c| c.id.as_str()).collect(),
-        other => panic!("{other:?}"),
-    };
+    let offered: Vec<&str> = choices_of(&asked.reply).iter().map(|c| c.id.as_str()).collect();
     assert_eq!(offered, ["trav-exit-declaration"]);
     let yes = assistant.converse(&asked.conversation, "是的");
     assert_eq!(yes.reply.decision, Decision::Answer, "{:?}", yes.reply);
@@ -677,10 +679,7 @@ fn a_long_message_between_two_matters_offers_both() {
     let message = "您好，我司一批进口的机械零件12月25日在境外装船，预计1月5日到港。听说1月1日起部分商品\
                    暂定税率会调整，请问这票货物应该适用装船时的税率，还是到港申报时的税率？谢谢解答！";
     let reply = assistant.converse(&Default::default(), message).reply;
-    let offered: Vec<&str> = match &reply.body {
-        customs_bot::reply::Body::Clarify(c) => c.iter().map(|c| c.id.as_str()).collect(),
-        other => panic!("{other:?}"),
-    };
+    let offered: Vec<&str> = choices_of(&reply).iter().map(|c| c.id.as_str()).collect();
     assert!(
         offered.contains(&"class-rate-application-date") && offered.contains(&"class-annual-tariff-adjustment"),
         "{offered:?}"
