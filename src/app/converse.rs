@@ -213,6 +213,10 @@ impl Assistant {
     /// The noun a turn consists of (外币 after a question on carrying RMB cash): said after an
     /// answer, it is an ellipsis without its 呢 — the previous question asked of it.
     fn bare_noun(&self, normalized: &str) -> Option<String> {
+        // A longer turn is never read as a follow-up (`conversation::shape`); no need to segment it.
+        if text::letters(normalized).chars().count() > conversation::FOLLOW_UP_CHARS {
+            return None;
+        }
         let query = self.index().analyzer().query(normalized);
         match query.groups.as_slice() {
             [g] if g.weight >= 1.0
