@@ -637,6 +637,21 @@ fn an_aspect_that_neither_reading_finds_is_asked_of_the_topic() {
 }
 
 #[test]
+fn a_new_object_found_among_the_topics_related_entries_moves_there() {
+    let (_site, assistant) = shipped_assistant();
+    // From the dev dialogues: 利息咋算 and 那我们自己公司的呢 name something new. Read alone each
+    // is too unsure to answer, but its best entry is one the topic lists as related (the deferred
+    // interest of a domestic sale; correcting one's own trade data, beside its confidentiality).
+    let t = topics(&assistant, &["保税料件想转内销 要补税吗", "利息咋算"]);
+    assert_eq!(t[1].as_deref(), Some("ptrade-deferred-interest"), "{t:?}");
+    let t = topics(&assistant, &["能查到竞争对手公司的进出口数据吗", "那我们自己公司的呢"]);
+    assert_eq!(t[1].as_deref(), Some("stats-own-data-correction"), "{t:?}");
+    // A bare aspect stays on the topic, related entries or not.
+    let t = topics(&assistant, &["保税料件想转内销 要补税吗", "要什么材料"]);
+    assert_eq!(t[1].as_deref(), Some("ptrade-domestic-sale"), "{t:?}");
+}
+
+#[test]
 fn a_bare_term_naming_a_family_of_matters_is_asked_back() {
     let (_site, assistant) = shipped_assistant();
     for term in ["原产地", "担保"] {

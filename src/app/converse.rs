@@ -65,6 +65,10 @@ const NEIGHBOUR_WORDS: usize = 4;
 /// How many of the in-context reading's best entries are the topic's neighbours.
 const NEIGHBOURS: usize = 3;
 
+/// How sure the reading of a short turn alone must be for it to move to an entry related to the
+/// topic (its best entry, even below the answer threshold: the topic's links make it likely).
+const RELATED: f32 = 0.4;
+
 /// A sentence's answer counts in a long message only when it is among this many of the whole
 /// message's best entries.
 const FITTING: usize = 2;
@@ -149,6 +153,14 @@ impl Assistant {
         if shape == Shape::Own && topic.is_some() {
             shape = self.bare_noun(&normalized).map_or(shape, Shape::Ellipsis);
         }
+        // A turn naming something new (利息呢, 那我们自己公司的呢) whose own words find an entry the
+        // topic's entry lists as related: the person moved to that neighbouring matter.
+        if !matches!(shape, Shape::Aspect(_) | Shape::AspectOf(..))
+            && let Some(entry) = topic.as_ref()
+            && let Some(reply) = self.related_reading(entry, &alone, &normalized)
+        {
+            return after(before, asked(text, reply));
+        }
         match shape {
             Shape::Aspect(aspect) => {
                 return match topic {
@@ -208,6 +220,25 @@ impl Assistant {
             return self.short_turn(before, text, &normalized, alone, entry, previous);
         }
         after(before, alone)
+    }
+
+    /// The entry related to `topic` (its `related` list) that a short turn, read `alone`, is about:
+    /// the best entry of that reading, found with some confidence while the topic is not among its
+    /// best. None when the turn names nothing of its own or its words also point at the topic.
+    fn related_reading(&self, topic: &Entry, alone: &Reply, normalized: &str) -> Option<Reply> {
+        if normalized.chars().count() > conversation::FOLLOW_UP_CHARS
+            || conversation::content(normalized).chars().count() < 2
+            || alone.confidence < RELATED
+        {
+            return None;
+        }
+        let best = alone.candidates.first()?;
+        let related = best.id != topic.id && topic.related.contains(&best.id);
+        let points_at_topic = alone.candidates.iter().take(NEIGHBOURS).any(|c| c.id == topic.id);
+        if !related || points_at_topic {
+            return None;
+        }
+        self.answer_entry(&best.id)
     }
 
     /// The noun a turn consists of (外币 after a question on carrying RMB cash): said after an
