@@ -418,6 +418,27 @@ const OWN: [&str; 18] = [
     "我们那批",
 ];
 
+/// Phrases of a card, account or system the person cannot get into (IC卡被锁, 密码忘了, 单一窗口登不上).
+const NO_ACCESS: [&str; 17] = [
+    "被锁",
+    "锁住了",
+    "锁卡",
+    "密码忘",
+    "忘记密码",
+    "忘了密码",
+    "密码错",
+    "密码输错",
+    "重置密码",
+    "密码重置",
+    "登不上",
+    "登录不了",
+    "登陆不了",
+    "无法登录",
+    "无法登陆",
+    "登录不上",
+    "进不去系统",
+];
+
 /// Documents of a decision taken in a case (with [`OWN`]: the person's own case).
 const DECIDED: [&str; 5] = ["处罚决定书", "罚款决定书", "处罚告知书", "不予放行通知", "扣留决定书"];
 
@@ -460,6 +481,11 @@ const CODE_OF: [&str; 11] = [
 pub fn specific_request(normalized: &str) -> Option<Specific> {
     // A declaration, waybill or case number names one's own shipment or case.
     if names_a_document_number(normalized) {
+        return Some(Specific::OwnCase);
+    }
+    // A locked card, a forgotten password, a system one cannot log in to: always one's own
+    // account, and only a person (the card or system's help desk) can restore it.
+    if NO_ACCESS.iter().any(|p| normalized.contains(p)) {
         return Some(Specific::OwnCase);
     }
     let own = OWN.iter().any(|p| normalized.contains(p));
@@ -689,6 +715,10 @@ mod tests {
         }
         for (input, specific) in [
             ("我的预裁定申请审核到哪了", Some(Specific::OwnCase)),
+            ("我的IC卡密码输错被锁了 怎么解", Some(Specific::OwnCase)),
+            ("我们公司的卡密码忘了，能帮我重置吗", Some(Specific::OwnCase)),
+            ("单一窗口登不上去怎么办", Some(Specific::OwnCase)),
+            ("电子口岸卡怎么办理", None),
             ("请问我妈在机场被没收的牛肉干还能要回来吗", Some(Specific::OwnCase)),
             ("帮我查下我在机场被暂存的行李处理结果", Some(Specific::OwnCase)),
             ("请问zara的羽绒服算几档行邮税,帮我算下税额", Some(Specific::Calculation)),
