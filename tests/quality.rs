@@ -704,11 +704,11 @@ fn a_long_message_between_two_matters_offers_both() {
 #[test]
 fn heldout_dialogues_are_followed_in_context() {
     // Issue #11's floors (follow-ups ≥ 85 % right, ≤ 2 % of turns wrong) are not reached: measured
-    // 2026-11-30, 84.3 % of follow-up turns right and 7.3 % of all turns answered with another
-    // entry than the label's (first turns included; choice turns whose labels assume choices the bot
-    // did not offer count as wrong). These floors hold what is reached.
+    // 2026-11-30 (sixth session), 84.3 % of follow-up turns right and 6.4 % of all turns answered
+    // with another entry than the label's (first turns included; choice turns whose labels assume
+    // choices the bot did not offer count as wrong). These floors hold what is reached.
     const MIN_FOLLOW_UPS_RIGHT: f64 = 0.84;
-    const MAX_WRONG: f64 = 0.08;
+    const MAX_WRONG: f64 = 0.07;
     let (_site, assistant) = shipped_assistant();
     let text = std::fs::read_to_string(crate::support::repo().join("tests/data/dialogues.tsv")).unwrap();
     let mut conversations: std::collections::HashMap<String, customs_bot::conversation::Conversation> =
