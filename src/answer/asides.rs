@@ -152,6 +152,9 @@ const FRAGMENTS: &[(&str, Option<Smalltalk>)] = &[
     ("了", None),
     ("啦", None),
     ("嘛", None),
+    ("嘞", None),
+    ("滴", None),
+    ("哒", None),
     ("~", None),
 ];
 
@@ -461,7 +464,7 @@ const WORK_IT_OUT: [&str; 9] = [
     "帮我核",
 ];
 /// Phrases that ask for a named product's commodity code.
-const CODE_OF: [&str; 11] = [
+const CODE_OF: [&str; 14] = [
     "hscode是",
     "hs码是",
     "hs编码是什么",
@@ -473,6 +476,9 @@ const CODE_OF: [&str; 11] = [
     "税号是什么",
     "归哪个编码",
     "归到哪个税号",
+    "是哪个编码",
+    "是什么编码",
+    "是哪个税号",
 ];
 
 /// Whether a normalised question is one only a person can answer (see [`Specific`]): the bot then
@@ -688,6 +694,8 @@ mod tests {
             ("非常感谢您的耐心解答!", Some(Smalltalk::Thanks)),
             ("收到,感谢", Some(Smalltalk::Thanks)),
             ("嗯嗯好的", Some(Smalltalk::Goodbye)),
+            ("好嘞", Some(Smalltalk::Goodbye)),
+            ("好滴 谢谢", Some(Smalltalk::Thanks)),
             ("ok", Some(Smalltalk::Goodbye)),
             ("你是真人还是机器人", Some(Smalltalk::Identity)),
             ("你好,在吗", Some(Smalltalk::Greeting)),
@@ -723,6 +731,7 @@ mod tests {
             ("帮我查下我在机场被暂存的行李处理结果", Some(Specific::OwnCase)),
             ("请问zara的羽绒服算几档行邮税,帮我算下税额", Some(Specific::Calculation)),
             ("您好,请问蓝牙耳机的hs编码是什么", Some(Specific::CodeLookup)),
+            ("蓝牙耳机是哪个编码", Some(Specific::CodeLookup)),
             ("hs编码怎么查", None),
             ("我的包裹被海关扣了怎么办", None),
             ("实名举报走私之后海关会给我反馈处理结果吗", None),
