@@ -19,9 +19,8 @@ use unicode_normalization::UnicodeNormalization;
 /// forms), traditional → simplified Chinese, lowercase, and whitespace runs collapsed to one space.
 pub fn normalize(text: &str) -> String {
     let nfkc: String = text.nfkc().collect();
-    // fast2s folds 諮 to the variant 谘; everyday simplified text writes 咨. 帐 is the old variant
-    // of 账 that people still write (帐册, 帐号, 记帐): one spelling, so 帐册 is the word 账册.
-    let simplified = fast2s::convert(&nfkc).replace('谘', "咨").replace('帐', "账");
+    // fast2s folds 諮 to the variant 谘; everyday simplified text writes 咨.
+    let simplified = fast2s::convert(&nfkc).replace('谘', "咨");
     let mut out = String::with_capacity(simplified.len());
     let mut last_space = true;
     for c in simplified.chars() {
