@@ -245,14 +245,15 @@ impl Assistant {
     /// answer, it is an ellipsis without its 呢 — the previous question asked of it.
     fn bare_noun(&self, normalized: &str) -> Option<String> {
         // A longer turn is never read as a follow-up (`conversation::shape`); no need to segment it.
-        if text::letters(normalized).chars().count() > conversation::FOLLOW_UP_CHARS {
+        let letters = text::letters(normalized);
+        if letters.chars().count() > conversation::FOLLOW_UP_CHARS {
             return None;
         }
         let query = self.index().analyzer().query(normalized);
         match query.groups.as_slice() {
             [g] if g.weight >= 1.0
                 && g.word.chars().count() >= 2
-                && text::letters(normalized).trim_end_matches(['呢', '吗']) == g.word =>
+                && letters.trim_end_matches(['呢', '吗']) == g.word =>
             {
                 Some(g.word.clone())
             }
@@ -315,14 +316,7 @@ impl Assistant {
         let reply = match about_it {
             Some(answer) => answer,
             // The narrowed reading found them, but not clearly enough: the person chooses.
-            None => {
-                let best = narrowed
-                    .candidates
-                    .iter()
-                    .take(self.config().answer.max_choices)
-                    .cloned();
-                offer(text, best.collect(), narrowed.confidence)
-            }
+            None => self.offer_best(text, &narrowed),
         };
         Some(after(before, asked(text, reply)).led_by(Some(question)))
     }
@@ -562,16 +556,21 @@ impl Assistant {
                     && reply.confidence < LONG_SURE
                     && second.score >= LONG_TIE * first.score =>
             {
-                let best = reply
-                    .candidates
-                    .iter()
-                    .take(self.config().answer.max_choices)
-                    .cloned()
-                    .collect();
-                offer(text, best, reply.confidence)
+                self.offer_best(text, &reply)
             }
             _ => reply,
         }
+    }
+
+    /// The best entries a reading found (as many as `[answer] max_choices`) offered as the reply to
+    /// `text`: the person chooses among them.
+    fn offer_best(&self, text: &str, reading: &Reply) -> Reply {
+        let best = reading
+            .candidates
+            .iter()
+            .take(self.config().answer.max_choices)
+            .cloned();
+        offer(text, best.collect(), reading.confidence)
     }
 }
 
