@@ -179,23 +179,31 @@ impl Assistant {
                     if alone.decision == Decision::Answer && alone.entry.as_ref().is_some_and(|e| e.id == entry.id) {
                         return after(before, alone);
                     }
-                    let elsewhere = alone.decision == Decision::Answer && alone.confidence >= SELF_CONTAINED && {
-                        let previous = before.last_question.as_deref().unwrap_or_default();
-                        let in_context = self.in_context(previous, text);
-                        in_context.entry.as_ref().map(|e| &e.id) == alone.entry.as_ref().map(|e| &e.id)
-                            || (rest.chars().count() >= 2
-                                && !names(&entry, &rest)
-                                && !text::normalize(&entry.body).contains(rest.trim())
-                                && alone
-                                    .entry
-                                    .as_ref()
-                                    .and_then(|e| self.index().find(&e.id).cloned())
-                                    .is_some_and(|other| text::normalize(&other.title).contains(rest.trim())))
-                    };
+                    let elsewhere = alone.decision == Decision::Answer
+                        && alone.confidence >= SELF_CONTAINED
+                        && !undecided(&alone)
+                        && {
+                            let previous = before.last_question.as_deref().unwrap_or_default();
+                            let in_context = self.in_context(previous, text);
+                            in_context.entry.as_ref().map(|e| &e.id) == alone.entry.as_ref().map(|e| &e.id)
+                                || (rest.chars().count() >= 2
+                                    && !names(&entry, &rest)
+                                    && !text::normalize(&entry.body).contains(rest.trim())
+                                    && alone
+                                        .entry
+                                        .as_ref()
+                                        .and_then(|e| self.index().find(&e.id).cloned())
+                                        .is_some_and(|other| text::normalize(&other.title).contains(rest.trim())))
+                        };
                     if !elsewhere {
                         return after(before, follow_up(text, entry, aspect)).led_by(before.last_question.clone());
                     }
                     return after(before, alone);
+                }
+                // 那我在哪能查到 with no topic: a follow-up to nothing, whose few words fit several
+                // entries equally. Which is meant? Offer them, never guess.
+                if alone.decision == Decision::Answer && undecided(&alone) {
+                    return after(before, self.offer_best(text, &alone));
                 }
             }
             Shape::Ellipsis(object) => {
@@ -362,7 +370,9 @@ impl Assistant {
             }
             return after(before, two_readings(text, topic, &alone));
         }
-        if answered(&alone) && (alone.confidence >= SELF_CONTAINED || id(&alone) == id(&in_context)) {
+        if answered(&alone)
+            && ((alone.confidence >= SELF_CONTAINED && !undecided(&alone)) || id(&alone) == id(&in_context))
+        {
             return after(before, alone);
         }
         if answered(&in_context) {
@@ -602,10 +612,22 @@ fn offer(text: &str, choices: Vec<crate::reply::Candidate>, confidence: f32) -> 
 fn neighbour(alone: &Reply, in_context: &Reply, topic: &Entry) -> bool {
     alone.decision == Decision::Answer
         && alone.confidence >= NEIGHBOUR
+        && !undecided(alone)
         && alone
             .entry
             .as_ref()
             .is_some_and(|e| e.id != topic.id && in_context.candidates.iter().take(NEIGHBOURS).any(|c| c.id == e.id))
+}
+
+/// Whether the best entry of a reading is no better than the next by the reading's own measure
+/// (超过多少要申报: each of several entries holds every word): the words do not tell them apart,
+/// and what ranks one first is only how often it repeats them. Such a reading is never sure
+/// enough to leave the topic for, nor to answer a follow-up to nothing with.
+fn undecided(reading: &Reply) -> bool {
+    match reading.candidates.as_slice() {
+        [first, second, ..] => second.score >= first.score - 1e-3,
+        _ => false,
+    }
 }
 
 /// Whether `entry`'s title or keywords name `words` (the words of a follow-up
