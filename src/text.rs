@@ -370,10 +370,12 @@ impl Analyzer {
     }
 }
 
-/// How a word of CJK characters sounds, as toneless pinyin syllables joined by spaces
-/// ("报关" → "bao guan"). Pinyin input methods make people type a homophone of the word they mean
-/// (保关 for 报关, 两部申报 for 两步申报); the index uses this to recognise such slips. `None` for
-/// words with characters that have no pinyin or that are shorter than two characters.
+/// How a word of CJK characters sounds, as toneless pinyin syllables joined by spaces, with the
+/// sounds that pinyin input methods' fuzzy settings (and many speakers) do not tell apart written
+/// alike: zh, ch, sh as z, c, s; -ing, -eng as -in, -en ("报关" → "bao guan", "要素" and "要数" →
+/// "yao su"). n and l stay apart (年检 is no slip for 联检). Pinyin input makes people type a homophone of the word they mean (保关 for
+/// 报关, 两部申报 for 两步申报); the index uses this to recognise such slips. `None` for words with
+/// characters that have no pinyin or that are shorter than two characters.
 pub fn sound(word: &str) -> Option<String> {
     use pinyin::ToPinyin;
     if word.chars().count() < 2 {
@@ -381,9 +383,22 @@ pub fn sound(word: &str) -> Option<String> {
     }
     let mut out = Vec::new();
     for p in word.to_pinyin() {
-        out.push(p?.plain());
+        out.push(fuzzy(p?.plain()));
     }
     Some(out.join(" "))
+}
+
+/// One toneless syllable with the fuzzy pairs of [`sound`] merged.
+fn fuzzy(syllable: &str) -> String {
+    let (initial, rest) = match syllable {
+        s if s.starts_with("zh") || s.starts_with("ch") || s.starts_with("sh") => (&s[..1], &s[2..]),
+        s => ("", s),
+    };
+    let rest = match rest.strip_suffix("ng") {
+        Some(stem) if stem.ends_with('i') || stem.ends_with('e') => stem.to_string() + "n",
+        _ => rest.to_string(),
+    };
+    format!("{initial}{rest}")
 }
 
 /// The weight of a verb (see [`pos_weight`]).

@@ -360,6 +360,35 @@ fn homophones_stand_in_for_typos_only_beside_a_customs_word() {
     );
 }
 
+/// A slip of pinyin input that the segmenter cuts into other words, or that only a fuzzy ear
+/// hears (s for sh), still finds the word meant on the shipped knowledge; a real word that is no
+/// slip is not read as one (from the fourth blind dev batch of real-traffic questions).
+#[test]
+fn slips_of_pinyin_input_find_the_word_meant() {
+    let (_site, assistant) = shipped_assistant();
+    for (typed, meant) in [
+        // 反倾 / 消税: 反倾消 sounds like 反倾销.
+        ("反倾消税怎么征", "class-trade-remedy-duties"),
+        // 要数 (yao shu) for 要素 (yao su).
+        ("申报要数咋填", "class-declaration-elements"),
+        // 圆 / 产地证: 圆产地 sounds like 原产地.
+        ("出口到东盟的货咋办圆产地证书？", "proc-origin-certificate"),
+    ] {
+        let r = assistant.ask(typed);
+        assert_eq!(
+            r.entry.as_ref().map(|e| e.id.as_str()),
+            Some(meant),
+            "{typed}: {:?}",
+            r.candidates
+        );
+    }
+    // 小汽车 and 养老金 are no slips: nothing around them may be heard as another word (效期, 竞争).
+    for chat in ["小汽车年检在哪里做", "退休养老金怎么查"] {
+        let r = assistant.ask(chat);
+        assert_ne!(r.decision, Decision::Answer, "{chat}: {r:?}");
+    }
+}
+
 #[test]
 fn another_countrys_customs_is_redirected_coming_from_there_is_not() {
     let site = shipped_site();

@@ -18,6 +18,8 @@ use crate::text::{self, Form, Query, TermGroup};
 /// Weights of a word's synonyms and of its sub-words, relative to the word itself.
 const SYNONYM_WEIGHT: f32 = 0.9;
 const PART_WEIGHT: f32 = 0.3;
+/// The longest stretch of a question read as one mistyped word (see `misheard_around`).
+const SLIP_CHARS: usize = 4;
 /// How many documents to collect before collapsing to entries.
 const DOC_LIMIT: usize = 60;
 
@@ -35,7 +37,7 @@ impl SearchIndex {
             .map(|g| self.word_stats(&searcher, g))
             .collect::<anyhow::Result<Vec<_>>>()?;
         // A homophone added to a word changes what the index knows about it: count that word again.
-        for i in self.add_homophones(&mut query.groups, &stats) {
+        for i in self.add_homophones(&searcher, &mut query, &stats)? {
             stats[i] = self.word_stats(&searcher, &query.groups[i])?;
         }
         // A word the index does not hold (nor a homophone of it, counted above) that the segmenter
@@ -89,7 +91,10 @@ impl SearchIndex {
                 .groups
                 .iter()
                 .zip(&stats)
-                .map(|(g, s)| format!("{}:{}/{}", g.word, s.entries_with, s.general_freq))
+                .map(|(g, s)| match g.synonyms.as_slice() {
+                    [] => format!("{}:{}/{}", g.word, s.entries_with, s.general_freq),
+                    alike => format!("{}={}:{}/{}", g.word, alike.join("="), s.entries_with, s.general_freq),
+                })
                 .collect();
             tracing::debug!(question, words = ?words, "question words (entries with / general frequency)");
             for h in &hits {
@@ -129,23 +134,71 @@ impl SearchIndex {
     /// A word the knowledge base has never seen (nor any synonym of it) may be a homophone typed by
     /// mistake (两部申报 → 两步, 海光 → 海关): the knowledge-base word that sounds the same becomes a
     /// synonym — but only beside a word the knowledge base does know. A message with no known word
-    /// at all (你几岁了) is not about customs, and 几岁 must not become 脊髓. Returns the positions of
-    /// the words that got one; `stats` are what the index knew about each word before.
-    fn add_homophones(&self, groups: &mut [TermGroup], stats: &[WordStats]) -> Vec<usize> {
+    /// at all (你几岁了) is not about customs, and 几岁 must not become 脊髓. A slip can also cut
+    /// the question into other words (反倾消税 is 反倾 / 消税, 圆产地证 is 圆 / 产地证): then a few
+    /// characters around the word sound like a knowledge-base word ([`Self::misheard_around`]).
+    /// Returns the positions of the words that got one; `stats` are what the index knew about each
+    /// word before.
+    fn add_homophones(
+        &self,
+        searcher: &Searcher,
+        query: &mut Query,
+        stats: &[WordStats],
+    ) -> anyhow::Result<Vec<usize>> {
         if stats.iter().all(|s| s.entries_with == 0) {
-            return Vec::new();
+            return Ok(Vec::new());
         }
+        let chars: Vec<char> = query.normalized.chars().collect();
         let mut changed = Vec::new();
-        for (i, (g, s)) in groups.iter_mut().zip(stats).enumerate() {
+        for (i, s) in stats.iter().enumerate() {
             if s.entries_with > 0 {
                 continue;
             }
-            if let Some(alike) = text::sound(&g.word).and_then(|k| self.sounds.get(&k)) {
-                g.synonyms.push(alike.clone());
+            let word = &query.groups[i].word;
+            let alike = match text::sound(word).and_then(|k| self.sounds.get(&k)) {
+                Some(alike) => Some(alike.clone()),
+                None => self.misheard_around(searcher, &chars, word)?,
+            };
+            if let Some(alike) = alike.filter(|a| !query.groups.iter().any(|g| &g.word == a)) {
+                query.groups[i].synonyms.push(alike);
                 changed.push(i);
             }
         }
-        changed
+        Ok(changed)
+    }
+
+    /// The knowledge-base word that a few characters of the question around `word` (an unknown
+    /// word) sound like while being no word of the knowledge base themselves: windows of 2 to
+    /// [`SLIP_CHARS`] characters that hold the whole word, the longest first (windows that cut a
+    /// word read nonsense into it: 小汽车 would hold 效期). `chars` are the normalised question's
+    /// characters.
+    fn misheard_around(&self, searcher: &Searcher, chars: &[char], word: &str) -> anyhow::Result<Option<String>> {
+        let w: Vec<char> = word.chars().collect();
+        let Some(a) = chars.windows(w.len()).position(|c| c == w.as_slice()) else {
+            return Ok(None);
+        };
+        let b = a + w.len();
+        let mut found: Vec<(usize, String, String)> = Vec::new();
+        for start in a.saturating_sub(2)..=a {
+            for end in (start + 2).max(b)..=(start + SLIP_CHARS).min(chars.len()) {
+                if (start, end) == (a, b) || !chars[start..end].iter().all(|&c| text::is_cjk(c)) {
+                    continue;
+                }
+                let typed: String = chars[start..end].iter().collect();
+                if let Some(alike) = text::sound(&typed).and_then(|k| self.sounds.get(&k))
+                    && *alike != typed
+                {
+                    found.push((end - start, typed, alike.clone()));
+                }
+            }
+        }
+        found.sort_by_key(|(len, ..)| std::cmp::Reverse(*len));
+        for (_, typed, alike) in found {
+            if self.entries_with(searcher, &typed)? == 0 {
+                return Ok(Some(alike));
+            }
+        }
+        Ok(None)
     }
 
     /// What the index knows about a question word: the largest frequencies of the word and its

@@ -114,6 +114,14 @@ fn sound_table() {
     assert_eq!(sound("保关"), sound("报关"));
     assert_eq!(sound("两部"), sound("两步"));
     assert_eq!(sound("被案"), sound("备案"));
+    // The fuzzy pairs of pinyin input: s / sh, z / zh, c / ch, -in / -ing, -en / -eng.
+    assert_eq!(sound("要数"), sound("要素"));
+    assert_eq!(sound("资询"), sound("咨询"));
+    assert_eq!(sound("新用"), sound("信用"));
+    // n and l, -ang and -an stay apart, as do other initials.
+    assert_ne!(sound("连检"), sound("年检"));
+    assert_ne!(sound("方案"), sound("反案"));
+    assert_ne!(sound("报关"), sound("跑关"));
     assert_eq!(sound("关"), None);
     assert_eq!(sound("aeo"), None);
 }
