@@ -369,8 +369,13 @@ const MAY_IMPORT: [&str; 13] = [
 ];
 
 /// Phrases that ask where something stands or how it ended.
-const STATUS: [&str; 27] = [
+const STATUS: [&str; 32] = [
     "被退回",
+    "还没通过",
+    "还没有通过",
+    "一直没通过",
+    "还没批",
+    "帮查一下",
     "退单原因",
     "为什么被退",
     "到哪了",
@@ -508,7 +513,8 @@ pub fn specific_request(normalized: &str) -> Option<Specific> {
         return Some(Specific::Calculation);
     }
     let compact: String = normalized.chars().filter(|c| !c.is_whitespace()).collect();
-    if CODE_OF.iter().any(|p| compact.contains(p)) || asks_a_products_rate(normalized) {
+    if CODE_OF.iter().any(|p| compact.contains(p)) || asks_a_products_rate(normalized) || asks_a_codes_terms(normalized)
+    {
         return Some(Specific::CodeLookup);
     }
     // 「蒙古国的马肉能进口吗」: one product of one country — its access list entry, looked up by a person.
@@ -551,7 +557,10 @@ const NO_PRODUCT: [&str; 14] = [
 /// commodity code — a person's (or a ruling's) answer, not an entry's. 「进口关税税率是多少」 and
 /// 「行邮税税率是多少」 (or any tax's name before 税率) name no product and are questions about the rules.
 fn asks_a_products_rate(normalized: &str) -> bool {
-    if !["多少", "几个点", "几个税点"].iter().any(|p| normalized.contains(p)) {
+    if !["多少", "几个点", "几个税点", "是几"]
+        .iter()
+        .any(|p| normalized.contains(p))
+    {
         return false;
     }
     let Some(at) = ["关税", "税率", "综合税"]
@@ -582,6 +591,26 @@ fn asks_a_products_rate(normalized: &str) -> bool {
     let head = super::letters(&head);
     // A tax's own name (行邮税, 邮包税, 消费税 — or mistyped, 行油税) is not a product.
     head.chars().count() >= 2 && !head.ends_with('税') && !NO_PRODUCT.iter().any(|w| head == *w)
+}
+
+/// What one commodity code's line of the tariff says: its rate, its licences and conditions.
+const CODE_TERMS: [&str; 7] = [
+    "税率",
+    "关税",
+    "监管条件",
+    "许可证",
+    "检验检疫类别",
+    "出口退税率",
+    "消费税",
+];
+
+/// Whether a normalised message names a commodity code (8 to 10 digits, 0303890090) and asks what
+/// its line says (税率, 监管条件 …): a person reads the tariff for that one code.
+fn asks_a_codes_terms(normalized: &str) -> bool {
+    let names_a_code = normalized
+        .split(|c: char| !c.is_ascii_digit())
+        .any(|run| (8..=10).contains(&run.len()));
+    names_a_code && CODE_TERMS.iter().any(|t| normalized.contains(t))
 }
 
 /// Whether a normalised message asks for a person (转人工, 人工客服 …) rather than asking a question.
@@ -748,6 +777,14 @@ mod tests {
             ("铜精矿进口关税税率是多少", Some(Specific::CodeLookup)),
             ("进口汽车关税是多少", Some(Specific::CodeLookup)),
             ("进口关税税率是多少", None),
+            ("0303890090在中国—东盟协定下税率是几?", Some(Specific::CodeLookup)),
+            ("8471300000的监管条件是什么", Some(Specific::CodeLookup)),
+            ("税号是10位还是8位", None),
+            (
+                "我司食品进口商备案提交三天了还没通过,能帮查一下吗",
+                Some(Specific::OwnCase),
+            ),
+            ("进口商备案提交了一般多久通过", None),
             ("进口货物的关税是多少", None),
             ("个人物品的税率是多少", None),
             ("关税怎么算", None),
