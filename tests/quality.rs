@@ -389,6 +389,28 @@ fn slips_of_pinyin_input_find_the_word_meant() {
     }
 }
 
+/// A business licence or a company's registration is another authority's matter, but filing with
+/// customs beside it is ours (from the fourth blind dev batch).
+#[test]
+fn another_authoritys_matter_with_a_customs_filing_in_it_is_answered() {
+    let (_site, assistant) = shipped_assistant();
+    for (question, id) in [
+        ("办营业执照的时候能不能一起把海关报关备案办了", "reg-multi-certificate"),
+        ("营业执照变更了海关备案要变吗", "reg-filing-change"),
+    ] {
+        let r = assistant.ask(question);
+        assert_eq!(r.entry.as_ref().map(|e| e.id.as_str()), Some(id), "{question}: {r:?}");
+    }
+    // Without a customs filing the other authority is named, as before.
+    for question in ["营业执照变更怎么办理", "注册公司需要什么材料"] {
+        let r = assistant.ask(question);
+        assert!(
+            matches!(r.body, customs_bot::reply::Body::Redirect { .. }),
+            "{question}: {r:?}"
+        );
+    }
+}
+
 #[test]
 fn another_countrys_customs_is_redirected_coming_from_there_is_not() {
     let site = shipped_site();

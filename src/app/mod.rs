@@ -254,8 +254,15 @@ impl Assistant {
             return Ok(handoff(question, HandoffReason::Vague, Vec::new(), 0.0));
         }
         let index = self.index();
-        if let Some((term, to)) = index.analyzer().redirect(&normalized) {
-            return Ok(redirect(question, term, to));
+        // Another authority's matter — unless the question also asks about filing with customs
+        // (营业执照变更了海关备案要变吗, 公司注册后怎么办海关备案): that part is ours when entries
+        // answer it or are offered; otherwise the other authority is named as before.
+        let redirected = index.analyzer().redirect(&normalized);
+        if let Some((term, to)) = redirected {
+            let rest = normalized.replacen(term, " ", 1);
+            if !CUSTOMS_FILING.iter().any(|cue| rest.contains(cue)) {
+                return Ok(redirect(question, term, to));
+            }
         }
         let (query, hits) = index.search(question, CONSIDERED, today())?;
         if query.groups.is_empty() {
@@ -271,6 +278,11 @@ impl Assistant {
             })
             .collect();
         let mut verdict = answer::decide(&scored, t);
+        if let Some((term, to)) = redirected
+            && verdict.decision == Decision::Handoff
+        {
+            return Ok(redirect(question, term, to));
+        }
         // One bare term that every best entry has in its title (原产地, 担保): which of them?
         if verdict.decision == Decision::Answer
             && let [group] = query.groups.as_slice()
@@ -478,6 +490,10 @@ fn round3(x: f32) -> f32 {
 }
 
 /// The reply for a matter of another authority (`to`), shown by `term`.
+/// Words of a filing with customs: a question naming another authority's matter (a business
+/// licence, registering a company) that also has one of these asks about customs too.
+const CUSTOMS_FILING: [&str; 4] = ["备案", "海关登记", "海关注册", "报关注册"];
+
 fn redirect(question: &str, term: &str, to: &str) -> Reply {
     Reply {
         question: question.to_string(),
