@@ -2,7 +2,8 @@
 //! asking, by a different hand, before the entries were read:
 //! - `tests/data/heldout.tsv` — the held-out single questions (floors of issue #3);
 //! - `tests/data/real-traffic-questions.tsv`, split `heldout` — questions as people write them to
-//!   customs, in the areas of real traffic (floors of issue #12 on the new areas alone).
+//!   customs, in the areas of real traffic (floors of issue #12 on the new areas alone); split
+//!   `heldout2`, a second blind batch's held-out third, measured the same way.
 //!
 //! Each reports top-1 accuracy, the wrong-answer rate and the clarify/hand-off rates, and fails
 //! below its floors.
@@ -229,9 +230,9 @@ const REAL_TRAFFIC_AREAS: [&str; 10] = [
 #[test]
 fn real_traffic_heldout_questions_meet_the_floors_on_the_new_areas() {
     // Issue #12 asks for 90 % right and at most 2 % wrong on the new areas; the knowledge base
-    // reaches 84.8 % and 2.5 % (2026-11-29). These floors hold what is reached so that it cannot
-    // slip; raise them to the issue's figures when the knowledge gets there.
-    const MIN_CORRECT: f64 = 0.84;
+    // reaches 86.7 % and 2.5 % (2026-11-30, seventh session; 84.8 % before). These floors hold what
+    // is reached so that it cannot slip; raise them to the issue's figures when the knowledge gets there.
+    const MIN_CORRECT: f64 = 0.86;
     const MAX_WRONG: f64 = 0.03;
     let (_site, assistant) = shipped_assistant();
     let all = cases("tests/data/real-traffic-questions.tsv", Some("heldout"));
@@ -251,6 +252,33 @@ fn real_traffic_heldout_questions_meet_the_floors_on_the_new_areas() {
         new_areas.len()
     );
     let f = measure("real-traffic held-out questions, new areas", &assistant, &new_areas);
+    f.assert_floors(MIN_CORRECT, MAX_WRONG);
+}
+
+#[test]
+fn real_traffic_second_heldout_set_holds_on_the_new_areas() {
+    // The second blind batch's held-out third (split `heldout2`), on the new areas alone: measured
+    // 2026-11-30 at 88.1 % right before the session's changes and 88.8 % right, 1.1 % wrong after.
+    // These floors hold what is reached; issue #12's figures are 90 % and 2 %.
+    const MIN_CORRECT: f64 = 0.88;
+    const MAX_WRONG: f64 = 0.02;
+    let (_site, assistant) = shipped_assistant();
+    let all = cases("tests/data/real-traffic-questions.tsv", Some("heldout2"));
+    measure("real-traffic second held-out set, all", &assistant, &all);
+    let new_areas: Vec<Case> = all
+        .into_iter()
+        .filter(|c| {
+            c.expected
+                .iter()
+                .any(|id| REAL_TRAFFIC_AREAS.iter().any(|p| id.starts_with(p)))
+        })
+        .collect();
+    assert!(
+        new_areas.len() >= 150,
+        "only {} questions in the new areas",
+        new_areas.len()
+    );
+    let f = measure("real-traffic second held-out set, new areas", &assistant, &new_areas);
     f.assert_floors(MIN_CORRECT, MAX_WRONG);
 }
 
