@@ -20,6 +20,8 @@ const SYNONYM_WEIGHT: f32 = 0.9;
 const PART_WEIGHT: f32 = 0.3;
 /// The longest stretch of a question read as one mistyped word (see `misheard_around`).
 const SLIP_CHARS: usize = 4;
+/// Slips are looked for around unknown words only in a question of at most this many words.
+const SLIP_WORDS: usize = 16;
 /// How many documents to collect before collapsing to entries.
 const DOC_LIMIT: usize = 60;
 
@@ -149,6 +151,9 @@ impl SearchIndex {
             return Ok(Vec::new());
         }
         let chars: Vec<char> = query.normalized.chars().collect();
+        // A whole long message (its sentences are also read one by one) is not searched for slips:
+        // its many unknown words (names, products, background) would cost more than they find.
+        let look_around = query.groups.len() <= SLIP_WORDS;
         let mut changed = Vec::new();
         for (i, s) in stats.iter().enumerate() {
             if s.entries_with > 0 {
@@ -157,7 +162,8 @@ impl SearchIndex {
             let word = &query.groups[i].word;
             let alike = match text::sound(word).and_then(|k| self.sounds.get(&k)) {
                 Some(alike) => Some(alike.clone()),
-                None => self.misheard_around(searcher, &chars, word)?,
+                None if look_around => self.misheard_around(searcher, &chars, word)?,
+                None => None,
             };
             if let Some(alike) = alike.filter(|a| !query.groups.iter().any(|g| &g.word == a)) {
                 query.groups[i].synonyms.push(alike);
