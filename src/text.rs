@@ -373,9 +373,10 @@ impl Analyzer {
 /// How a word of CJK characters sounds, as toneless pinyin syllables joined by spaces, with the
 /// sounds that pinyin input methods' fuzzy settings (and many speakers) do not tell apart written
 /// alike: zh, ch, sh as z, c, s; -ing, -eng as -in, -en ("报关" → "bao guan", "要素" and "要数" →
-/// "yao su"). n and l stay apart (年检 is no slip for 联检). Pinyin input makes people type a homophone of the word they mean (保关 for
-/// 报关, 两部申报 for 两步申报); the index uses this to recognise such slips. `None` for words with
-/// characters that have no pinyin or that are shorter than two characters.
+/// "yao su"). n and l stay apart (年检 is no slip for 联检). Pinyin input makes people type a
+/// homophone of the word they mean (保关 for 报关, 两部申报 for 两步申报); the index uses this to
+/// recognise such slips. `None` for words with characters that have no pinyin or that are
+/// shorter than two characters.
 pub fn sound(word: &str) -> Option<String> {
     use pinyin::ToPinyin;
     if word.chars().count() < 2 {

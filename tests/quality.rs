@@ -390,7 +390,7 @@ fn homophones_stand_in_for_typos_only_beside_a_customs_word() {
 
 /// A slip of pinyin input that the segmenter cuts into other words, or that only a fuzzy ear
 /// hears (s for sh), still finds the word meant on the shipped knowledge; a real word that is no
-/// slip is not read as one (from the fourth blind dev batch of real-traffic questions).
+/// slip is not read as one (from the dev part of the second blind batch of real-traffic questions).
 #[test]
 fn slips_of_pinyin_input_find_the_word_meant() {
     let (_site, assistant) = shipped_assistant();
@@ -418,7 +418,7 @@ fn slips_of_pinyin_input_find_the_word_meant() {
 }
 
 /// A business licence or a company's registration is another authority's matter, but filing with
-/// customs beside it is ours (from the fourth blind dev batch).
+/// customs beside it is ours (from the dev part of the second blind batch of real-traffic questions).
 #[test]
 fn another_authoritys_matter_with_a_customs_filing_in_it_is_answered() {
     let (_site, assistant) = shipped_assistant();

@@ -489,11 +489,11 @@ fn round3(x: f32) -> f32 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// The reply for a matter of another authority (`to`), shown by `term`.
 /// Words of a filing with customs: a question naming another authority's matter (a business
 /// licence, registering a company) that also has one of these asks about customs too.
 const CUSTOMS_FILING: [&str; 4] = ["备案", "海关登记", "海关注册", "报关注册"];
 
+/// The reply for a matter of another authority (`to`), shown by `term`.
 fn redirect(question: &str, term: &str, to: &str) -> Reply {
     Reply {
         question: question.to_string(),
