@@ -430,7 +430,13 @@ fn another_authoritys_matter_with_a_customs_filing_in_it_is_answered() {
         assert_eq!(r.entry.as_ref().map(|e| e.id.as_str()), Some(id), "{question}: {r:?}");
     }
     // Without a customs filing the other authority is named, as before.
-    for question in ["营业执照变更怎么办理", "注册公司需要什么材料"] {
+    // A filing that is not customs' (出口退税备案) is the other authority's too.
+    for question in [
+        "营业执照变更怎么办理",
+        "注册公司需要什么材料",
+        "出口退税备案怎么办",
+        "办理出口退税备案要去海关吗",
+    ] {
         let r = assistant.ask(question);
         assert!(
             matches!(r.body, customs_bot::reply::Body::Redirect { .. }),

@@ -255,7 +255,7 @@ impl Assistant {
         }
         let index = self.index();
         // Another authority's matter — unless the question also asks about filing with customs
-        // (营业执照变更了海关备案要变吗, 公司注册后怎么办海关备案): that part is ours when entries
+        // (营业执照变更了海关备案要变吗, 公司注册后怎么办海关备案; not 出口退税备案): that part is ours when entries
         // answer it or are offered; otherwise the other authority is named as before.
         let redirected = index.analyzer().redirect(&normalized);
         if let Some((term, to)) = redirected {
@@ -490,8 +490,18 @@ fn round3(x: f32) -> f32 {
 }
 
 /// Words of a filing with customs: a question naming another authority's matter (a business
-/// licence, registering a company) that also has one of these asks about customs too.
-const CUSTOMS_FILING: [&str; 4] = ["备案", "海关登记", "海关注册", "报关注册"];
+/// licence, registering a company) that also has one of these asks about customs too. Filing
+/// alone is not enough: 出口退税备案 is the tax authority's own filing.
+const CUSTOMS_FILING: [&str; 8] = [
+    "海关备案",
+    "报关备案",
+    "报关单位备案",
+    "海关的备案",
+    "海关登记",
+    "海关注册",
+    "报关注册",
+    "报关注册登记",
+];
 
 /// The reply for a matter of another authority (`to`), shown by `term`.
 fn redirect(question: &str, term: &str, to: &str) -> Reply {
