@@ -150,7 +150,6 @@ impl SearchIndex {
         if stats.iter().all(|s| s.entries_with == 0) {
             return Ok(Vec::new());
         }
-        let chars: Vec<char> = query.normalized.chars().collect();
         // A whole long message (its sentences are also read one by one) is not searched for slips:
         // its many unknown words (names, products, background) would cost more than they find.
         let look_around = query.groups.len() <= SLIP_WORDS;
@@ -162,7 +161,7 @@ impl SearchIndex {
             let word = &query.groups[i].word;
             let alike = match text::sound(word).and_then(|k| self.sounds.get(&k)) {
                 Some(alike) => Some(alike.clone()),
-                None if look_around => self.misheard_around(searcher, &chars, word)?,
+                None if look_around => self.misheard_around(searcher, &query.normalized, word)?,
                 None => None,
             };
             if let Some(alike) = alike.filter(|a| !query.groups.iter().any(|g| &g.word == a)) {
@@ -176,32 +175,31 @@ impl SearchIndex {
     /// The knowledge-base word that a few characters of the question around `word` (an unknown
     /// word) sound like while being no word of the knowledge base themselves: windows of 2 to
     /// [`SLIP_CHARS`] characters that hold the whole word, the longest first (windows that cut a
-    /// word read nonsense into it: 小汽车 would hold 效期). `chars` are the normalised question's
-    /// characters.
-    fn misheard_around(&self, searcher: &Searcher, chars: &[char], word: &str) -> anyhow::Result<Option<String>> {
+    /// word read nonsense into it: 小汽车 would hold 效期). `normalized` is the question.
+    fn misheard_around(&self, searcher: &Searcher, normalized: &str, word: &str) -> anyhow::Result<Option<String>> {
+        let chars: Vec<char> = normalized.chars().collect();
         let w: Vec<char> = word.chars().collect();
         let Some(a) = chars.windows(w.len()).position(|c| c == w.as_slice()) else {
             return Ok(None);
         };
         let b = a + w.len();
-        let mut found: Vec<(usize, String, String)> = Vec::new();
-        for start in a.saturating_sub(2)..=a {
-            for end in (start + 2).max(b)..=(start + SLIP_CHARS).min(chars.len()) {
-                if (start, end) == (a, b) || !chars[start..end].iter().all(|&c| text::is_cjk(c)) {
+        for len in (2..=SLIP_CHARS).rev() {
+            for start in a.saturating_sub(2)..=a {
+                let end = start + len;
+                if end < b || end > chars.len() || (start, end) == (a, b) {
                     continue;
                 }
-                let typed: String = chars[start..end].iter().collect();
+                let window = &chars[start..end];
+                if !window.iter().all(|&c| text::is_cjk(c)) {
+                    continue;
+                }
+                let typed: String = window.iter().collect();
                 if let Some(alike) = text::sound(&typed).and_then(|k| self.sounds.get(&k))
                     && *alike != typed
+                    && self.entries_with(searcher, &typed)? == 0
                 {
-                    found.push((end - start, typed, alike.clone()));
+                    return Ok(Some(alike.clone()));
                 }
-            }
-        }
-        found.sort_by_key(|(len, ..)| std::cmp::Reverse(*len));
-        for (_, typed, alike) in found {
-            if self.entries_with(searcher, &typed)? == 0 {
-                return Ok(Some(alike));
             }
         }
         Ok(None)
