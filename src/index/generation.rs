@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use tantivy::tokenizer::{PreTokenizedString, Token as TToken};
 use tantivy::{DocAddress, IndexReader, ReloadPolicy, TantivyDocument};
 
-use super::{BuildReport, Fields, Meta, SCHEMA_VERSION, SearchIndex, schema};
+use super::{BuildReport, Fields, Meta, SCHEMA_VERSION, SearchIndex, Searched, Vocabulary, schema};
 use crate::knowledge::{Entry, Knowledge, Lexicon};
 use crate::markup;
 use crate::text::{self, Analyzer};
@@ -406,6 +406,35 @@ fn heads(reader: &IndexReader, entries: usize) -> anyhow::Result<Vec<DocAddress>
     }
 }
 
+/// The terms of the searched fields and how many documents hold each, summed over the segments
+/// (as tantivy's own document frequency is).
+fn vocabulary(reader: &IndexReader, fields: Fields) -> anyhow::Result<Vocabulary> {
+    let searcher = reader.searcher();
+    let mut vocabulary = Vocabulary::default();
+    let searched = [
+        (fields.q, Searched::Q),
+        (fields.kw, Searched::Kw),
+        (fields.body, Searched::Body),
+        (fields.q_bi, Searched::QBi),
+        (fields.all, Searched::All),
+    ];
+    for segment in searcher.segment_readers() {
+        vocabulary.documents += u64::from(segment.max_doc());
+        for (field, slot) in searched {
+            let inverted = segment.inverted_index(field)?;
+            vocabulary.tokens[slot as usize] += inverted.total_num_tokens();
+            let mut stream = inverted.terms().stream()?;
+            while stream.advance() {
+                let word = std::str::from_utf8(stream.key())
+                    .context("a term of the index is not UTF-8 (the index is damaged)")?;
+                let freq = vocabulary.freq.entry(word.to_string()).or_default();
+                freq[slot as usize] += stream.value().doc_freq;
+            }
+        }
+    }
+    Ok(vocabulary)
+}
+
 /// Reads one JSON part of a generation, naming the file when it is missing or damaged.
 fn read_part<T: serde::de::DeserializeOwned>(generation: &Path, name: &str) -> anyhow::Result<T> {
     let path = generation.join(name);
@@ -468,6 +497,8 @@ impl SearchIndex {
         let heads = heads(&reader, entries.len())
             .with_context(|| format!("reading the index files in {}", tantivy_dir.display()))?;
         let (_, fields) = schema();
+        let vocabulary = vocabulary(&reader, fields)
+            .with_context(|| format!("reading the index files in {}", tantivy_dir.display()))?;
         let by_id = entries.iter().enumerate().map(|(i, e)| (e.id.clone(), i)).collect();
         let successors = super::successors(&entries, &by_id);
         Ok(Self {
@@ -480,6 +511,7 @@ impl SearchIndex {
             terms: (0..heads.len()).map(|_| std::sync::OnceLock::new()).collect(),
             heads,
             sounds,
+            vocabulary,
             reader,
             fields,
             generation,

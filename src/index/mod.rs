@@ -136,6 +136,8 @@ pub struct SearchIndex {
     terms: Vec<std::sync::OnceLock<HashSet<String>>>,
     /// How knowledge-base words sound (see `text::sound`) → the word.
     sounds: HashMap<String, String>,
+    /// Every word the generation holds, with the number of documents holding it in each field.
+    vocabulary: Vocabulary,
     reader: IndexReader,
     fields: Fields,
     generation: PathBuf,
@@ -201,6 +203,39 @@ impl SearchIndex {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
+    }
+}
+
+/// Every term of the searched fields with its document frequency in each, read once when a
+/// generation opens (a few thousand words for the shipped knowledge base). A question's words are
+/// looked up here rather than in tantivy's term dictionaries: a long message has a hundred words,
+/// each with its synonyms, in four fields, and most of them are in none — the clauses for a word a
+/// field does not hold would match nothing, so they are left out of the query (same results, a
+/// fraction of the lookups).
+#[derive(Debug, Default)]
+struct Vocabulary {
+    /// Term → documents holding it in `q`, `kw`, `body`, `q_bi`, `all` (in that order).
+    freq: HashMap<String, [u32; 5]>,
+    /// Tokens in each field over all documents, in the same order (BM25's average length).
+    tokens: [u64; 5],
+    /// Documents in the generation (deleted ones included, as tantivy counts them).
+    documents: u64,
+}
+
+/// A field's place in [`Vocabulary::freq`]'s arrays.
+#[derive(Debug, Clone, Copy)]
+enum Searched {
+    Q = 0,
+    Kw = 1,
+    Body = 2,
+    QBi = 3,
+    All = 4,
+}
+
+impl Vocabulary {
+    /// How many documents hold `word` in `field` (0 when none does).
+    fn doc_freq(&self, field: Searched, word: &str) -> u64 {
+        self.freq.get(word).map_or(0, |f| u64::from(f[field as usize]))
     }
 }
 

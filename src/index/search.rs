@@ -7,12 +7,12 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query as TQuery, TermQuery};
+use tantivy::query::{Bm25StatisticsProvider, BooleanQuery, BoostQuery, Occur, Query as TQuery, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument, Term};
 
 use super::features::{self, Counts, QuestionWeights, WordStats};
-use super::{BOOST_BIGRAM, BOOST_BODY, BOOST_KW, BOOST_Q, Hit, SearchIndex};
+use super::{BOOST_BIGRAM, BOOST_BODY, BOOST_KW, BOOST_Q, Hit, SearchIndex, Searched};
 use crate::text::{self, Form, Query, TermGroup};
 
 /// Weights of a word's synonyms and of its sub-words, relative to the word itself.
@@ -33,14 +33,10 @@ impl SearchIndex {
             return Ok((query, Vec::new()));
         }
         let searcher = self.reader.searcher();
-        let mut stats = query
-            .groups
-            .iter()
-            .map(|g| self.word_stats(&searcher, g))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut stats: Vec<WordStats> = query.groups.iter().map(|g| self.word_stats(g)).collect();
         // A homophone added to a word changes what the index knows about it: count that word again.
-        for i in self.add_homophones(&searcher, &mut query, &stats)? {
-            stats[i] = self.word_stats(&searcher, &query.groups[i])?;
+        for i in self.add_homophones(&mut query, &stats) {
+            stats[i] = self.word_stats(&query.groups[i]);
         }
         // A word the index does not hold (nor a homophone of it, counted above) that the segmenter
         // made by joining a function word to a character (税能, 会禁): the character is searched.
@@ -60,10 +56,7 @@ impl SearchIndex {
                 .into_iter()
                 .filter(|p| !query.groups.iter().any(|g| g.word == p.word))
                 .collect();
-            let counted = parts
-                .iter()
-                .map(|g| self.word_stats(&searcher, g))
-                .collect::<anyhow::Result<Vec<_>>>()?;
+            let counted: Vec<WordStats> = parts.iter().map(|g| self.word_stats(g)).collect();
             let n = parts.len();
             query.groups.splice(i..=i, parts);
             stats.splice(i..=i, counted);
@@ -74,7 +67,12 @@ impl SearchIndex {
             documents: searcher.num_docs().max(1),
         };
         let weights = QuestionWeights::new(&stats, counts);
-        let top = searcher.search(&self.boolean_query(&query), &Best(DOC_LIMIT))?;
+        let statistics = Statistics {
+            index: self,
+            searcher: &searcher,
+        };
+        let top =
+            searcher.search_with_statistics_provider(&self.boolean_query(&query), &Best(DOC_LIMIT), &statistics)?;
         let mut hits = Vec::new();
         for (ord, score) in self.distinct_entries(&searcher, top, limit, today)? {
             let terms = self.entry_terms(&searcher, ord)?;
@@ -129,8 +127,8 @@ impl SearchIndex {
     }
 
     /// How many entries (the `all` field) hold a word.
-    fn entries_with(&self, searcher: &Searcher, word: &str) -> tantivy::Result<u64> {
-        searcher.doc_freq(&Term::from_field_text(self.fields.all, word))
+    fn entries_with(&self, word: &str) -> u64 {
+        self.vocabulary.doc_freq(Searched::All, word)
     }
 
     /// A word the knowledge base has never seen (nor any synonym of it) may be a homophone typed by
@@ -141,14 +139,9 @@ impl SearchIndex {
     /// characters around the word sound like a knowledge-base word ([`Self::misheard_around`]).
     /// Returns the positions of the words that got one; `stats` are what the index knew about each
     /// word before.
-    fn add_homophones(
-        &self,
-        searcher: &Searcher,
-        query: &mut Query,
-        stats: &[WordStats],
-    ) -> anyhow::Result<Vec<usize>> {
+    fn add_homophones(&self, query: &mut Query, stats: &[WordStats]) -> Vec<usize> {
         if stats.iter().all(|s| s.entries_with == 0) {
-            return Ok(Vec::new());
+            return Vec::new();
         }
         // A whole long message (its sentences are also read one by one) is not searched for slips:
         // its many unknown words (names, products, background) would cost more than they find.
@@ -161,7 +154,7 @@ impl SearchIndex {
             let word = &query.groups[i].word;
             let alike = match text::sound(word).and_then(|k| self.sounds.get(&k)) {
                 Some(alike) => Some(alike.clone()),
-                None if look_around => self.misheard_around(searcher, &query.normalized, word)?,
+                None if look_around => self.misheard_around(&query.normalized, word),
                 None => None,
             };
             if let Some(alike) = alike.filter(|a| !query.groups.iter().any(|g| &g.word == a)) {
@@ -169,19 +162,17 @@ impl SearchIndex {
                 changed.push(i);
             }
         }
-        Ok(changed)
+        changed
     }
 
     /// The knowledge-base word that a few characters of the question around `word` (an unknown
     /// word) sound like while being no word of the knowledge base themselves: windows of 2 to
     /// [`SLIP_CHARS`] characters that hold the whole word, the longest first (windows that cut a
     /// word read nonsense into it: 小汽车 would hold 效期). `normalized` is the question.
-    fn misheard_around(&self, searcher: &Searcher, normalized: &str, word: &str) -> anyhow::Result<Option<String>> {
+    fn misheard_around(&self, normalized: &str, word: &str) -> Option<String> {
         let chars: Vec<char> = normalized.chars().collect();
         let w: Vec<char> = word.chars().collect();
-        let Some(a) = chars.windows(w.len()).position(|c| c == w.as_slice()) else {
-            return Ok(None);
-        };
+        let a = chars.windows(w.len()).position(|c| c == w.as_slice())?;
         let b = a + w.len();
         for len in (2..=SLIP_CHARS).rev() {
             for start in a.saturating_sub(2)..=a {
@@ -196,29 +187,29 @@ impl SearchIndex {
                 let typed: String = window.iter().collect();
                 if let Some(alike) = text::sound(&typed).and_then(|k| self.sounds.get(&k))
                     && *alike != typed
-                    && self.entries_with(searcher, &typed)? == 0
+                    && self.entries_with(&typed) == 0
                 {
-                    return Ok(Some(alike.clone()));
+                    return Some(alike.clone());
                 }
             }
         }
-        Ok(None)
+        None
     }
 
     /// What the index knows about a question word: the largest frequencies of the word and its
     /// synonyms, and how common the word is in general Chinese.
-    fn word_stats(&self, searcher: &Searcher, g: &TermGroup) -> anyhow::Result<WordStats> {
+    fn word_stats(&self, g: &TermGroup) -> WordStats {
         let (mut entries_with, mut questions_with) = (0, 0);
         for (w, _) in g.forms().filter(|(_, kind)| *kind != Form::Part) {
-            entries_with = entries_with.max(self.entries_with(searcher, w)?);
-            questions_with = questions_with.max(searcher.doc_freq(&Term::from_field_text(self.fields.q, w))?);
+            entries_with = entries_with.max(self.entries_with(w));
+            questions_with = questions_with.max(self.vocabulary.doc_freq(Searched::Q, w));
         }
-        Ok(WordStats {
+        WordStats {
             topical: g.weight,
             entries_with,
             questions_with,
             general_freq: self.analyzer.word_freq(&g.word),
-        })
+        }
     }
 
     /// Every form of every word in the question, keyword and body fields (weighted by how the form
@@ -226,7 +217,12 @@ impl SearchIndex {
     fn boolean_query(&self, query: &Query) -> BooleanQuery {
         let f = self.fields;
         let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
-        let mut add = |field: Field, word: &str, boost: f32| {
+        let vocabulary = &self.vocabulary;
+        let mut add = |field: Field, searched: Searched, word: &str, boost: f32| {
+            // A word no document holds in the field matches nothing there.
+            if vocabulary.doc_freq(searched, word) == 0 {
+                return;
+            }
             let tq = TermQuery::new(Term::from_field_text(field, word), IndexRecordOption::WithFreqs);
             clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), boost))));
         };
@@ -237,15 +233,15 @@ impl SearchIndex {
                     Form::Synonym => SYNONYM_WEIGHT,
                     Form::Part => PART_WEIGHT,
                 };
-                add(f.q, w, BOOST_Q * weight);
-                add(f.kw, w, BOOST_KW * weight);
-                add(f.body, w, BOOST_BODY * weight);
+                add(f.q, Searched::Q, w, BOOST_Q * weight);
+                add(f.kw, Searched::Kw, w, BOOST_KW * weight);
+                add(f.body, Searched::Body, w, BOOST_BODY * weight);
             }
         }
         // A bigram repeated in a long message is one clause: tantivy would look it up once per copy.
         let mut seen = HashSet::new();
         for b in query.bigrams.iter().filter(|b| seen.insert(b.as_str())) {
-            add(f.q_bi, b, BOOST_BIGRAM);
+            add(f.q_bi, Searched::QBi, b, BOOST_BIGRAM);
         }
         BooleanQuery::new(clauses)
     }
@@ -350,5 +346,98 @@ impl SegmentCollector for BestInSegment {
 
     fn harvest(self) -> Self::Fruit {
         self.docs
+    }
+}
+
+/// BM25's statistics read from the generation's [`Vocabulary`](super::Vocabulary) — the same
+/// numbers tantivy would find in its term dictionaries, without looking each of a long message's
+/// words up there once more (any other field is asked of the searcher).
+struct Statistics<'a> {
+    index: &'a SearchIndex,
+    searcher: &'a Searcher,
+}
+
+impl Statistics<'_> {
+    fn searched(&self, field: Field) -> Option<Searched> {
+        let f = self.index.fields;
+        [
+            (f.q, Searched::Q),
+            (f.kw, Searched::Kw),
+            (f.body, Searched::Body),
+            (f.q_bi, Searched::QBi),
+            (f.all, Searched::All),
+        ]
+        .into_iter()
+        .find_map(|(of, searched)| (of == field).then_some(searched))
+    }
+}
+
+impl Bm25StatisticsProvider for Statistics<'_> {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        match self.searched(field) {
+            Some(searched) => Ok(self.index.vocabulary.tokens[searched as usize]),
+            None => self.searcher.total_num_tokens(field),
+        }
+    }
+
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        Ok(self.index.vocabulary.documents)
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        match (self.searched(term.field()), term.value().as_str()) {
+            (Some(searched), Some(word)) => Ok(self.index.vocabulary.doc_freq(searched, word)),
+            _ => Bm25StatisticsProvider::doc_freq(self.searcher, term),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tantivy::Term;
+    use tantivy::query::Bm25StatisticsProvider;
+
+    use super::Statistics;
+    use crate::config::Config;
+    use crate::index::{self, SearchIndex};
+
+    /// The statistics read from the vocabulary are tantivy's own, term by term and field by field,
+    /// on the shipped knowledge base: scores are the same as when tantivy counts them itself.
+    #[test]
+    fn the_vocabulary_counts_what_tantivy_counts() {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let config = Config::load(&repo.join("bot.toml")).unwrap();
+        let loaded = crate::app::load_knowledge(&config);
+        assert!(!loaded.has_errors());
+        let dir = tempfile::tempdir().unwrap();
+        index::build(&loaded.knowledge, dir.path()).unwrap();
+        let idx = SearchIndex::open(dir.path()).unwrap();
+        let searcher = idx.reader.searcher();
+        let ours = Statistics {
+            index: &idx,
+            searcher: &searcher,
+        };
+        let f = idx.fields;
+        assert_eq!(
+            ours.total_num_docs().unwrap(),
+            Bm25StatisticsProvider::total_num_docs(&searcher).unwrap()
+        );
+        let mut compared = 0;
+        for field in [f.q, f.kw, f.body, f.q_bi, f.all] {
+            assert_eq!(
+                ours.total_num_tokens(field).unwrap(),
+                searcher.total_num_tokens(field).unwrap()
+            );
+            for word in idx.vocabulary.freq.keys().map(String::as_str).chain(["不在词表里的词"]) {
+                let term = Term::from_field_text(field, word);
+                assert_eq!(
+                    ours.doc_freq(&term).unwrap(),
+                    searcher.doc_freq(&term).unwrap(),
+                    "{word}"
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared > 10_000, "only {compared} terms compared");
     }
 }
