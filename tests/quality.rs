@@ -756,6 +756,23 @@ fn words_that_fit_several_matters_equally_neither_move_nor_answer() {
     }
 }
 
+/// A follow-up moves to a neighbouring matter only when the reading with the previous question
+/// also finds that matter likely, not merely somewhere among its best.
+#[test]
+fn a_matter_found_far_behind_the_topic_is_no_neighbour_to_move_to() {
+    let (_site, assistant) = shipped_assistant();
+    // Read alone, 逾期不报会怎样 is the tax payment deadline; with the question before it, that
+    // entry is third at a third of the usage report's confidence.
+    let t = topics(
+        &assistant,
+        &["减免税货物使用状况报告每年什么时候交？", "逾期不报会怎样"],
+    );
+    assert_eq!(t[1].as_deref(), Some("exempt-usage-report"), "{t:?}");
+    // A neighbour the reading in context finds likely is still moved to.
+    let t = topics(&assistant, &["进口食品的中文标签有什么要求", "进口商需要备案吗"]);
+    assert_eq!(t[1].as_deref(), Some("quar-food-importer-filing"), "{t:?}");
+}
+
 #[test]
 fn a_bare_term_naming_a_family_of_matters_is_asked_back() {
     let (_site, assistant) = shipped_assistant();

@@ -98,8 +98,19 @@ impl SearchIndex {
                 .collect();
             tracing::debug!(question, words = ?words, "question words (entries with / general frequency)");
             for h in &hits {
+                // The question's words the entry does not hold (what keeps its coverage down).
+                let lacks: Vec<&str> = match self.terms[h.superseded.unwrap_or(h.entry)].get() {
+                    Some(terms) => query
+                        .groups
+                        .iter()
+                        .filter(|g| features::share(g, terms) == 0.0)
+                        .map(|g| g.word.as_str())
+                        .collect(),
+                    None => Vec::new(),
+                };
                 tracing::debug!(
                     entry = %self.entries[h.entry].id,
+                    lacks = ?lacks,
                     rank = h.rank,
                     coverage = h.coverage,
                     norm = h.norm,
