@@ -358,7 +358,7 @@ impl Assistant {
         // 「X也一样吗」, 「X也可以吗」 ask whether the topic's rule holds for X too: still the topic.
         let own_words =
             conversation::content(normalized).chars().count() >= NEIGHBOUR_WORDS && !normalized.contains('也');
-        if own_words && neighbour(&alone, &in_context, topic) {
+        if own_words && neighbour(&alone, &in_context, topic, &conversation::content(normalized)) {
             return after(before, alone);
         }
         // With the previous question the turn is about the topic (举报… → 会保密吗): stay on it —
@@ -612,12 +612,18 @@ fn offer(text: &str, choices: Vec<crate::reply::Candidate>, confidence: f32) -> 
 }
 
 /// Whether `alone` (a turn read alone) answers, with confidence, another entry than `topic` that
-/// the reading in context also finds among its best, with some confidence of its own: the turn
-/// asks about a neighbouring matter. (An entry the reading in context finds only far behind the
-/// topic — 逾期不报会怎样 after a question on the exempt-goods usage report finds the tax payment
-/// deadline third, at a third of the topic's confidence — is no neighbour: the turn is about the
-/// topic.)
-fn neighbour(alone: &Reply, in_context: &Reply, topic: &Entry) -> bool {
+/// the reading in context also finds among its best: the turn asks about a neighbouring matter.
+/// The reading in context must find it likely too, unless the entry's title and what the turn
+/// names (`content`) hold one another (滞报金 and 滞报金算 of 滞报金怎么算: a matter named, however
+/// the previous question leans). An
+/// entry the reading in context finds only far behind the topic, for words no title of it says —
+/// 逾期不报会怎样 after a question on the exempt-goods usage report finds the tax payment deadline
+/// third, at a third of the topic's confidence — is no neighbour: the turn is about the topic.
+fn neighbour(alone: &Reply, in_context: &Reply, topic: &Entry, content: &str) -> bool {
+    let named = |e: &crate::reply::EntryRef| {
+        let title = text::normalize(&e.title);
+        content.chars().count() >= 2 && (title.contains(content) || content.contains(title.as_str()))
+    };
     alone.decision == Decision::Answer
         && alone.confidence >= NEIGHBOUR
         && !undecided(alone)
@@ -627,7 +633,7 @@ fn neighbour(alone: &Reply, in_context: &Reply, topic: &Entry) -> bool {
                     .candidates
                     .iter()
                     .take(NEIGHBOURS)
-                    .any(|c| c.id == e.id && c.score >= NEIGHBOUR_IN_CONTEXT)
+                    .any(|c| c.id == e.id && (c.score >= NEIGHBOUR_IN_CONTEXT || named(e)))
         })
 }
 
