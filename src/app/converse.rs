@@ -615,10 +615,10 @@ fn offer(text: &str, choices: Vec<crate::reply::Candidate>, confidence: f32) -> 
 /// the reading in context also finds among its best: the turn asks about a neighbouring matter.
 /// The reading in context must find it likely too, unless the entry's title and what the turn
 /// names (`content`) hold one another (滞报金 and 滞报金算 of 滞报金怎么算: a matter named, however
-/// the previous question leans). An
-/// entry the reading in context finds only far behind the topic, for words no title of it says —
-/// 逾期不报会怎样 after a question on the exempt-goods usage report finds the tax payment deadline
-/// third, at a third of the topic's confidence — is no neighbour: the turn is about the topic.
+/// the previous question leans). An entry the reading in context finds only far behind the topic,
+/// for words its title does not say — 逾期不报会怎样 after a question on the exempt-goods usage
+/// report finds the tax payment deadline third, at a third of the topic's confidence — is no
+/// neighbour: the turn is about the topic.
 fn neighbour(alone: &Reply, in_context: &Reply, topic: &Entry, content: &str) -> bool {
     let named = |e: &crate::reply::EntryRef| {
         let title = text::normalize(&e.title);
