@@ -356,9 +356,9 @@ impl Assistant {
         // question on food labels) is about that matter: read with the previous question it leans on
         // the topic's words. A neighbour is an entry the in-context reading also finds.
         // 「X也一样吗」, 「X也可以吗」 ask whether the topic's rule holds for X too: still the topic.
-        let own_words =
-            conversation::content(normalized).chars().count() >= NEIGHBOUR_WORDS && !normalized.contains('也');
-        if own_words && neighbour(&alone, &in_context, topic, &conversation::content(normalized)) {
+        let content = conversation::content(normalized);
+        let own_words = content.chars().count() >= NEIGHBOUR_WORDS && !normalized.contains('也');
+        if own_words && neighbour(&alone, &in_context, topic, &content) {
             return after(before, alone);
         }
         // With the previous question the turn is about the topic (举报… → 会保密吗): stay on it —

@@ -411,17 +411,10 @@ fn heads(reader: &IndexReader, entries: usize) -> anyhow::Result<Vec<DocAddress>
 fn vocabulary(reader: &IndexReader, fields: Fields) -> anyhow::Result<Vocabulary> {
     let searcher = reader.searcher();
     let mut vocabulary = Vocabulary::default();
-    let searched = [
-        (fields.q, Searched::Q),
-        (fields.kw, Searched::Kw),
-        (fields.body, Searched::Body),
-        (fields.q_bi, Searched::QBi),
-        (fields.all, Searched::All),
-    ];
     for segment in searcher.segment_readers() {
         vocabulary.documents += u64::from(segment.max_doc());
-        for (field, slot) in searched {
-            let inverted = segment.inverted_index(field)?;
+        for slot in Searched::ALL {
+            let inverted = segment.inverted_index(slot.field(fields))?;
             vocabulary.tokens[slot as usize] += inverted.total_num_tokens();
             let mut stream = inverted.terms().stream()?;
             while stream.advance() {

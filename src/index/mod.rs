@@ -223,7 +223,7 @@ struct Vocabulary {
 }
 
 /// A field's place in [`Vocabulary::freq`]'s arrays.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Searched {
     Q = 0,
     Kw = 1,
@@ -232,10 +232,35 @@ enum Searched {
     All = 4,
 }
 
+impl Searched {
+    const ALL: [Searched; 5] = [Searched::Q, Searched::Kw, Searched::Body, Searched::QBi, Searched::All];
+
+    /// The schema field this is.
+    fn field(self, fields: Fields) -> Field {
+        match self {
+            Searched::Q => fields.q,
+            Searched::Kw => fields.kw,
+            Searched::Body => fields.body,
+            Searched::QBi => fields.q_bi,
+            Searched::All => fields.all,
+        }
+    }
+
+    /// Which of the counted fields `field` is, if any.
+    fn of(field: Field, fields: Fields) -> Option<Searched> {
+        Searched::ALL.into_iter().find(|s| s.field(fields) == field)
+    }
+}
+
 impl Vocabulary {
+    /// How many documents hold `word` in each field (all 0 when none does).
+    fn counts(&self, word: &str) -> [u32; 5] {
+        self.freq.get(word).copied().unwrap_or_default()
+    }
+
     /// How many documents hold `word` in `field` (0 when none does).
     fn doc_freq(&self, field: Searched, word: &str) -> u64 {
-        self.freq.get(word).map_or(0, |f| u64::from(f[field as usize]))
+        u64::from(self.counts(word)[field as usize])
     }
 }
 

@@ -212,8 +212,9 @@ impl SearchIndex {
     fn word_stats(&self, g: &TermGroup) -> WordStats {
         let (mut entries_with, mut questions_with) = (0, 0);
         for (w, _) in g.forms().filter(|(_, kind)| *kind != Form::Part) {
-            entries_with = entries_with.max(self.entries_with(w));
-            questions_with = questions_with.max(self.vocabulary.doc_freq(Searched::Q, w));
+            let counts = self.vocabulary.counts(w);
+            entries_with = entries_with.max(u64::from(counts[Searched::All as usize]));
+            questions_with = questions_with.max(u64::from(counts[Searched::Q as usize]));
         }
         WordStats {
             topical: g.weight,
@@ -228,13 +229,15 @@ impl SearchIndex {
     fn boolean_query(&self, query: &Query) -> BooleanQuery {
         let f = self.fields;
         let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
-        let vocabulary = &self.vocabulary;
-        let mut add = |field: Field, searched: Searched, word: &str, boost: f32| {
-            // A word no document holds in the field matches nothing there.
-            if vocabulary.doc_freq(searched, word) == 0 {
+        // A word no document holds in a field matches nothing there: no clause for it.
+        let mut add = |searched: Searched, counts: &[u32; 5], word: &str, boost: f32| {
+            if counts[searched as usize] == 0 {
                 return;
             }
-            let tq = TermQuery::new(Term::from_field_text(field, word), IndexRecordOption::WithFreqs);
+            let tq = TermQuery::new(
+                Term::from_field_text(searched.field(f), word),
+                IndexRecordOption::WithFreqs,
+            );
             clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), boost))));
         };
         for g in &query.groups {
@@ -244,15 +247,16 @@ impl SearchIndex {
                     Form::Synonym => SYNONYM_WEIGHT,
                     Form::Part => PART_WEIGHT,
                 };
-                add(f.q, Searched::Q, w, BOOST_Q * weight);
-                add(f.kw, Searched::Kw, w, BOOST_KW * weight);
-                add(f.body, Searched::Body, w, BOOST_BODY * weight);
+                let counts = self.vocabulary.counts(w);
+                add(Searched::Q, &counts, w, BOOST_Q * weight);
+                add(Searched::Kw, &counts, w, BOOST_KW * weight);
+                add(Searched::Body, &counts, w, BOOST_BODY * weight);
             }
         }
         // A bigram repeated in a long message is one clause: tantivy would look it up once per copy.
         let mut seen = HashSet::new();
         for b in query.bigrams.iter().filter(|b| seen.insert(b.as_str())) {
-            add(f.q_bi, Searched::QBi, b, BOOST_BIGRAM);
+            add(Searched::QBi, &self.vocabulary.counts(b), b, BOOST_BIGRAM);
         }
         BooleanQuery::new(clauses)
     }
@@ -368,24 +372,9 @@ struct Statistics<'a> {
     searcher: &'a Searcher,
 }
 
-impl Statistics<'_> {
-    fn searched(&self, field: Field) -> Option<Searched> {
-        let f = self.index.fields;
-        [
-            (f.q, Searched::Q),
-            (f.kw, Searched::Kw),
-            (f.body, Searched::Body),
-            (f.q_bi, Searched::QBi),
-            (f.all, Searched::All),
-        ]
-        .into_iter()
-        .find_map(|(of, searched)| (of == field).then_some(searched))
-    }
-}
-
 impl Bm25StatisticsProvider for Statistics<'_> {
     fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
-        match self.searched(field) {
+        match Searched::of(field, self.index.fields) {
             Some(searched) => Ok(self.index.vocabulary.tokens[searched as usize]),
             None => self.searcher.total_num_tokens(field),
         }
@@ -396,7 +385,7 @@ impl Bm25StatisticsProvider for Statistics<'_> {
     }
 
     fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
-        match (self.searched(term.field()), term.value().as_str()) {
+        match (Searched::of(term.field(), self.index.fields), term.value().as_str()) {
             (Some(searched), Some(word)) => Ok(self.index.vocabulary.doc_freq(searched, word)),
             _ => Bm25StatisticsProvider::doc_freq(self.searcher, term),
         }
@@ -408,7 +397,7 @@ mod tests {
     use tantivy::Term;
     use tantivy::query::Bm25StatisticsProvider;
 
-    use super::Statistics;
+    use super::{Searched, Statistics};
     use crate::config::Config;
     use crate::index::{self, SearchIndex};
 
@@ -434,7 +423,7 @@ mod tests {
             Bm25StatisticsProvider::total_num_docs(&searcher).unwrap()
         );
         let mut compared = 0;
-        for field in [f.q, f.kw, f.body, f.q_bi, f.all] {
+        for field in Searched::ALL.map(|s| s.field(f)) {
             assert_eq!(
                 ours.total_num_tokens(field).unwrap(),
                 searcher.total_num_tokens(field).unwrap()
