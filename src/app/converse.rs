@@ -183,6 +183,16 @@ impl Assistant {
                     if alone.decision == Decision::Answer && alone.entry.as_ref().is_some_and(|e| e.id == entry.id) {
                         return after(before, alone);
                     }
+                    // An aspect the topic's entry has no section for, asked with words that find an
+                    // entry the topic lists as related (超了呢 会罚钱吗 after the declaration deadline
+                    // → the late-declaration fee; 一般多久解禁 after outbreak bans → their lifting):
+                    // that neighbour holds the answer. A bare aspect (期限多久) names nothing to
+                    // move with, and stays on the topic.
+                    if entry.section(aspect.headings()).is_none()
+                        && let Some(reply) = self.related_best(&entry, &alone)
+                    {
+                        return after(before, asked(text, reply));
+                    }
                     let elsewhere = alone.decision == Decision::Answer
                         && alone.confidence >= SELF_CONTAINED
                         && !undecided(&alone)
@@ -240,8 +250,18 @@ impl Assistant {
     fn related_reading(&self, topic: &Entry, alone: &Reply, normalized: &str) -> Option<Reply> {
         if normalized.chars().count() > conversation::FOLLOW_UP_CHARS
             || conversation::content(normalized).chars().count() < 2
-            || alone.confidence < RELATED
         {
+            return None;
+        }
+        self.related_best(topic, alone)
+    }
+
+    /// The answer with the best entry of a turn read `alone` when the topic lists it as related and
+    /// the reading is sure enough of it (`RELATED`, below the answer threshold: the topic's link
+    /// makes it likely), while the topic is not among the reading's best (the words then point at
+    /// the topic as well). None otherwise.
+    fn related_best(&self, topic: &Entry, alone: &Reply) -> Option<Reply> {
+        if alone.confidence < RELATED {
             return None;
         }
         let best = alone.candidates.first()?;
