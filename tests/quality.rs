@@ -789,6 +789,19 @@ fn an_aspect_the_topic_does_not_hold_moves_to_the_related_entry_its_words_find()
     assert_eq!(t[1].as_deref(), Some("rights-reconsideration"), "{t:?}");
 }
 
+/// A time limit is written under 时限 or 期限 and asked as 多久 or 几天: an entry with a time-limit
+/// section is found by those words (from the dev real-traffic questions, typo included).
+#[test]
+fn a_question_of_how_long_finds_the_entry_with_that_time_limit() {
+    let (_site, assistant) = shipped_assistant();
+    let reply = assistant.ask("集装相进境多久要出");
+    assert_eq!(reply.decision, Decision::Answer, "{reply:?}");
+    assert_eq!(
+        reply.entry.as_ref().map(|e| e.id.as_str()),
+        Some("manifest-container-supervision")
+    );
+}
+
 #[test]
 fn a_bare_term_naming_a_family_of_matters_is_asked_back() {
     let (_site, assistant) = shipped_assistant();
@@ -842,11 +855,11 @@ fn a_long_message_between_two_matters_offers_both() {
 #[test]
 fn heldout_dialogues_are_followed_in_context() {
     // Issue #11's floors: follow-ups ≥ 85 % right (met: 86.3 %, measured 2026-11-30, ninth
-    // session) and ≤ 2 % of turns wrong (not reached: 5.5 % of all turns answered with another
+    // session) and ≤ 2 % of turns wrong (not reached: 2.7 % of all turns answered with another
     // entry than the label's, first turns included; choice turns whose labels assume choices the
     // bot did not offer count as wrong). The wrong-turn floor holds what is reached.
     const MIN_FOLLOW_UPS_RIGHT: f64 = 0.85;
-    const MAX_WRONG: f64 = 0.06;
+    const MAX_WRONG: f64 = 0.03;
     let (_site, assistant) = shipped_assistant();
     let text = std::fs::read_to_string(crate::support::repo().join("tests/data/dialogues.tsv")).unwrap();
     let mut conversations: std::collections::HashMap<String, customs_bot::conversation::Conversation> =

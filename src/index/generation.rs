@@ -261,7 +261,11 @@ fn write_generation(knowledge: &Knowledge, generation: &Path, analyzer: &Analyze
 /// distinct terms.
 fn entry_documents(ord: usize, entry: &Entry, analyzer: &Analyzer, f: Fields) -> (Vec<TantivyDocument>, Vec<String>) {
     let body = text::normalize(&markup::strip_placeholders(&entry.body));
-    let keywords = text::normalize(&entry.keywords.join(" "));
+    // A section is asked about in words its heading does not say (a time limit as 多久): the entry
+    // is found by them as by a keyword.
+    let mut keywords = entry.keywords.clone();
+    keywords.extend(entry.asked_words().iter().map(|w| w.to_string()));
+    let keywords = text::normalize(&keywords.join(" "));
     let body_tokens = analyzer.index_tokens(&body);
     let kw_tokens = analyzer.index_tokens(&keywords);
     let mut variants: Vec<String> = Vec::with_capacity(entry.questions.len() + 1);

@@ -35,7 +35,7 @@ use crate::knowledge::{Entry, Lexicon};
 use crate::text::Analyzer;
 
 /// Bumped whenever the layout or tokenisation changes; an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Field weights, chosen on tests/data/dev.tsv (top-1 accuracy). Every document of an entry carries
 /// its keywords and body, so they add to the best-matching way of asking.

@@ -100,7 +100,23 @@ impl Entry {
         }
         None
     }
+
+    /// The words people ask a section of this entry with that its heading does not say (a time
+    /// limit is asked as 多久, 几天): the index finds the entry by them as by its keywords.
+    pub fn asked_words(&self) -> Vec<&'static str> {
+        ASKED_AS
+            .iter()
+            .filter(|(canonical, _)| self.section(section_headings(canonical)).is_some())
+            .map(|&(_, word)| word)
+            .collect()
+    }
 }
+
+/// The word a section is asked with, beside its heading, by canonical heading. Only the time limit:
+/// its headings (时限, 期限) are how staff write and never how anyone asks (多久; the lexicon makes
+/// 几天 and 多长时间 the same word). The other sections' headings (所需材料, 收费) are the words
+/// people use; adding 材料 or 收费 changed nothing on the dev sets.
+const ASKED_AS: &[(&str, &str)] = &[("办理时限", "多久")];
 
 /// The section headings of the entry format (`docs/knowledge-format.md`), one group per aspect with
 /// its canonical heading first: a body paragraph that

@@ -169,6 +169,20 @@ fn a_section_heading_used_twice_is_refused_with_its_line() {
 }
 
 #[test]
+fn a_time_limit_section_is_asked_as_how_long() {
+    let with = |body: &str| {
+        parse("x.md", &GOOD.replace("**谁办理**：收发货人。\n", body))
+            .0
+            .unwrap()
+            .0
+    };
+    assert_eq!(with("**时限**：自申报之日起14日内。\n").asked_words(), ["多久"]);
+    // Only a section counts: 时限 said in a sentence, or another section, adds nothing.
+    assert!(with("申报的时限是14日。\n").asked_words().is_empty());
+    assert!(with("**收费**：不收费。\n").asked_words().is_empty());
+}
+
+#[test]
 fn an_internal_note_in_the_answer_is_refused_with_its_line() {
     let head = "+++\nid = \"proc-x\"\nkind = \"procedure\"\ntitle = \"某手续\"\nquestions = [\"某手续怎么办\"]\n\
                 legal_basis = [\"《海关法》\"]\nupdated = 2026-11-26\n+++\n";
