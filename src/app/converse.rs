@@ -64,6 +64,7 @@ const NEIGHBOUR_WORDS: usize = 4;
 
 /// How many of the in-context reading's best entries are the topic's neighbours.
 const NEIGHBOURS: usize = 3;
+
 /// The least confidence the reading in context must have in a neighbouring entry (`neighbour`).
 /// Chosen on the dev dialogues: from 0.6 three turns answered with another entry are asked back
 /// instead, and no follow-up answered right is lost; 0.7 loses one.
