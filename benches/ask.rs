@@ -1,5 +1,6 @@
 //! Benchmark of the `ask` path: `cargo bench --bench ask` (add `-- --no-scale` to skip the
-//! 65,000-article part). Prints the figures BENCHMARKS.md records.
+//! 65,000-article part, `-- --slowest` to list the slowest long messages). Prints the figures
+//! BENCHMARKS.md records.
 //!
 //! Shipped knowledge base: index build time, per-question latency p50/p99 and questions per second
 //! on one thread (the whole `Assistant::ask`: normalise, segment, search, decide, build the reply),
@@ -143,6 +144,9 @@ fn shipped() {
         },
     );
     let long = long_messages();
+    if std::env::args().any(|a| a == "--slowest") {
+        slowest(&assistant, &long);
+    }
     latency_of(
         &format!(
             "shipped knowledge base, long messages of 100–450 characters ({})",
@@ -179,6 +183,45 @@ fn shipped() {
         ms(firsts[2]),
         ms(firsts[4])
     );
+}
+
+/// The five long messages slowest to answer (median of 15), each with the median time of reading
+/// it whole (`ask`), which runs beside its sentences: where a long message's time goes.
+fn slowest(assistant: &Assistant, long: &[String]) {
+    let fresh = customs_bot::conversation::Conversation::default();
+    let median = |answer: &dyn Fn()| {
+        let mut times: Vec<Duration> = (0..15)
+            .map(|_| {
+                let t = Instant::now();
+                answer();
+                t.elapsed()
+            })
+            .collect();
+        times.sort();
+        times[7]
+    };
+    let mut by_time: Vec<(Duration, &String)> = long
+        .iter()
+        .map(|m| {
+            let time = median(&|| {
+                std::hint::black_box(assistant.converse(&fresh, m));
+            });
+            (time, m)
+        })
+        .collect();
+    by_time.sort();
+    for (time, m) in by_time.iter().rev().take(5) {
+        let whole = median(&|| {
+            std::hint::black_box(assistant.ask(m));
+        });
+        let opening: String = m.chars().take(24).collect();
+        println!(
+            "slow long message: {:.3} ms (read whole: {:.3} ms), {} characters: {opening}…",
+            ms(*time),
+            ms(whole),
+            m.chars().count()
+        );
+    }
 }
 
 /// Runs `customs-bot ask` once and times it from exec to exit.

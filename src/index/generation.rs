@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use tantivy::tokenizer::{PreTokenizedString, Token as TToken};
 use tantivy::{DocAddress, IndexReader, ReloadPolicy, TantivyDocument};
 
-use super::{BuildReport, Fields, Meta, SCHEMA_VERSION, SearchIndex, Searched, Vocabulary, schema};
+use super::{BuildReport, Fields, Meta, NO_ENTRY, SCHEMA_VERSION, SearchIndex, Searched, Vocabulary, schema};
 use crate::knowledge::{Entry, Knowledge, Lexicon};
 use crate::markup;
 use crate::text::{self, Analyzer};
@@ -389,24 +389,30 @@ fn current_generation(root: &Path) -> anyhow::Result<PathBuf> {
     }
 }
 
-/// Finds every entry's head document; an entry without one means the index files are damaged.
-fn heads(reader: &IndexReader, entries: usize) -> anyhow::Result<Vec<DocAddress>> {
+/// Finds every entry's head document, and which entry each document of each segment belongs to
+/// ([`NO_ENTRY`] for a deleted one); an entry without a head means the index files are damaged.
+fn heads(reader: &IndexReader, entries: usize) -> anyhow::Result<(Vec<DocAddress>, Vec<Vec<u32>>)> {
     let searcher = reader.searcher();
     let mut heads = vec![None; entries];
+    let mut owners = Vec::new();
     for (segment, r) in searcher.segment_readers().iter().enumerate() {
         let entry = r.fast_fields().u64("entry")?;
         let head = r.fast_fields().u64("head")?;
+        let mut owner = vec![NO_ENTRY; r.max_doc() as usize];
         for doc in r.doc_ids_alive() {
-            if head.first(doc) == Some(1)
-                && let Some(slot) = entry.first(doc).and_then(|o| heads.get_mut(o as usize))
-            {
-                *slot = Some(DocAddress::new(segment as u32, doc));
+            let Some(ord) = entry.first(doc).filter(|&o| (o as usize) < entries) else {
+                continue;
+            };
+            owner[doc as usize] = ord as u32;
+            if head.first(doc) == Some(1) {
+                heads[ord as usize] = Some(DocAddress::new(segment as u32, doc));
             }
         }
+        owners.push(owner);
     }
     match heads.iter().position(Option::is_none) {
         Some(ord) => bail!("entry number {ord} has no document (the index is damaged)"),
-        None => Ok(heads.into_iter().flatten().collect()),
+        None => Ok((heads.into_iter().flatten().collect(), owners)),
     }
 }
 
@@ -491,7 +497,7 @@ impl SearchIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .with_context(|| format!("opening the index files in {}", tantivy_dir.display()))?;
-        let heads = heads(&reader, entries.len())
+        let (heads, owners) = heads(&reader, entries.len())
             .with_context(|| format!("reading the index files in {}", tantivy_dir.display()))?;
         let (_, fields) = schema();
         let vocabulary = vocabulary(&reader, fields)
@@ -507,6 +513,7 @@ impl SearchIndex {
             analyzer,
             terms: (0..heads.len()).map(|_| std::sync::OnceLock::new()).collect(),
             heads,
+            owners,
             sounds,
             vocabulary,
             reader,

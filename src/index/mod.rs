@@ -44,6 +44,9 @@ const BOOST_KW: f32 = 1.5;
 const BOOST_BODY: f32 = 1.0;
 const BOOST_BIGRAM: f32 = 1.0;
 
+/// What [`SearchIndex`]'s `owners` hold for a deleted document.
+const NO_ENTRY: u32 = u32::MAX;
+
 /// What an index generation records about itself.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Meta {
@@ -132,6 +135,8 @@ pub struct SearchIndex {
     analyzer: Arc<Analyzer>,
     /// Where each entry's head document (its stored terms) is, by entry position.
     heads: Vec<DocAddress>,
+    /// Segment → document → the position of the entry it belongs to ([`NO_ENTRY`] if deleted).
+    owners: Vec<Vec<u32>>,
     /// Each entry's words, read from its head document the first time a question finds it.
     terms: Vec<std::sync::OnceLock<HashSet<String>>>,
     /// How knowledge-base words sound (see `text::sound`) → the word.
@@ -244,11 +249,6 @@ impl Searched {
             Searched::QBi => fields.q_bi,
             Searched::All => fields.all,
         }
-    }
-
-    /// Which of the counted fields `field` is, if any.
-    fn of(field: Field, fields: Fields) -> Option<Searched> {
-        Searched::ALL.into_iter().find(|s| s.field(fields) == field)
     }
 }
 

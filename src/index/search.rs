@@ -1,18 +1,21 @@
-//! Searching one open generation: a question's term groups become a `BooleanQuery` of `TermQuery`s
-//! (never tantivy's QueryParser, which would turn an unspaced Chinese question into a phrase
-//! query), the matching documents are collapsed to distinct entries in force today, and each entry
-//! gets its features (`features`). Called through [`SearchIndex::search`]; decides nothing.
+//! Searching one open generation: a question's term groups become term clauses, scored as a
+//! `BooleanQuery` of `TermQuery`s would be (never tantivy's QueryParser, which would turn an
+//! unspaced Chinese question into a phrase query); the matching documents are collapsed to
+//! distinct entries in force today, and each entry gets its features (`features`). Called through
+//! [`SearchIndex::search`]; decides nothing.
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use chrono::NaiveDate;
-use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::query::{Bm25StatisticsProvider, BooleanQuery, BoostQuery, Occur, Query as TQuery, TermQuery};
-use tantivy::schema::{Field, IndexRecordOption, Value};
-use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument, Term};
+use tantivy::fieldnorm::FieldNormReader;
+use tantivy::index::InvertedIndexReader;
+use tantivy::query::Bm25Weight;
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, TantivyDocument, Term};
 
 use super::features::{self, Counts, QuestionWeights, WordStats};
-use super::{BOOST_BIGRAM, BOOST_BODY, BOOST_KW, BOOST_Q, Hit, SearchIndex, Searched};
+use super::{BOOST_BIGRAM, BOOST_BODY, BOOST_KW, BOOST_Q, Hit, NO_ENTRY, SearchIndex, Searched};
 use crate::text::{self, Form, Query, TermGroup};
 
 /// Weights of a word's synonyms and of its sub-words, relative to the word itself.
@@ -67,12 +70,7 @@ impl SearchIndex {
             documents: searcher.num_docs().max(1),
         };
         let weights = QuestionWeights::new(&stats, counts);
-        let statistics = Statistics {
-            index: self,
-            searcher: &searcher,
-        };
-        let top =
-            searcher.search_with_statistics_provider(&self.boolean_query(&query), &Best(DOC_LIMIT), &statistics)?;
+        let top = self.best_documents(&searcher, &self.clauses(&query))?;
         let mut hits = Vec::new();
         for (ord, score) in self.distinct_entries(&searcher, top, limit, today)? {
             let terms = self.entry_terms(&searcher, ord)?;
@@ -224,21 +222,15 @@ impl SearchIndex {
         }
     }
 
-    /// Every form of every word in the question, keyword and body fields (weighted by how the form
-    /// relates to the word), and the question's bigrams.
-    fn boolean_query(&self, query: &Query) -> BooleanQuery {
-        let f = self.fields;
-        let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
+    /// Every form of every word of the question looked for in the `q`, `kw` and `body` fields
+    /// (weighted by how the form relates to the word), and the question's bigrams in `q_bi`.
+    fn clauses<'q>(&self, query: &'q Query) -> Vec<Clause<'q>> {
+        let mut clauses = Vec::new();
         // A word no document holds in a field matches nothing there: no clause for it.
-        let mut add = |searched: Searched, counts: &[u32; 5], word: &str, boost: f32| {
-            if counts[searched as usize] == 0 {
-                return;
+        let mut add = |searched: Searched, counts: &[u32; 5], word: &'q str, boost: f32| {
+            if counts[searched as usize] > 0 {
+                clauses.push(Clause { searched, word, boost });
             }
-            let tq = TermQuery::new(
-                Term::from_field_text(searched.field(f), word),
-                IndexRecordOption::WithFreqs,
-            );
-            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), boost))));
         };
         for g in &query.groups {
             for (w, kind) in g.forms() {
@@ -253,12 +245,121 @@ impl SearchIndex {
                 add(Searched::Body, &counts, w, BOOST_BODY * weight);
             }
         }
-        // A bigram repeated in a long message is one clause: tantivy would look it up once per copy.
+        // A bigram repeated in a long message is one clause: it would be counted once per copy.
         let mut seen = HashSet::new();
         for b in query.bigrams.iter().filter(|b| seen.insert(b.as_str())) {
             add(Searched::QBi, &self.vocabulary.counts(b), b, BOOST_BIGRAM);
         }
-        BooleanQuery::new(clauses)
+        clauses
+    }
+
+    /// The best [`DOC_LIMIT`] documents for a question's clauses, ties in index order. A document
+    /// scores the sum, over the clauses it matches, of the clause's BM25 score (tantivy's
+    /// [`Bm25Weight`], with the vocabulary's statistics) times its boost: what tantivy scores for a
+    /// `BooleanQuery` of `Should` `TermQuery`s (`tests::the_scores_are_tantivys`).
+    ///
+    /// Summed here rather than by tantivy's union of scorers, for two savings. A long message makes
+    /// hundreds of clauses over a few thousand documents, and setting up and merging a scorer per
+    /// clause was most of its time. And every document of an entry carries the same keywords and
+    /// body (`generation::entry_documents`), so a keyword or body clause scores them all alike:
+    /// it is scored once, on the entry's head document, and added to each of its documents —
+    /// those postings were most of what was left. Every matching document is scored (block-WAND
+    /// pruning costs more than it saves at that many clauses).
+    fn best_documents(&self, searcher: &Searcher, clauses: &[Clause]) -> anyhow::Result<Vec<(Score, DocAddress)>> {
+        let shared = |c: &&Clause| matches!(c.searched, Searched::Kw | Searched::Body);
+        let mut by_entry = vec![0.0 as Score; self.entries.len()];
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let owners = &self.owners[ord];
+            let heads = |doc: DocId| {
+                let owner = owners[doc as usize];
+                (owner != NO_ENTRY && self.heads[owner as usize] == DocAddress::new(ord as u32, doc))
+                    .then_some(owner as usize)
+            };
+            self.score_postings(segment, clauses.iter().filter(shared), heads, &mut by_entry)?;
+        }
+        let mut best: BinaryHeap<Found> = BinaryHeap::with_capacity(DOC_LIMIT + 1);
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let owners = &self.owners[ord];
+            let mut scores = vec![0.0 as Score; segment.max_doc() as usize];
+            self.score_postings(
+                segment,
+                clauses.iter().filter(|c| !shared(c)),
+                |doc| Some(doc as usize),
+                &mut scores,
+            )?;
+            // Every clause scores a document it matches above zero (idf and boosts are positive).
+            // The best so far are kept in a heap whose top is the worst of them: most documents
+            // of a long message score below it and cost one comparison.
+            for (doc, (&own, &owner)) in scores.iter().zip(owners).enumerate() {
+                if owner == NO_ENTRY {
+                    continue;
+                }
+                let score = own + by_entry[owner as usize];
+                if score <= 0.0 {
+                    continue;
+                }
+                let found = Found(score, DocAddress::new(ord as u32, doc as u32));
+                if best.len() < DOC_LIMIT {
+                    best.push(found);
+                } else if best.peek().is_some_and(|worst| found < *worst) {
+                    best.pop();
+                    best.push(found);
+                }
+            }
+        }
+        Ok(best.into_sorted_vec().into_iter().map(|Found(s, d)| (s, d)).collect())
+    }
+
+    /// Adds each clause's BM25 score × boost for the documents of its postings in `segment` to
+    /// `scores`, clause after clause, in the slot `slot` gives a document (none: not scored).
+    fn score_postings<'c>(
+        &self,
+        segment: &SegmentReader,
+        clauses: impl Iterator<Item = &'c Clause<'c>>,
+        slot: impl Fn(DocId) -> Option<usize>,
+        scores: &mut [Score],
+    ) -> anyhow::Result<()> {
+        let documents = self.vocabulary.documents.max(1);
+        let max_doc = segment.max_doc();
+        // Each field's postings, norms and average length, opened when a clause first needs it.
+        let mut opened: [Option<(std::sync::Arc<InvertedIndexReader>, FieldNormReader, Score)>; 5] = Default::default();
+        for c in clauses {
+            let field = c.searched.field(self.fields);
+            let (inverted, norms, average) = match &mut opened[c.searched as usize] {
+                Some(open) => open,
+                slot => slot.insert((
+                    segment.inverted_index(field)?,
+                    segment
+                        .fieldnorms_readers()
+                        .get_field(field)?
+                        .unwrap_or_else(|| FieldNormReader::constant(max_doc, 1)),
+                    self.vocabulary.tokens[c.searched as usize] as Score / documents as Score,
+                )),
+            };
+            let Some(info) = inverted.get_term_info(&Term::from_field_text(field, c.word))? else {
+                continue;
+            };
+            let bm25 = Bm25Weight::for_one_term_without_explain(
+                self.vocabulary.doc_freq(c.searched, c.word),
+                documents,
+                *average,
+            )
+            .boost_by(c.boost);
+            let mut postings = inverted.read_block_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)?;
+            loop {
+                let docs = postings.docs();
+                if docs.is_empty() {
+                    break;
+                }
+                for (&doc, &freq) in docs.iter().zip(postings.freqs()) {
+                    if let Some(i) = slot(doc) {
+                        scores[i] += bm25.score(norms.fieldnorm_id(doc), freq);
+                    }
+                }
+                postings.advance();
+            }
+        }
+        Ok(())
     }
 
     /// The entry that answers for entry `ord` on `today`: itself when in force, else the entry in
@@ -314,97 +415,54 @@ impl SearchIndex {
     }
 }
 
-/// The best `0` documents by score, ties in index order. Every matching document is scored (the
-/// index holds a few thousand documents): tantivy's `TopDocs` prunes with block-WAND, which costs
-/// more than it saves when a long message makes hundreds of clauses.
-struct Best(usize);
+/// A scored document, ordered best first: a higher score, then (a tie) the earlier document.
+/// In a [`BinaryHeap`] the greatest, the worst kept, is on top.
+#[derive(Debug, Clone, Copy)]
+struct Found(Score, DocAddress);
 
-/// One segment's scored documents.
-struct BestInSegment {
-    segment: SegmentOrdinal,
-    docs: Vec<(Score, DocAddress)>,
-}
-
-impl Collector for Best {
-    type Fruit = Vec<(Score, DocAddress)>;
-    type Child = BestInSegment;
-
-    fn for_segment(&self, segment: SegmentOrdinal, _reader: &SegmentReader) -> tantivy::Result<BestInSegment> {
-        Ok(BestInSegment {
-            segment,
-            docs: Vec::new(),
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        true
-    }
-
-    fn merge_fruits(&self, fruits: Vec<Vec<(Score, DocAddress)>>) -> tantivy::Result<Self::Fruit> {
-        let order = |a: &(Score, DocAddress), b: &(Score, DocAddress)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-        let mut all: Vec<(Score, DocAddress)> = fruits.into_iter().flatten().collect();
-        if all.len() > self.0 {
-            all.select_nth_unstable_by(self.0, order);
-            all.truncate(self.0);
-        }
-        all.sort_unstable_by(order);
-        Ok(all)
+impl Ord for Found {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.0.total_cmp(&self.0).then(self.1.cmp(&other.1))
     }
 }
 
-impl SegmentCollector for BestInSegment {
-    type Fruit = Vec<(Score, DocAddress)>;
-
-    fn collect(&mut self, doc: DocId, score: Score) {
-        self.docs.push((score, DocAddress::new(self.segment, doc)));
-    }
-
-    fn harvest(self) -> Self::Fruit {
-        self.docs
+impl PartialOrd for Found {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
 }
 
-/// BM25's statistics read from the generation's [`Vocabulary`](super::Vocabulary) — the same
-/// numbers tantivy would find in its term dictionaries, without looking each of a long message's
-/// words up there once more (any other field is asked of the searcher).
-struct Statistics<'a> {
-    index: &'a SearchIndex,
-    searcher: &'a Searcher,
+impl PartialEq for Found {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
 }
 
-impl Bm25StatisticsProvider for Statistics<'_> {
-    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
-        match Searched::of(field, self.index.fields) {
-            Some(searched) => Ok(self.index.vocabulary.tokens[searched as usize]),
-            None => self.searcher.total_num_tokens(field),
-        }
-    }
+impl Eq for Found {}
 
-    fn total_num_docs(&self) -> tantivy::Result<u64> {
-        Ok(self.index.vocabulary.documents)
-    }
-
-    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
-        match (Searched::of(term.field(), self.index.fields), term.value().as_str()) {
-            (Some(searched), Some(word)) => Ok(self.index.vocabulary.doc_freq(searched, word)),
-            _ => Bm25StatisticsProvider::doc_freq(self.searcher, term),
-        }
-    }
+/// One clause of a question's search: a word (or a synonym, a sub-word, a bigram) looked for in
+/// one field, with the weight of that field and form.
+struct Clause<'q> {
+    searched: Searched,
+    word: &'q str,
+    boost: f32,
 }
 
 #[cfg(test)]
 mod tests {
-    use tantivy::Term;
-    use tantivy::query::Bm25StatisticsProvider;
+    use std::collections::HashMap;
 
-    use super::{Searched, Statistics};
+    use tantivy::Term;
+    use tantivy::collector::TopDocs;
+    use tantivy::query::{Bm25StatisticsProvider, BooleanQuery, BoostQuery, Occur, Query as TQuery, TermQuery};
+    use tantivy::schema::IndexRecordOption;
+
+    use super::{DOC_LIMIT, Searched};
     use crate::config::Config;
     use crate::index::{self, SearchIndex};
 
-    /// The statistics read from the vocabulary are tantivy's own, term by term and field by field,
-    /// on the shipped knowledge base: scores are the same as when tantivy counts them itself.
-    #[test]
-    fn the_vocabulary_counts_what_tantivy_counts() {
+    /// The shipped knowledge base, indexed in a temporary folder.
+    fn shipped() -> (tempfile::TempDir, SearchIndex) {
         let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let config = Config::load(&repo.join("bot.toml")).unwrap();
         let loaded = crate::app::load_knowledge(&config);
@@ -412,26 +470,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         index::build(&loaded.knowledge, dir.path()).unwrap();
         let idx = SearchIndex::open(dir.path()).unwrap();
+        (dir, idx)
+    }
+
+    /// The statistics the vocabulary holds are tantivy's own, term by term and field by field, on
+    /// the shipped knowledge base: BM25 is computed with the numbers tantivy would count itself.
+    #[test]
+    fn the_vocabulary_counts_what_tantivy_counts() {
+        let (_dir, idx) = shipped();
         let searcher = idx.reader.searcher();
-        let ours = Statistics {
-            index: &idx,
-            searcher: &searcher,
-        };
         let f = idx.fields;
-        assert_eq!(
-            ours.total_num_docs().unwrap(),
-            Bm25StatisticsProvider::total_num_docs(&searcher).unwrap()
-        );
+        assert_eq!(idx.vocabulary.documents, searcher.num_docs());
         let mut compared = 0;
-        for field in Searched::ALL.map(|s| s.field(f)) {
+        for searched in Searched::ALL {
+            let field = searched.field(f);
             assert_eq!(
-                ours.total_num_tokens(field).unwrap(),
+                idx.vocabulary.tokens[searched as usize],
                 searcher.total_num_tokens(field).unwrap()
             );
             for word in idx.vocabulary.freq.keys().map(String::as_str).chain(["不在词表里的词"]) {
                 let term = Term::from_field_text(field, word);
                 assert_eq!(
-                    ours.doc_freq(&term).unwrap(),
+                    idx.vocabulary.doc_freq(searched, word),
                     searcher.doc_freq(&term).unwrap(),
                     "{word}"
                 );
@@ -439,5 +499,69 @@ mod tests {
             }
         }
         assert!(compared > 10_000, "only {compared} terms compared");
+    }
+
+    /// The documents and scores of a question are those tantivy finds for a `BooleanQuery` of the
+    /// same clauses as `Should` `TermQuery`s, on the dev questions and on long messages: the
+    /// same best documents, in the same order but for near ties, with the same scores.
+    #[test]
+    fn the_scores_are_tantivys() {
+        let (_dir, idx) = shipped();
+        let searcher = idx.reader.searcher();
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut questions: Vec<String> = std::fs::read_to_string(repo.join("tests/data/dev.tsv"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('\t').map(|(_, q)| q.to_string()))
+            .collect();
+        questions.extend(
+            std::fs::read_to_string(repo.join("tests/data/long-messages.tsv"))
+                .unwrap()
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .filter_map(|l| l.splitn(4, '\t').nth(3).map(|m| m.replace("\\n", "\n"))),
+        );
+        assert!(questions.len() > 200, "only {} questions", questions.len());
+        let close = |a: f32, b: f32| (a - b).abs() <= 1e-5 * a.abs().max(b.abs()).max(1.0);
+        let mut compared = 0;
+        for q in &questions {
+            let query = idx.analyzer.query(q);
+            let clauses = idx.clauses(&query);
+            let ours = idx.best_documents(&searcher, &clauses).unwrap();
+            let tantivy_query = BooleanQuery::new(
+                clauses
+                    .iter()
+                    .map(|c| {
+                        let term = TermQuery::new(
+                            Term::from_field_text(c.searched.field(idx.fields), c.word),
+                            IndexRecordOption::WithFreqs,
+                        );
+                        let boosted: Box<dyn TQuery> = Box::new(BoostQuery::new(Box::new(term), c.boost));
+                        (Occur::Should, boosted)
+                    })
+                    .collect(),
+            );
+            let all = searcher.num_docs() as usize;
+            let theirs = searcher
+                .search(&tantivy_query, &TopDocs::with_limit(all).order_by_score())
+                .unwrap();
+            assert_eq!(ours.len(), theirs.len().min(DOC_LIMIT), "{q}");
+            let scored: HashMap<_, _> = theirs.iter().map(|&(s, d)| (d, s)).collect();
+            for (i, &(score, doc)) in ours.iter().enumerate() {
+                let theirs_here = scored.get(&doc).copied().unwrap_or(0.0);
+                assert!(
+                    close(score, theirs_here),
+                    "{q}: document {doc:?} scored {score}, tantivy {theirs_here}"
+                );
+                assert!(
+                    close(score, theirs[i].0),
+                    "{q}: place {i} scored {score}, tantivy {}",
+                    theirs[i].0
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared > 5_000, "only {compared} documents compared");
     }
 }
