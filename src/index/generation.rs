@@ -13,6 +13,8 @@ use anyhow::{Context, bail};
 use tantivy::tokenizer::{PreTokenizedString, Token as TToken};
 use tantivy::{DocAddress, IndexReader, ReloadPolicy, TantivyDocument};
 
+use tantivy::query::Bm25Weight;
+
 use super::{BuildReport, Fields, Meta, NO_ENTRY, SCHEMA_VERSION, SearchIndex, Searched, Vocabulary, schema};
 use crate::knowledge::{Entry, Knowledge, Lexicon};
 use crate::markup;
@@ -433,6 +435,16 @@ fn vocabulary(reader: &IndexReader, fields: Fields) -> anyhow::Result<Vocabulary
                 let freq = vocabulary.freq.entry(word.to_string()).or_default();
                 freq[slot as usize] += stream.value().doc_freq;
             }
+        }
+    }
+    let documents = vocabulary.documents.max(1);
+    for slot in Searched::ALL {
+        let average = vocabulary.tokens[slot as usize] as f32 / documents as f32;
+        for counts in vocabulary.freq.values() {
+            let n = counts[slot as usize];
+            vocabulary.bm25[slot as usize]
+                .entry(n)
+                .or_insert_with(|| Bm25Weight::for_one_term_without_explain(u64::from(n), documents, average));
         }
     }
     Ok(vocabulary)

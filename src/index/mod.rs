@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tantivy::query::Bm25Weight;
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions};
 use tantivy::{DocAddress, IndexReader};
 
@@ -217,10 +218,14 @@ impl SearchIndex {
 /// each with its synonyms, in four fields, and most of them are in none — the clauses for a word a
 /// field does not hold would match nothing, so they are left out of the query (same results, a
 /// fraction of the lookups).
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Vocabulary {
     /// Term → documents holding it in `q`, `kw`, `body`, `q_bi`, `all` (in that order).
     freq: HashMap<String, [u32; 5]>,
+    /// BM25's weight of a term in each field (same order) by how many documents hold it, for every
+    /// such number a term of the field has: tantivy's `Bm25Weight`, whose table of 256 length
+    /// factors would otherwise be worked out again for every clause of every question.
+    bm25: [HashMap<u32, Bm25Weight>; 5],
     /// Tokens in each field over all documents, in the same order (BM25's average length).
     tokens: [u64; 5],
     /// Documents in the generation (deleted ones included, as tantivy counts them).
@@ -261,6 +266,18 @@ impl Vocabulary {
     /// How many documents hold `word` in `field` (0 when none does).
     fn doc_freq(&self, field: Searched, word: &str) -> u64 {
         u64::from(self.counts(word)[field as usize])
+    }
+
+    /// BM25's weight in `field` of a word `n` documents hold there.
+    fn bm25(&self, field: Searched, n: u32) -> Bm25Weight {
+        match self.bm25[field as usize].get(&n) {
+            Some(weight) => weight.clone(),
+            None => {
+                let documents = self.documents.max(1);
+                let average = self.tokens[field as usize] as f32 / documents as f32;
+                Bm25Weight::for_one_term_without_explain(u64::from(n), documents, average)
+            }
+        }
     }
 }
 

@@ -10,7 +10,6 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 use chrono::NaiveDate;
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::index::InvertedIndexReader;
-use tantivy::query::Bm25Weight;
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, TantivyDocument, Term};
 
@@ -228,8 +227,14 @@ impl SearchIndex {
         let mut clauses = Vec::new();
         // A word no document holds in a field matches nothing there: no clause for it.
         let mut add = |searched: Searched, counts: &[u32; 5], word: &'q str, boost: f32| {
-            if counts[searched as usize] > 0 {
-                clauses.push(Clause { searched, word, boost });
+            let documents = counts[searched as usize];
+            if documents > 0 {
+                clauses.push(Clause {
+                    searched,
+                    word,
+                    documents,
+                    boost,
+                });
             }
         };
         for g in &query.groups {
@@ -255,7 +260,7 @@ impl SearchIndex {
 
     /// The best [`DOC_LIMIT`] documents for a question's clauses, ties in index order. A document
     /// scores the sum, over the clauses it matches, of the clause's BM25 score (tantivy's
-    /// [`Bm25Weight`], with the vocabulary's statistics) times its boost: what tantivy scores for a
+    /// `Bm25Weight`, with the vocabulary's statistics) times its boost: what tantivy scores for a
     /// `BooleanQuery` of `Should` `TermQuery`s (`tests::the_scores_are_tantivys`).
     ///
     /// Summed here rather than by tantivy's union of scorers, for two savings. A long message makes
@@ -301,9 +306,10 @@ impl SearchIndex {
                 let found = Found(score, DocAddress::new(ord as u32, doc as u32));
                 if best.len() < DOC_LIMIT {
                     best.push(found);
-                } else if best.peek().is_some_and(|worst| found < *worst) {
-                    best.pop();
-                    best.push(found);
+                } else if let Some(mut worst) = best.peek_mut()
+                    && found < *worst
+                {
+                    *worst = found;
                 }
             }
         }
@@ -319,13 +325,12 @@ impl SearchIndex {
         slot: impl Fn(DocId) -> Option<usize>,
         scores: &mut [Score],
     ) -> anyhow::Result<()> {
-        let documents = self.vocabulary.documents.max(1);
         let max_doc = segment.max_doc();
-        // Each field's postings, norms and average length, opened when a clause first needs it.
-        let mut opened: [Option<(std::sync::Arc<InvertedIndexReader>, FieldNormReader, Score)>; 5] = Default::default();
+        // Each field's postings and norms, opened when a clause first needs them.
+        let mut opened: [Option<(std::sync::Arc<InvertedIndexReader>, FieldNormReader)>; 5] = Default::default();
         for c in clauses {
             let field = c.searched.field(self.fields);
-            let (inverted, norms, average) = match &mut opened[c.searched as usize] {
+            let (inverted, norms) = match &mut opened[c.searched as usize] {
                 Some(open) => open,
                 slot => slot.insert((
                     segment.inverted_index(field)?,
@@ -333,18 +338,12 @@ impl SearchIndex {
                         .fieldnorms_readers()
                         .get_field(field)?
                         .unwrap_or_else(|| FieldNormReader::constant(max_doc, 1)),
-                    self.vocabulary.tokens[c.searched as usize] as Score / documents as Score,
                 )),
             };
             let Some(info) = inverted.get_term_info(&Term::from_field_text(field, c.word))? else {
                 continue;
             };
-            let bm25 = Bm25Weight::for_one_term_without_explain(
-                self.vocabulary.doc_freq(c.searched, c.word),
-                documents,
-                *average,
-            )
-            .boost_by(c.boost);
+            let bm25 = self.vocabulary.bm25(c.searched, c.documents).boost_by(c.boost);
             let mut postings = inverted.read_block_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)?;
             loop {
                 let docs = postings.docs();
@@ -445,6 +444,8 @@ impl Eq for Found {}
 struct Clause<'q> {
     searched: Searched,
     word: &'q str,
+    /// How many documents hold the word in that field.
+    documents: u32,
     boost: f32,
 }
 
