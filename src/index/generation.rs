@@ -10,10 +10,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use tantivy::query::Bm25Weight;
 use tantivy::tokenizer::{PreTokenizedString, Token as TToken};
 use tantivy::{DocAddress, IndexReader, ReloadPolicy, TantivyDocument};
-
-use tantivy::query::Bm25Weight;
 
 use super::{BuildReport, Fields, Meta, NO_ENTRY, SCHEMA_VERSION, SearchIndex, Searched, Vocabulary, schema};
 use crate::knowledge::{Entry, Knowledge, Lexicon};
