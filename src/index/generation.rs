@@ -11,8 +11,9 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use tantivy::query::Bm25Weight;
+use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::{PreTokenizedString, Token as TToken};
-use tantivy::{DocAddress, IndexReader, ReloadPolicy, TantivyDocument};
+use tantivy::{DocAddress, DocId, IndexReader, ReloadPolicy, TantivyDocument};
 
 use super::{BuildReport, Fields, Meta, NO_ENTRY, SCHEMA_VERSION, SearchIndex, Searched, Vocabulary, schema};
 use crate::knowledge::{Entry, Knowledge, Lexicon};
@@ -260,15 +261,13 @@ fn write_generation(knowledge: &Knowledge, generation: &Path, analyzer: &Analyze
 
 /// The documents of entry number `ord` (one per distinct way of asking, the head first) and its
 /// distinct terms.
-fn entry_documents(ord: usize, entry: &Entry, analyzer: &Analyzer, f: Fields) -> (Vec<TantivyDocument>, Vec<String>) {
-    let body = text::normalize(&markup::strip_placeholders(&entry.body));
-    // A section is asked about in words its heading does not say (a time limit as 多久): the entry
-    // is found by them as by a keyword.
-    let mut keywords = entry.keywords.clone();
-    keywords.extend(entry.asked_words().iter().map(|w| w.to_string()));
-    let keywords = text::normalize(&keywords.join(" "));
-    let body_tokens = analyzer.index_tokens(&body);
-    let kw_tokens = analyzer.index_tokens(&keywords);
+pub(super) fn entry_documents(
+    ord: usize,
+    entry: &Entry,
+    analyzer: &Analyzer,
+    f: Fields,
+) -> (Vec<TantivyDocument>, Vec<String>) {
+    let (keywords, body) = shared_fields(entry, analyzer);
     let mut variants: Vec<String> = Vec::with_capacity(entry.questions.len() + 1);
     for q in std::iter::once(&entry.title).chain(entry.questions.iter()) {
         let v = text::normalize(q);
@@ -279,26 +278,30 @@ fn entry_documents(ord: usize, entry: &Entry, analyzer: &Analyzer, f: Fields) ->
     let variant_tokens: Vec<Vec<text::Token>> = variants.iter().map(|v| analyzer.index_tokens(v)).collect();
     let mut term_set: Vec<String> = Vec::new();
     let mut seen = HashSet::new();
-    for t in [&body_tokens, &kw_tokens].into_iter().chain(&variant_tokens).flatten() {
-        if seen.insert(t.text.clone()) {
-            term_set.push(t.text.clone());
+    let shared_tokens = body.tokens.iter().chain(&keywords.tokens).map(|t| &t.text);
+    for t in shared_tokens.chain(variant_tokens.iter().flatten().map(|t| &t.text)) {
+        if seen.insert(t.clone()) {
+            term_set.push(t.clone());
         }
     }
     let terms_joined = term_set.join(" ");
     let mut docs = Vec::with_capacity(variants.len());
-    for (i, (variant, tokens)) in variants.iter().zip(variant_tokens).enumerate() {
+    let mut shared = Some((keywords, body));
+    for (variant, tokens) in variants.iter().zip(variant_tokens) {
         let mut doc = TantivyDocument::default();
         doc.add_u64(f.entry, ord as u64);
         doc.add_pre_tokenized_text(f.q, pre_tokenized(variant, tokens));
         let bi = text::bigrams(variant);
         doc.add_pre_tokenized_text(f.q_bi, pre_tokenized(variant, word_tokens(&bi)));
-        doc.add_pre_tokenized_text(f.kw, pre_tokenized(&keywords, kw_tokens.clone()));
-        doc.add_pre_tokenized_text(f.body, pre_tokenized(&body, body_tokens.clone()));
-        if i == 0 {
+        if let Some((keywords, body)) = shared.take() {
             // Entry-level data lives once per entry, on its first document (the head): the
-            // statistics of how many entries contain a word, and the entry's terms for coverage.
-            // Stored on every document, the terms made the index grow with the square of an
-            // entry's questions.
+            // keywords and body, which score every document of the entry alike (the search adds
+            // the head's score to each, and the vocabulary counts them once per document); the
+            // statistics of how many entries contain a word; and the entry's terms for coverage.
+            // Stored on every document, they made the index grow with the square of an entry's
+            // questions.
+            doc.add_pre_tokenized_text(f.kw, keywords);
+            doc.add_pre_tokenized_text(f.body, body);
             doc.add_pre_tokenized_text(f.all, pre_tokenized(&terms_joined, word_tokens(&term_set)));
             doc.add_text(f.terms, &terms_joined);
             doc.add_u64(f.head, 1);
@@ -306,6 +309,20 @@ fn entry_documents(ord: usize, entry: &Entry, analyzer: &Analyzer, f: Fields) ->
         docs.push(doc);
     }
     (docs, term_set)
+}
+
+/// An entry's keywords and body, normalised and segmented: the fields its head document holds for
+/// all its documents.
+pub(super) fn shared_fields(entry: &Entry, analyzer: &Analyzer) -> (PreTokenizedString, PreTokenizedString) {
+    let body = text::normalize(&markup::strip_placeholders(&entry.body));
+    // A section is asked about in words its heading does not say (a time limit as 多久): the entry
+    // is found by them as by a keyword.
+    let mut keywords = entry.keywords.clone();
+    keywords.extend(entry.asked_words().iter().map(|w| w.to_string()));
+    let keywords = text::normalize(&keywords.join(" "));
+    let body_tokens = analyzer.index_tokens(&body);
+    let kw_tokens = analyzer.index_tokens(&keywords);
+    (pre_tokenized(&keywords, kw_tokens), pre_tokenized(&body, body_tokens))
 }
 
 /// Maps how each knowledge-base word sounds to the word (the most used one when several words sound
@@ -418,21 +435,60 @@ fn heads(reader: &IndexReader, entries: usize) -> anyhow::Result<(Vec<DocAddress
 }
 
 /// The terms of the searched fields and how many documents hold each, summed over the segments
-/// (as tantivy's own document frequency is).
-fn vocabulary(reader: &IndexReader, fields: Fields) -> anyhow::Result<Vocabulary> {
+/// (as tantivy's own document frequency is). The keywords and body are on an entry's head document
+/// only but stand for every document of the entry: a head there counts as many documents, and
+/// its words as many tokens, as the entry has documents — the numbers the index would hold if each
+/// document carried them, so BM25 scores as if it did. `owners` are each segment's documents'
+/// entries (see `heads`).
+fn vocabulary(reader: &IndexReader, fields: Fields, owners: &[Vec<u32>]) -> anyhow::Result<Vocabulary> {
     let searcher = reader.searcher();
     let mut vocabulary = Vocabulary::default();
-    for segment in searcher.segment_readers() {
+    // How many documents each entry has.
+    let mut per_entry: Vec<u32> = Vec::new();
+    for &owner in owners.iter().flatten().filter(|&&o| o != NO_ENTRY) {
+        if per_entry.len() <= owner as usize {
+            per_entry.resize(owner as usize + 1, 0);
+        }
+        per_entry[owner as usize] += 1;
+    }
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
         vocabulary.documents += u64::from(segment.max_doc());
+        let documents_of = |doc: DocId| {
+            let owner = owners[ord][doc as usize];
+            per_entry.get(owner as usize).copied().unwrap_or(1)
+        };
         for slot in Searched::ALL {
             let inverted = segment.inverted_index(slot.field(fields))?;
-            vocabulary.tokens[slot as usize] += inverted.total_num_tokens();
+            let shared = matches!(slot, Searched::Kw | Searched::Body);
+            if !shared {
+                vocabulary.tokens[slot as usize] += inverted.total_num_tokens();
+            }
             let mut stream = inverted.terms().stream()?;
             while stream.advance() {
                 let word = std::str::from_utf8(stream.key())
                     .context("a term of the index is not UTF-8 (the index is damaged)")?;
+                let held = if shared {
+                    let mut postings =
+                        inverted.read_block_postings_from_terminfo(stream.value(), IndexRecordOption::WithFreqs)?;
+                    let mut held = 0;
+                    loop {
+                        let docs = postings.docs();
+                        if docs.is_empty() {
+                            break;
+                        }
+                        for (&doc, &freq) in docs.iter().zip(postings.freqs()) {
+                            let n = documents_of(doc);
+                            held += n;
+                            vocabulary.tokens[slot as usize] += u64::from(freq) * u64::from(n);
+                        }
+                        postings.advance();
+                    }
+                    held
+                } else {
+                    stream.value().doc_freq
+                };
                 let freq = vocabulary.freq.entry(word.to_string()).or_default();
-                freq[slot as usize] += stream.value().doc_freq;
+                freq[slot as usize] += held;
             }
         }
     }
@@ -511,7 +567,7 @@ impl SearchIndex {
         let (heads, owners) = heads(&reader, entries.len())
             .with_context(|| format!("reading the index files in {}", tantivy_dir.display()))?;
         let (_, fields) = schema();
-        let vocabulary = vocabulary(&reader, fields)
+        let vocabulary = vocabulary(&reader, fields, &owners)
             .with_context(|| format!("reading the index files in {}", tantivy_dir.display()))?;
         let by_id = entries.iter().enumerate().map(|(i, e)| (e.id.clone(), i)).collect();
         let successors = super::successors(&entries, &by_id);

@@ -263,13 +263,13 @@ impl SearchIndex {
     /// `Bm25Weight`, with the vocabulary's statistics) times its boost: what tantivy scores for a
     /// `BooleanQuery` of `Should` `TermQuery`s (`tests::the_scores_are_tantivys`).
     ///
-    /// Summed here rather than by tantivy's union of scorers, for two savings. A long message makes
-    /// hundreds of clauses over a few thousand documents, and setting up and merging a scorer per
-    /// clause was most of its time. And every document of an entry carries the same keywords and
-    /// body (`generation::entry_documents`), so a keyword or body clause scores them all alike:
-    /// it is scored once, on the entry's head document, and added to each of its documents —
-    /// those postings were most of what was left. Every matching document is scored (block-WAND
-    /// pruning costs more than it saves at that many clauses).
+    /// Summed here rather than by tantivy's union of scorers: a long message makes hundreds of
+    /// clauses over a few thousand documents, and setting up and merging a scorer per clause was
+    /// most of its time. An entry's keywords and body are on its head document only
+    /// (`generation::entry_documents`) and stand for every document of the entry: a keyword or
+    /// body clause is scored on the head, and its score added to each of the entry's documents.
+    /// Every matching document is scored (block-WAND pruning costs more than it saves at that
+    /// many clauses).
     fn best_documents(&self, searcher: &Searcher, clauses: &[Clause]) -> anyhow::Result<Vec<(Score, DocAddress)>> {
         let shared = |c: &&Clause| matches!(c.searched, Searched::Kw | Searched::Body);
         let mut by_entry = vec![0.0 as Score; self.entries.len()];
@@ -460,10 +460,12 @@ mod tests {
 
     use super::{DOC_LIMIT, Searched};
     use crate::config::Config;
-    use crate::index::{self, SearchIndex};
+    use crate::index::{self, SearchIndex, generation};
 
-    /// The shipped knowledge base, indexed in a temporary folder.
-    fn shipped() -> (tempfile::TempDir, SearchIndex) {
+    /// The shipped knowledge base, indexed in a temporary folder, and the same documents in
+    /// memory with each document carrying its entry's keywords and body (the reference: what the
+    /// head-only layout must score exactly as).
+    fn shipped() -> (tempfile::TempDir, SearchIndex, tantivy::Searcher) {
         let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let config = Config::load(&repo.join("bot.toml")).unwrap();
         let loaded = crate::app::load_knowledge(&config);
@@ -471,15 +473,33 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         index::build(&loaded.knowledge, dir.path()).unwrap();
         let idx = SearchIndex::open(dir.path()).unwrap();
-        (dir, idx)
+        let (schema, f) = index::schema();
+        let reference = tantivy::Index::create_in_ram(schema);
+        let mut writer: tantivy::IndexWriter = reference.writer_with_num_threads(1, 100_000_000).unwrap();
+        for (ord, entry) in loaded.knowledge.entries.iter().enumerate() {
+            let (docs, _) = generation::entry_documents(ord, entry, &idx.analyzer, f);
+            for (i, mut doc) in docs.into_iter().enumerate() {
+                if i > 0 {
+                    let (keywords, body) = generation::shared_fields(entry, &idx.analyzer);
+                    doc.add_pre_tokenized_text(f.kw, keywords);
+                    doc.add_pre_tokenized_text(f.body, body);
+                }
+                writer.add_document(doc).unwrap();
+            }
+        }
+        writer.commit().unwrap();
+        let searcher = reference.reader().unwrap().searcher();
+        assert_eq!(searcher.segment_readers().len(), 1);
+        assert_eq!(searcher.num_docs(), idx.reader.searcher().num_docs());
+        (dir, idx, searcher)
     }
 
-    /// The statistics the vocabulary holds are tantivy's own, term by term and field by field, on
-    /// the shipped knowledge base: BM25 is computed with the numbers tantivy would count itself.
+    /// The statistics the vocabulary holds are those tantivy counts, term by term and field by
+    /// field, on the reference (every document carrying its entry's keywords and body): BM25 is
+    /// computed with the numbers tantivy would count itself.
     #[test]
     fn the_vocabulary_counts_what_tantivy_counts() {
-        let (_dir, idx) = shipped();
-        let searcher = idx.reader.searcher();
+        let (_dir, idx, searcher) = shipped();
         let f = idx.fields;
         assert_eq!(idx.vocabulary.documents, searcher.num_docs());
         let mut compared = 0;
@@ -503,11 +523,12 @@ mod tests {
     }
 
     /// The documents and scores of a question are those tantivy finds for a `BooleanQuery` of the
-    /// same clauses as `Should` `TermQuery`s, on the dev questions and on long messages: the
-    /// same best documents, in the same order but for near ties, with the same scores.
+    /// same clauses as `Should` `TermQuery`s on the reference, on the dev questions and on long
+    /// messages: the same best documents, in the same order but for near ties, with the same
+    /// scores.
     #[test]
     fn the_scores_are_tantivys() {
-        let (_dir, idx) = shipped();
+        let (_dir, idx, reference) = shipped();
         let searcher = idx.reader.searcher();
         let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut questions: Vec<String> = std::fs::read_to_string(repo.join("tests/data/dev.tsv"))
@@ -543,8 +564,8 @@ mod tests {
                     })
                     .collect(),
             );
-            let all = searcher.num_docs() as usize;
-            let theirs = searcher
+            let all = reference.num_docs() as usize;
+            let theirs = reference
                 .search(&tantivy_query, &TopDocs::with_limit(all).order_by_score())
                 .unwrap();
             assert_eq!(ours.len(), theirs.len().min(DOC_LIMIT), "{q}");
