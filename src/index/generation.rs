@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use tantivy::query::Bm25Weight;
-use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::{PreTokenizedString, Token as TToken};
 use tantivy::{DocAddress, DocId, IndexReader, ReloadPolicy, TantivyDocument};
 
-use super::{BuildReport, Fields, Meta, NO_ENTRY, SCHEMA_VERSION, SearchIndex, Searched, Vocabulary, schema};
+use super::{
+    BuildReport, Fields, Meta, NO_ENTRY, SCHEMA_VERSION, SearchIndex, Searched, Vocabulary, for_each_posting, schema,
+};
 use crate::knowledge::{Entry, Knowledge, Lexicon};
 use crate::markup;
 use crate::text::{self, Analyzer};
@@ -468,21 +468,13 @@ fn vocabulary(reader: &IndexReader, fields: Fields, owners: &[Vec<u32>]) -> anyh
                 let word = std::str::from_utf8(stream.key())
                     .context("a term of the index is not UTF-8 (the index is damaged)")?;
                 let held = if shared {
-                    let mut postings =
-                        inverted.read_block_postings_from_terminfo(stream.value(), IndexRecordOption::WithFreqs)?;
                     let mut held = 0;
-                    loop {
-                        let docs = postings.docs();
-                        if docs.is_empty() {
-                            break;
-                        }
-                        for (&doc, &freq) in docs.iter().zip(postings.freqs()) {
-                            let n = documents_of(doc);
-                            held += n;
-                            vocabulary.tokens[slot as usize] += u64::from(freq) * u64::from(n);
-                        }
-                        postings.advance();
-                    }
+                    let tokens = &mut vocabulary.tokens[slot as usize];
+                    for_each_posting(&inverted, stream.value(), |doc, freq| {
+                        let n = documents_of(doc);
+                        held += n;
+                        *tokens += u64::from(freq) * u64::from(n);
+                    })?;
                     held
                 } else {
                     stream.value().doc_freq
@@ -492,16 +484,7 @@ fn vocabulary(reader: &IndexReader, fields: Fields, owners: &[Vec<u32>]) -> anyh
             }
         }
     }
-    let documents = vocabulary.documents.max(1);
-    for slot in Searched::ALL {
-        let average = vocabulary.tokens[slot as usize] as f32 / documents as f32;
-        for counts in vocabulary.freq.values() {
-            let n = counts[slot as usize];
-            vocabulary.bm25[slot as usize]
-                .entry(n)
-                .or_insert_with(|| Bm25Weight::for_one_term_without_explain(u64::from(n), documents, average));
-        }
-    }
+    vocabulary.weigh();
     Ok(vocabulary)
 }
 

@@ -29,9 +29,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tantivy::index::InvertedIndexReader;
+use tantivy::postings::TermInfo;
 use tantivy::query::Bm25Weight;
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions};
-use tantivy::{DocAddress, IndexReader};
+use tantivy::{DocAddress, DocId, IndexReader};
 
 pub use generation::{Staged, build, build_and_open, current_meta, stage};
 
@@ -271,16 +273,50 @@ impl Vocabulary {
         u64::from(self.counts(word)[field as usize])
     }
 
-    /// BM25's weight in `field` of a word `n` documents hold there.
+    /// BM25's weight in `field` of a word `n` documents hold there (kept by [`Self::weigh`]).
     fn bm25(&self, field: Searched, n: u32) -> Bm25Weight {
         match self.bm25[field as usize].get(&n) {
             Some(weight) => weight.clone(),
-            None => {
-                let documents = self.documents.max(1);
-                let average = self.tokens[field as usize] as f32 / documents as f32;
-                Bm25Weight::for_one_term_without_explain(u64::from(n), documents, average)
-            }
+            None => self.new_bm25(field, n),
         }
+    }
+
+    /// Makes and keeps the BM25 weight of every document frequency a term of each field has, once
+    /// the frequencies and token totals are counted.
+    fn weigh(&mut self) {
+        for field in Searched::ALL {
+            let mut weights = HashMap::new();
+            for counts in self.freq.values() {
+                let n = counts[field as usize];
+                weights.entry(n).or_insert_with(|| self.new_bm25(field, n));
+            }
+            self.bm25[field as usize] = weights;
+        }
+    }
+
+    fn new_bm25(&self, field: Searched, n: u32) -> Bm25Weight {
+        let documents = self.documents.max(1);
+        let average = self.tokens[field as usize] as f32 / documents as f32;
+        Bm25Weight::for_one_term_without_explain(u64::from(n), documents, average)
+    }
+}
+
+/// Calls `each` with every (document, term frequency) of a term's postings, in document order.
+fn for_each_posting(
+    inverted: &InvertedIndexReader,
+    term: &TermInfo,
+    mut each: impl FnMut(DocId, u32),
+) -> std::io::Result<()> {
+    let mut postings = inverted.read_block_postings_from_terminfo(term, IndexRecordOption::WithFreqs)?;
+    loop {
+        let docs = postings.docs();
+        if docs.is_empty() {
+            return Ok(());
+        }
+        for (&doc, &freq) in docs.iter().zip(postings.freqs()) {
+            each(doc, freq);
+        }
+        postings.advance();
     }
 }
 

@@ -10,11 +10,11 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 use chrono::NaiveDate;
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::index::InvertedIndexReader;
-use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::schema::Value;
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, TantivyDocument, Term};
 
 use super::features::{self, Counts, QuestionWeights, WordStats};
-use super::{BOOST_BIGRAM, BOOST_BODY, BOOST_KW, BOOST_Q, Hit, NO_ENTRY, SearchIndex, Searched};
+use super::{BOOST_BIGRAM, BOOST_BODY, BOOST_KW, BOOST_Q, Hit, NO_ENTRY, SearchIndex, Searched, for_each_posting};
 use crate::text::{self, Form, Query, TermGroup};
 
 /// Weights of a word's synonyms and of its sub-words, relative to the word itself.
@@ -274,13 +274,13 @@ impl SearchIndex {
         let shared = |c: &&Clause| matches!(c.searched, Searched::Kw | Searched::Body);
         let mut by_entry = vec![0.0 as Score; self.entries.len()];
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            // Only head documents hold keywords and body: a posting's document names its entry.
             let owners = &self.owners[ord];
-            let heads = |doc: DocId| {
+            let entry = |doc: DocId| {
                 let owner = owners[doc as usize];
-                (owner != NO_ENTRY && self.heads[owner as usize] == DocAddress::new(ord as u32, doc))
-                    .then_some(owner as usize)
+                (owner != NO_ENTRY).then_some(owner as usize)
             };
-            self.score_postings(segment, clauses.iter().filter(shared), heads, &mut by_entry)?;
+            self.score_postings(segment, clauses.iter().filter(shared), entry, &mut by_entry)?;
         }
         let mut best: BinaryHeap<Found> = BinaryHeap::with_capacity(DOC_LIMIT + 1);
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
@@ -344,19 +344,11 @@ impl SearchIndex {
                 continue;
             };
             let bm25 = self.vocabulary.bm25(c.searched, c.documents).boost_by(c.boost);
-            let mut postings = inverted.read_block_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)?;
-            loop {
-                let docs = postings.docs();
-                if docs.is_empty() {
-                    break;
+            for_each_posting(inverted, &info, |doc, freq| {
+                if let Some(i) = slot(doc) {
+                    scores[i] += bm25.score(norms.fieldnorm_id(doc), freq);
                 }
-                for (&doc, &freq) in docs.iter().zip(postings.freqs()) {
-                    if let Some(i) = slot(doc) {
-                        scores[i] += bm25.score(norms.fieldnorm_id(doc), freq);
-                    }
-                }
-                postings.advance();
-            }
+            })?;
         }
         Ok(())
     }
