@@ -713,6 +713,20 @@ fn a_follow_up_after_a_choice_is_read_with_the_chosen_matter() {
 }
 
 #[test]
+fn a_choice_described_in_other_words_is_that_choice() {
+    let (_site, assistant) = shipped_assistant();
+    // 担保 is offered three matters; the reply describes the third without its title's words and,
+    // read alone, finds it too weakly to be answered. Among what was offered it is clear.
+    let t = topics(&assistant, &["担保", "批文还没下来的那种情况", "要什么材料"]);
+    assert_eq!(t[0], None, "{t:?}");
+    assert_eq!(t[1].as_deref(), Some("exempt-guarantee-pending"), "{t:?}");
+    assert_eq!(t[2].as_deref(), Some("exempt-guarantee-pending"), "{t:?}");
+    // Words that find no offered choice first are read as usual: here, a question of their own.
+    let t = topics(&assistant, &["担保", "滞报金怎么算"]);
+    assert_eq!(t[1].as_deref(), Some("proc-late-declaration-fee"), "{t:?}");
+}
+
+#[test]
 fn an_aspect_that_neither_reading_finds_is_asked_of_the_topic() {
     let (_site, assistant) = shipped_assistant();
     // From the dev dialogues: 出货后多久内还能补 has too many words of its own to be a bare aspect,

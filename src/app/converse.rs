@@ -74,6 +74,13 @@ const NEIGHBOUR_IN_CONTEXT: f32 = 0.6;
 /// topic (its best entry, even below the answer threshold: the topic's links make it likely).
 const RELATED: f32 = 0.4;
 
+/// The least confidence with which a turn's own reading must find an offered choice to be taken as
+/// describing it (`described_choice`) …
+const DESCRIBED_CHOICE: f32 = 0.3;
+
+/// … while no other offered choice scores more than this share of its score.
+const CHOICE_LEAD: f32 = 0.8;
+
 /// A sentence's answer counts in a long message only when it is among this many of the whole
 /// message's best entries.
 const FITTING: usize = 2;
@@ -141,6 +148,13 @@ impl Assistant {
                 return after(before, alone);
             }
             _ => {}
+        }
+        // A choice described in other words (交多了关税想退回来的 after the choices offered for 退税):
+        // read alone, it finds one offered choice first, clearly ahead of the others.
+        if let Some(i) = described_choice(&alone, &before.offered)
+            && let Some(reply) = self.answer_entry(&before.offered[i].id)
+        {
+            return after(before, asked(text, reply)).led_by(Some(before.offered[i].title.clone()));
         }
         // 另外…, 对了…: the person says this is another question; its own reading answers it.
         if reading == Reading::Turn
@@ -607,6 +621,24 @@ impl Assistant {
             .cloned();
         offer(text, best.collect(), reading.confidence)
     }
+}
+
+/// Which offered choice a turn describes in its own words: the best entry of its reading `alone`,
+/// when that is one of the `offered` choices, found with some confidence and clearly ahead of
+/// every other offered choice the reading found. None when the reading answers another entry
+/// with confidence (a new question), or finds an offered choice only behind other entries.
+fn described_choice(alone: &Reply, offered: &[Offer]) -> Option<usize> {
+    let best = alone.candidates.first()?;
+    let chosen = offered.iter().position(|o| o.id == best.id)?;
+    let new_question = alone.decision == Decision::Answer && alone.entry.as_ref().is_some_and(|e| e.id != best.id);
+    let runner_up = alone
+        .candidates
+        .iter()
+        .skip(1)
+        .filter(|c| offered.iter().any(|o| o.id == c.id))
+        .map(|c| c.score)
+        .fold(0.0, f32::max);
+    (!new_question && best.score >= DESCRIBED_CHOICE && runner_up <= CHOICE_LEAD * best.score).then_some(chosen)
 }
 
 /// Two readings of a turn: the topic, or the best entry its words alone found. The person chooses.
