@@ -6,7 +6,7 @@
 //! it is tested on hand-built inputs. Called only by `index::search`; `answer` decides from the
 //! result and never sees how it was computed.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 
 use super::{BOOST_Q, Hit};
 use crate::text::{Form, TermGroup};
@@ -115,7 +115,7 @@ impl QuestionWeights {
 /// How much of a question word an entry whose terms are `terms` has: all of it when it contains the
 /// word or a synonym, otherwise the squared share of the word's parts it contains (half the parts of
 /// 结婚登记, i.e. 登记, is much less than half its meaning); nothing for a word without parts.
-pub(super) fn share(group: &TermGroup, terms: &HashSet<String>) -> f32 {
+pub(super) fn share(group: &TermGroup, terms: &FxHashSet<String>) -> f32 {
     let (mut parts, mut have) = (0, 0);
     for (form, kind) in group.forms() {
         let found = terms.contains(form);
@@ -314,7 +314,7 @@ mod tests {
     #[test]
     fn share_is_whole_for_the_word_or_a_synonym_and_squared_for_parts() {
         let g = group("结婚登记", &["婚姻登记"], &["结婚", "登记"]);
-        let terms = |t: &[&'static str]| t.iter().map(|s| s.to_string()).collect::<HashSet<String>>();
+        let terms = |t: &[&'static str]| t.iter().map(|s| s.to_string()).collect::<FxHashSet<String>>();
         assert_eq!(share(&g, &terms(&["结婚登记"])), 1.0);
         assert_eq!(share(&g, &terms(&["婚姻登记", "护照"])), 1.0);
         assert_eq!(share(&g, &terms(&["登记"])), 0.25);

@@ -23,7 +23,9 @@ mod features;
 mod generation;
 mod search;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -144,7 +146,7 @@ pub struct SearchIndex {
     /// Segment → document → the position of the entry it belongs to ([`NO_ENTRY`] if deleted).
     owners: Vec<Vec<u32>>,
     /// Each entry's words, read from its head document the first time a question finds it.
-    terms: Vec<std::sync::OnceLock<HashSet<String>>>,
+    terms: Vec<std::sync::OnceLock<FxHashSet<String>>>,
     /// How knowledge-base words sound (see `text::sound`) → the word.
     sounds: HashMap<String, String>,
     /// Every word the generation holds, with the number of documents holding it in each field.
@@ -226,11 +228,11 @@ impl SearchIndex {
 #[derive(Default)]
 struct Vocabulary {
     /// Term → documents holding it in `q`, `kw`, `body`, `q_bi`, `all` (in that order).
-    freq: HashMap<String, [u32; 5]>,
+    freq: FxHashMap<String, [u32; 5]>,
     /// BM25's weight of a term in each field (same order) by how many documents hold it, for every
     /// such number a term of the field has: tantivy's `Bm25Weight`, whose table of 256 length
     /// factors would otherwise be worked out again for every clause of every question.
-    bm25: [HashMap<u32, Bm25Weight>; 5],
+    bm25: [FxHashMap<u32, Bm25Weight>; 5],
     /// Tokens in each field over all documents, in the same order (BM25's average length).
     tokens: [u64; 5],
     /// Documents in the generation (deleted ones included, as tantivy counts them).
@@ -285,7 +287,7 @@ impl Vocabulary {
     /// the frequencies and token totals are counted.
     fn weigh(&mut self) {
         for field in Searched::ALL {
-            let mut weights = HashMap::new();
+            let mut weights = FxHashMap::default();
             for counts in self.freq.values() {
                 let n = counts[field as usize];
                 weights.entry(n).or_insert_with(|| self.new_bm25(field, n));

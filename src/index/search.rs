@@ -7,6 +7,8 @@
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
+use rustc_hash::FxHashSet;
+
 use chrono::NaiveDate;
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::index::InvertedIndexReader;
@@ -121,12 +123,12 @@ impl SearchIndex {
 
     /// The words an entry contains (its head document's stored terms), read once per generation:
     /// reading a stored document decompresses a block, which was most of a question's time.
-    fn entry_terms(&self, searcher: &Searcher, ord: usize) -> anyhow::Result<&HashSet<String>> {
+    fn entry_terms(&self, searcher: &Searcher, ord: usize) -> anyhow::Result<&FxHashSet<String>> {
         if let Some(terms) = self.terms[ord].get() {
             return Ok(terms);
         }
         let doc: TantivyDocument = searcher.doc(self.heads[ord])?;
-        let terms: HashSet<String> = doc
+        let terms: FxHashSet<String> = doc
             .get_first(self.fields.terms)
             .and_then(|v| v.as_str())
             .map(|s| s.split(' ').map(str::to_string).collect())
