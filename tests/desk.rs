@@ -195,6 +195,39 @@ async fn choices_are_remembered_and_a_choice_is_logged_the_same_way_on_every_cha
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_choice_typed_in_the_chat_is_picked_as_a_tapped_one_is() {
+    let s = site("", &[]);
+    let unpicked = || {
+        s.store
+            .stale_clarifies(chrono::Utc::now() + chrono::Duration::minutes(1))
+            .unwrap()
+            .len()
+    };
+    for (n, chat) in chats().into_iter().enumerate() {
+        let answered = s.desk.ask(&chat, "ATA单证册手续").await;
+        let ReplyBody::Clarify(offered) = &answered.reply.body else {
+            panic!("choices expected: {:?}", answered.reply.body);
+        };
+        let first = offered[0].id.clone();
+        assert_eq!(unpicked(), 1, "{chat:?}: the choices wait to be picked");
+        // A new question answered meanwhile picks nothing: the choices still wait.
+        let other = s.desk.ask(&chat, "滞报金怎么算").await;
+        let other = other.reply.entry.expect("answered");
+        assert!(offered.iter().all(|c| c.id != other.id), "{chat:?}: {other:?}");
+        assert_eq!(unpicked(), 1, "{chat:?}");
+        // Asked again, then answered by number: picked, and no ticket will come of it.
+        s.desk.ask(&chat, "ATA单证册手续").await;
+        let chosen = s.desk.ask(&chat, "1").await;
+        assert_eq!(
+            chosen.reply.entry.as_ref().map(|e| e.id.as_str()),
+            Some(first.as_str()),
+            "{chat:?}"
+        );
+        assert_eq!(unpicked(), 0, "{chat:?}: a typed choice is a pick (chat {n})");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn not_helpful_keeps_the_same_guess_on_every_channel() {
     let s = site("", &[]);
     let mut guesses = Vec::new();

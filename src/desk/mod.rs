@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use tracing::Instrument as _;
 
+use crate::answer::Decision;
 use crate::app::{Assistant, unrecorded_reply};
 use crate::reply::{Body, Reply};
 use crate::tickets::{
@@ -212,6 +213,10 @@ impl Desk {
             } else {
                 None
             };
+            let before_offered: Vec<String> = before
+                .iter()
+                .flat_map(|b| b.offered.iter().map(|o| o.id.clone()))
+                .collect();
             let (a, q) = (self.assistant.clone(), question.to_string());
             let turn = tokio::task::spawn_blocking(move || match before {
                 Some(before) => {
@@ -226,7 +231,18 @@ impl Desk {
                 (unrecorded_reply(question), None)
             });
             let (reply, after) = turn;
+            // One of the offered choices answered (2, 第二个, its title or a description typed in
+            // the chat): the choices were picked, as with a button, and become no ticket.
+            let picked = reply.decision == Decision::Answer
+                && reply.entry.as_ref().is_some_and(|e| before_offered.contains(&e.id));
             let answered = self.keep(chat, question, reply, started.elapsed()).await;
+            if picked {
+                let c = chat.clone();
+                self.store("mark the choices picked", move |st| {
+                    st.clarify_picked(c.channel.as_str(), &c.id)
+                })
+                .await;
+            }
             if let Some(after) = after {
                 self.remember(chat, after).await;
             }
