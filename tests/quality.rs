@@ -713,6 +713,21 @@ fn a_follow_up_after_a_choice_is_read_with_the_chosen_matter() {
 }
 
 #[test]
+fn a_new_object_replaces_a_part_of_a_word_only_where_a_word_is_left() {
+    let (_site, assistant) = shipped_assistant();
+    // 进口 of 进口报关 leaves 报关: 出口报关 is a matter of its own.
+    let t = topics(&assistant, &["进口报关要什么单证", "那出口呢"]);
+    assert_eq!(t[1].as_deref(), Some("proc-export-declaration"), "{t:?}");
+    // 滞报 of 滞报金 would leave 出口金, which named nothing but found the statistics entry through
+    // a typing slip of 口径. The late fee is an import matter: its own entry says so.
+    let t = topics(&assistant, &["滞报金怎么算", "那出口呢"]);
+    assert!(
+        matches!(t[1].as_deref(), None | Some("proc-late-declaration-fee")),
+        "{t:?}"
+    );
+}
+
+#[test]
 fn a_choice_described_in_other_words_is_that_choice() {
     let (_site, assistant) = shipped_assistant();
     // 担保 is offered three matters; the reply describes the third without its title's words and,

@@ -454,6 +454,11 @@ impl Assistant {
                 if form == text::Form::Synonym || word == object || !normalized.contains(word) {
                     continue;
                 }
+                // A part stands for the object only beside a word of its own (进口 of 进口报关 →
+                // 出口报关); 滞报 of 滞报金 would leave 出口金, which names nothing.
+                if form == text::Form::Part && group.word.replacen(word, "", 1).chars().count() < 2 {
+                    continue;
+                }
                 let variant = normalized.replacen(word, object, 1);
                 if word.chars().count() >= 2
                     && topic_entry.is_some_and(|e| names(e, word))
