@@ -728,6 +728,24 @@ fn a_new_object_replaces_a_part_of_a_word_only_where_a_word_is_left() {
 }
 
 #[test]
+fn a_short_turn_naming_no_matter_is_asked_back_when_there_is_no_topic() {
+    let (_site, assistant) = shipped_assistant();
+    // After a hand-off there is no topic: 谁来改 and 需要什么证 found the unit-consumption and the
+    // declarant entries on their common words and were answered with them.
+    let t = topics(&assistant, &["舱单传错了怎么改", "谁来改"]);
+    assert_eq!(t, vec![None, None]);
+    for first in ["需要什么证", "能寄吗", "谁来改"] {
+        let t = topics(&assistant, &[first]);
+        assert_eq!(t, vec![None], "{first}");
+    }
+    // A short turn that names its matter, even with a verb (投诉), is answered.
+    let t = topics(&assistant, &["邮寄药品入境有什么规定"]);
+    assert_eq!(t[0].as_deref(), Some("trav-medicines-own-use"), "{t:?}");
+    let t = topics(&assistant, &["不公开投诉"]);
+    assert_eq!(t[0].as_deref(), Some("rights-report-nondisclosure"), "{t:?}");
+}
+
+#[test]
 fn a_choice_described_in_other_words_is_that_choice() {
     let (_site, assistant) = shipped_assistant();
     // 担保 is offered three matters; the reply describes the third without its title's words and,

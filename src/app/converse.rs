@@ -156,6 +156,16 @@ impl Assistant {
         {
             return after(before, asked(text, reply)).led_by(Some(before.offered[i].title.clone()));
         }
+        // With no topic, a short turn that names no matter (谁来改, 需要什么证, 能寄吗 — after a
+        // hand-off, or as a first message) is as vague as 那要多久: its few common words find some
+        // entry, but which matter is meant? Ask back, never answer it with an entry.
+        if before.topic.is_none()
+            && alone.decision == Decision::Answer
+            && normalized.chars().count() <= conversation::FOLLOW_UP_CHARS
+            && !self.index().analyzer().names_a_matter(text)
+        {
+            return after(before, handoff(text.trim(), HandoffReason::Vague, Vec::new(), 0.0));
+        }
         // 另外…, 对了…: the person says this is another question; its own reading answers it.
         if reading == Reading::Turn
             && alone.decision == Decision::Answer

@@ -153,3 +153,14 @@ fn a_word_the_hmm_joined_to_a_function_word_is_its_content_words() {
     // A dictionary word is itself.
     assert_eq!(words("报关"), None);
 }
+
+#[test]
+fn a_question_names_a_matter_with_a_noun_or_an_uncommon_word() {
+    let a = analyzer();
+    for named in ["滞报金怎么算", "怎么投诉", "能延期吗", "单一窗口"] {
+        assert!(a.names_a_matter(named), "{named}");
+    }
+    for vague in ["谁来改", "能寄吗", "怎么修改"] {
+        assert!(!a.names_a_matter(vague), "{vague}");
+    }
+}
