@@ -283,13 +283,13 @@ impl Analyzer {
 
     /// Whether a question names a matter: one of its words, of two characters or more, is a noun
     /// (or a name, a number …) or a word less common in general Chinese than [`SPECIFIC_FREQ`]
-    /// (缴税, 延期, 投诉). 谁来改, 需要什么证 and 能寄吗 name none: their words are one character
-    /// long, or verbs and pronouns as common as 修改 or 公开.
+    /// (缴税, 延期, 投诉). 谁来改, 需要什么证, 能寄吗 and 不去会怎样 name none: their words are
+    /// one character long, verbs and pronouns as common as 修改 or 公开, or a function word joined
+    /// to its neighbour by jieba's guess (不去: in no dictionary, so of no known frequency).
     pub fn names_a_matter(&self, question: &str) -> bool {
-        self.query(question)
-            .groups
-            .iter()
-            .any(|g| g.word.chars().count() >= 2 && (g.weight >= 1.0 || self.word_freq(&g.word) < SPECIFIC_FREQ))
+        self.query(question).groups.iter().any(|g| {
+            g.word.chars().count() >= 2 && (g.weight >= 1.0 || (1..SPECIFIC_FREQ).contains(&self.word_freq(&g.word)))
+        })
     }
 
     /// Turns a question into search terms: normalise, segment (precise mode), drop stopwords,

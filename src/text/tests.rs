@@ -160,7 +160,7 @@ fn a_question_names_a_matter_with_a_noun_or_an_uncommon_word() {
     for named in ["滞报金怎么算", "怎么投诉", "能延期吗", "单一窗口"] {
         assert!(a.names_a_matter(named), "{named}");
     }
-    for vague in ["谁来改", "能寄吗", "怎么修改"] {
+    for vague in ["谁来改", "能寄吗", "怎么修改", "不去会怎样"] {
         assert!(!a.names_a_matter(vague), "{vague}");
     }
 }
