@@ -149,7 +149,7 @@ impl Assistant {
             }
             _ => {}
         }
-        // A choice described in other words (交多了关税想退回来的 after the choices offered for 退税):
+        // A choice described in other words (批文还没下来的那种情况 after the choices offered for 担保):
         // read alone, it finds one offered choice first, clearly ahead of the others.
         if let Some(i) = described_choice(&alone, &before.offered)
             && let Some(reply) = self.answer_entry(&before.offered[i].id)

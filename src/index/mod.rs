@@ -24,12 +24,11 @@ mod generation;
 mod search;
 
 use std::collections::HashMap;
-
-use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use tantivy::index::InvertedIndexReader;
 use tantivy::postings::TermInfo;

@@ -7,9 +7,8 @@
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
-use rustc_hash::FxHashSet;
-
 use chrono::NaiveDate;
+use rustc_hash::FxHashSet;
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::index::InvertedIndexReader;
 use tantivy::schema::Value;
