@@ -807,6 +807,29 @@ fn words_that_fit_several_matters_equally_neither_move_nor_answer() {
     }
 }
 
+/// A turn of a word or two that, alone, names another matter while the reading with the previous
+/// question still leans on the topic is offered both readings: it may be asked of the topic.
+#[test]
+fn a_turn_too_short_to_stand_alone_is_offered_both_readings_when_context_leans_on_the_topic() {
+    let (_site, assistant) = shipped_assistant();
+    let mut conversation = customs_bot::conversation::Conversation::default();
+    let mut replies = Vec::new();
+    for text in ["余料结转需要什么手续", "可以跨关区吗"] {
+        let turn = assistant.converse(&conversation, text);
+        conversation = turn.conversation.clone();
+        replies.push(turn.reply);
+    }
+    assert_eq!(
+        replies[0].entry.as_ref().map(|e| e.id.as_str()),
+        Some("ptrade-surplus-material-transfer")
+    );
+    let offered: Vec<&str> = choices_of(&replies[1]).iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(offered, ["ptrade-surplus-material-transfer", "proc-transit"], "{:?}", replies[1]);
+    // A turn with words enough of its own is a new question, answered alone.
+    let t = topics(&assistant, &["余料结转需要什么手续", "跨关区转关运输怎么办理"]);
+    assert_eq!(t[1].as_deref(), Some("proc-transit"), "{t:?}");
+}
+
 /// A follow-up moves to a neighbouring matter only when the reading with the previous question
 /// also finds that matter likely, not merely somewhere among its best.
 #[test]

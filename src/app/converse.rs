@@ -419,6 +419,18 @@ impl Assistant {
             }
             return after(before, two_readings(text, topic, &alone));
         }
+        // A turn with too few words of its own to be a question by itself (可以跨关区吗 after a
+        // question on carrying over leftover materials) finds, alone, the entry those words name
+        // (transit between customs districts); with the previous question it still finds the
+        // topic first, though not surely. Is it asked of the topic or about that entry? The
+        // person chooses.
+        if !own_words
+            && answered(&alone)
+            && id(&alone) != id(&in_context)
+            && in_context.candidates.first().is_some_and(|c| c.id == topic.id)
+        {
+            return after(before, two_readings(text, topic, &alone));
+        }
         if answered(&alone)
             && ((alone.confidence >= SELF_CONTAINED && !undecided(&alone)) || id(&alone) == id(&in_context))
         {
