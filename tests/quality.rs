@@ -414,6 +414,8 @@ fn another_authoritys_matter_with_a_customs_filing_in_it_is_answered() {
     for (question, id) in [
         ("办营业执照的时候能不能一起把海关报关备案办了", "reg-multi-certificate"),
         ("营业执照变更了海关备案要变吗", "reg-filing-change"),
+        // Recording a registered trademark with customs is ours; registering one is not.
+        ("我们的注册商标怎么申请海关备案", "proc-ipr-recordation"),
     ] {
         let r = assistant.ask(question);
         assert_eq!(r.entry.as_ref().map(|e| e.id.as_str()), Some(id), "{question}: {r:?}");
@@ -425,6 +427,8 @@ fn another_authoritys_matter_with_a_customs_filing_in_it_is_answered() {
         "注册公司需要什么材料",
         "出口退税备案怎么办",
         "办理出口退税备案要去海关吗",
+        "营业执照怎么办",
+        "商标怎么注册",
     ] {
         let r = assistant.ask(question);
         assert!(
