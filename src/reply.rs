@@ -192,6 +192,10 @@ impl Reply {
             Body::Parts(parts) => {
                 let mut out = format!("<p>{}</p>", markup::escape_html(&parts_lead(parts.len())));
                 for p in parts {
+                    // A question of the message handed to a person is named, as in the text.
+                    if let Body::Handoff(HandoffReason::NotSure) = p.body {
+                        out.push_str(&format!("<p>「{}」</p>", markup::escape_html(&p.question)));
+                    }
                     out.push_str(&p.web_html(office));
                 }
                 out
@@ -371,7 +375,13 @@ fn render(r: &Reply, o: &BTreeMap<String, String>, s: &dyn Style) -> String {
             const MARKS: [&str; 3] = ["一、", "二、", "三、"];
             for (i, p) in parts.iter().enumerate() {
                 let mark = MARKS.get(i).copied().unwrap_or("");
-                out.push_str(&format!("\n\n{}{}", s.text(mark), render(p, o, s)));
+                // A question of the message handed to a person is named: the other parts answer
+                // the rest.
+                let asked = match p.body {
+                    Body::Handoff(HandoffReason::NotSure) => format!("「{}」", p.question),
+                    _ => String::new(),
+                };
+                out.push_str(&format!("\n\n{}{}", s.text(&format!("{mark}{asked}")), render(p, o, s)));
             }
             out
         }

@@ -828,7 +828,12 @@ fn a_turn_too_short_to_stand_alone_is_offered_both_readings_when_context_leans_o
         Some("ptrade-surplus-material-transfer")
     );
     let offered: Vec<&str> = choices_of(&replies[1]).iter().map(|c| c.id.as_str()).collect();
-    assert_eq!(offered, ["ptrade-surplus-material-transfer", "proc-transit"], "{:?}", replies[1]);
+    assert_eq!(
+        offered,
+        ["ptrade-surplus-material-transfer", "proc-transit"],
+        "{:?}",
+        replies[1]
+    );
     // A turn with words enough of its own is a new question, answered alone.
     let t = topics(&assistant, &["余料结转需要什么手续", "跨关区转关运输怎么办理"]);
     assert_eq!(t[1].as_deref(), Some("proc-transit"), "{t:?}");
@@ -928,6 +933,52 @@ fn a_long_message_between_two_matters_offers_both() {
         offered.contains(&"class-rate-application-date") && offered.contains(&"class-annual-tariff-adjustment"),
         "{offered:?}"
     );
+}
+
+/// A question of a long message that no entry answers is referred to a person and named in the
+/// reply, beside the answers to the others; a sentence that names no matter (我需要做什么) is not.
+#[test]
+fn a_question_of_a_long_message_nothing_answers_is_referred_not_dropped() {
+    use customs_bot::reply::{Body, HandoffReason};
+    let (_site, assistant) = shipped_assistant();
+    let office = &assistant.config().office;
+    let message = "你好，我们公司是做进料加工的，去年的手册快到期了，但是还有一部分料件没用完。请问剩下的料件\
+                   可以转到新手册吗？需要办什么手续？另外如果不转，直接内销的话要补交哪些税？麻烦了";
+    let reply = assistant.converse(&Default::default(), message).reply;
+    let Body::Parts(parts) = &reply.body else {
+        panic!("{reply:?}")
+    };
+    assert_eq!(
+        parts[0].entry.as_ref().map(|e| e.id.as_str()),
+        Some("ptrade-surplus-material-transfer"),
+        "{parts:?}"
+    );
+    let open = parts.last().unwrap();
+    assert!(matches!(open.body, Body::Handoff(HandoffReason::NotSure)), "{open:?}");
+    assert_eq!(open.question, "另外如果不转，直接内销的话要补交哪些税？");
+    assert_eq!(reply.referral(), Some(HandoffReason::NotSure));
+    assert!(
+        reply
+            .plain(office)
+            .contains("「另外如果不转，直接内销的话要补交哪些税？」")
+    );
+    // 我需要做什么 names nothing: the answer on a held parcel says what to do.
+    let message = "海关你好，我上个月在德国网站买了一台咖啡机，快递到国内后一直显示海关查验中，已经十多天了，\
+                   请问什么时候能放行？要不要交税？我需要做什么？";
+    let reply = assistant.converse(&Default::default(), message).reply;
+    assert_eq!(
+        reply.entry.as_ref().map(|e| e.id.as_str()),
+        Some("post-parcel-held"),
+        "{reply:?}"
+    );
+    if let Body::Parts(parts) = &reply.body {
+        assert!(
+            !parts
+                .iter()
+                .any(|p| matches!(p.body, Body::Handoff(HandoffReason::NotSure))),
+            "{parts:?}"
+        );
+    }
 }
 
 #[test]

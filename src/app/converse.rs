@@ -597,17 +597,50 @@ impl Assistant {
             }
             return after(before, whole);
         }
+        // A question of the message that nothing answered — a sentence that ends as a question
+        // (not 现就以下问题请教：), names a matter and found entries, none surely, none of its best
+        // being an answer kept (我需要做什么 names nothing: the answer kept says what to do), and
+        // not asking an aspect an answer kept has a section for (由哪个海关审批，多长时间能办结 beside
+        // the entry with its 办理渠道 and 办理时限) — is not silently dropped: it goes to a person,
+        // and the reply says which question that is (「2.我在国外用过的电脑带回来要交税吗？」 beside
+        // the answer on buying a duty-free car).
+        let open = parts
+            .iter()
+            .find(|p| {
+                let kept_found = |id: &str| kept.iter().any(|k| k.entry.as_ref().is_some_and(|e| e.id == id));
+                matches!(p.body, Body::Handoff(HandoffReason::NotSure))
+                    && message::ends_as_a_question(&p.question)
+                    && self.index().analyzer().names_a_matter(&p.question)
+                    && !p.candidates.is_empty()
+                    && !p.candidates.iter().take(NEIGHBOURS).any(|c| kept_found(&c.id))
+                    && conversation::aspect(&text::normalize(&p.question)).is_none_or(|aspect| {
+                        !kept.iter().any(|k| {
+                            k.entry.as_ref().is_some_and(|e| {
+                                self.index()
+                                    .find(&e.id)
+                                    .is_some_and(|e| e.section(aspect.headings()).is_some())
+                            })
+                        })
+                    })
+            })
+            .map(|p| handoff(&p.question, HandoffReason::NotSure, Vec::new(), p.confidence));
         // A general answer to a question about one's own case: the referral goes with it.
         if let Some(r) = referred {
             kept.push(r);
-        }
-        if kept.len() == 1 {
+        } else if kept.len() == 1 {
             let only = self.between_close_matters(text, kept.remove(0));
-            let mut turn = after(before, asked(text, only));
-            if turn.reply.decision == Decision::Answer {
-                turn.conversation.last_question = Some(questions[0].clone());
+            match open {
+                Some(open) if only.decision == Decision::Answer => kept = vec![only, open],
+                _ => {
+                    let mut turn = after(before, asked(text, only));
+                    if turn.reply.decision == Decision::Answer {
+                        turn.conversation.last_question = Some(questions[0].clone());
+                    }
+                    return turn;
+                }
             }
-            return turn;
+        } else {
+            kept.extend(open);
         }
         let main = kept[0].clone();
         let reply = Reply {

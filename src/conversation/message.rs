@@ -82,6 +82,13 @@ pub fn questions(text: &str) -> Vec<String> {
     out
 }
 
+/// Whether a sentence ends as a question does: with a question mark, or 吗 or 呢 as its last
+/// letter (a statement with 几 in it — 每天出几百个包裹 — does not).
+pub fn ends_as_a_question(sentence: &str) -> bool {
+    let s = sentence.trim_end();
+    s.ends_with(['？', '?']) || crate::text::letters(s).ends_with(['吗', '呢'])
+}
+
 fn consider(sentence: &str, out: &mut Vec<String>) {
     let s = sentence.trim();
     let core = crate::text::letters(s);
@@ -119,6 +126,15 @@ mod tests {
         let m = "老师您好。我公司主要从德国进口机械设备，已经做了好几年了。非常感谢！";
         assert!(questions(m).is_empty());
         assert!(questions("报关单怎么改？").is_empty(), "a short message is not split");
+    }
+
+    #[test]
+    fn a_sentence_ends_as_a_question_with_its_mark_or_a_final_particle() {
+        assert!(ends_as_a_question("直接内销的话要补交哪些税？"));
+        assert!(ends_as_a_question("小孩子也算一个人的额度吗"));
+        assert!(ends_as_a_question("那出口呢。"));
+        assert!(!ends_as_a_question("每天出几百个包裹，目前都走邮政小包。"));
+        assert!(!ends_as_a_question("现就以下问题请教："));
     }
 
     #[test]

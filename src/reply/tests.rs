@@ -80,6 +80,39 @@ fn a_message_in_parts_numbers_them_and_marks_the_referral() {
 }
 
 #[test]
+fn a_question_of_a_message_handed_to_a_person_is_named_and_escaped() {
+    let a = answer(entry("第一项的答复。"));
+    let open = Reply {
+        question: "另外<b>内销</b>要补哪些税？".into(),
+        decision: Decision::Handoff,
+        entry: None,
+        candidates: Vec::new(),
+        body: Body::Handoff(HandoffReason::NotSure),
+        ..answer(entry("x"))
+    };
+    let parts = Reply {
+        body: Body::Parts(vec![a.clone(), open]),
+        ..a
+    };
+    let text = parts.plain(&BTreeMap::new());
+    assert!(
+        text.contains("二、「另外<b>内销</b>要补哪些税？」抱歉，这个问题我没有把握"),
+        "{text}"
+    );
+    let html = parts.telegram_html(&BTreeMap::new());
+    assert!(
+        html.contains("「另外&lt;b&gt;内销&lt;/b&gt;要补哪些税？」") && !html.contains("<b>内销"),
+        "{html}"
+    );
+    let web = parts.web_html(&BTreeMap::new());
+    assert!(
+        web.contains("<p>「另外&lt;b&gt;内销&lt;/b&gt;要补哪些税？」</p>") && !web.contains("<b>内销"),
+        "{web}"
+    );
+    assert_eq!(parts.referral(), Some(HandoffReason::NotSure));
+}
+
+#[test]
 fn the_legal_basis_is_said_once() {
     let o = BTreeMap::new();
     let plain = |e: &Entry| entry_with(e, &o, &Plain);
