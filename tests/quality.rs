@@ -785,6 +785,13 @@ fn a_new_object_found_among_the_topics_related_entries_moves_there() {
     assert_eq!(t[1].as_deref(), Some("ptrade-deferred-interest"), "{t:?}");
     let t = topics(&assistant, &["能查到竞争对手公司的进出口数据吗", "那我们自己公司的呢"]);
     assert_eq!(t[1].as_deref(), Some("stats-own-data-correction"), "{t:?}");
+    // 怎么解除监管 alone ties the lifting of supervision with processing trade's free equipment;
+    // mortgaging exempt equipment lists the former (the links reviewed in the twelfth session).
+    let t = topics(
+        &assistant,
+        &["进口减免税设备监管期几年", "期间能抵押吗", "怎么解除监管"],
+    );
+    assert_eq!(t[2].as_deref(), Some("exempt-lifting-supervision"), "{t:?}");
     // A bare aspect stays on the topic, related entries or not.
     let t = topics(&assistant, &["保税料件想转内销 要补税吗", "要什么材料"]);
     assert_eq!(t[1].as_deref(), Some("ptrade-domestic-sale"), "{t:?}");
