@@ -412,7 +412,7 @@ const STATUS: [&str; 32] = [
 ];
 /// Phrases that point at the person's own item or case (我的包裹, 我们公司的申请, 我妈在机场…), not
 /// at people in general (给我反馈, 我们进口一批货时…).
-const OWN: [&str; 18] = [
+const OWN: [&str; 23] = [
     "我的",
     "我们的",
     "我司",
@@ -431,6 +431,12 @@ const OWN: [&str; 18] = [
     "我司这批",
     "我司这票",
     "我们那批",
+    // 「我上个月在德国网站买了一台咖啡机…什么时候能放行」: something the person did, dated.
+    "我上个月",
+    "我上周",
+    "我前几天",
+    "我前段时间",
+    "我昨天",
 ];
 
 /// Phrases of a card, account or system the person cannot get into (IC卡被锁, 密码忘了, 单一窗口登不上).
@@ -765,6 +771,11 @@ mod tests {
             ("电子口岸卡怎么办理", None),
             ("请问我妈在机场被没收的牛肉干还能要回来吗", Some(Specific::OwnCase)),
             ("帮我查下我在机场被暂存的行李处理结果", Some(Specific::OwnCase)),
+            (
+                "我上个月在德国网站买了一台咖啡机，一直显示海关查验中，什么时候能放行",
+                Some(Specific::OwnCase),
+            ),
+            ("一般申报以后什么时候能放行", None),
             ("请问zara的羽绒服算几档行邮税,帮我算下税额", Some(Specific::Calculation)),
             ("您好,请问蓝牙耳机的hs编码是什么", Some(Specific::CodeLookup)),
             ("蓝牙耳机是哪个编码", Some(Specific::CodeLookup)),
