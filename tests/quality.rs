@@ -970,7 +970,7 @@ fn a_question_of_a_long_message_nothing_answers_is_referred_not_dropped() {
             .contains("「另外如果不转，直接内销的话要补交哪些税？」")
     );
     // 我需要做什么 names nothing: the answer on a held parcel says what to do.
-    let message = "海关你好，我上个月在德国网站买了一台咖啡机，快递到国内后一直显示海关查验中，已经十多天了，\
+    let message = "海关你好，在德国网站买的一台咖啡机，快递到国内后一直显示海关查验中，已经十多天了，\
                    请问什么时候能放行？要不要交税？我需要做什么？";
     let reply = assistant.converse(&Default::default(), message).reply;
     assert_eq!(
@@ -986,6 +986,19 @@ fn a_question_of_a_long_message_nothing_answers_is_referred_not_dropped() {
             "{parts:?}"
         );
     }
+    // Told as something the sender did (我上个月…买了), the same message asks where their own parcel
+    // stands: a person's answer, with the rule on held parcels as background.
+    let message = "海关你好，我上个月在德国网站买了一台咖啡机，快递到国内后一直显示海关查验中，已经十多天了，\
+                   请问什么时候能放行？要不要交税？我需要做什么？";
+    let reply = assistant.converse(&Default::default(), message).reply;
+    assert!(
+        matches!(reply.body, Body::Handoff(HandoffReason::Specific(_))),
+        "{reply:?}"
+    );
+    assert_eq!(
+        reply.candidates.first().map(|c| c.id.as_str()),
+        Some("post-parcel-held")
+    );
 }
 
 #[test]
