@@ -602,8 +602,8 @@ impl Assistant {
         // being an answer kept (我需要做什么 names nothing: the answer kept says what to do), and
         // not asking an aspect an answer kept has a section for (由哪个海关审批，多长时间能办结 beside
         // the entry with its 办理渠道 and 办理时限) — is not silently dropped: it goes to a person,
-        // and the reply says which question that is (「2.我在国外用过的电脑带回来要交税吗？」 beside
-        // the answer on buying a duty-free car).
+        // and the reply says which question that is (「另外如果不转，直接内销的话要补交哪些税？」 beside
+        // the answer on carrying leftover materials over to a new manual).
         let open = parts
             .iter()
             .find(|p| {
