@@ -17,13 +17,22 @@ use serde_json::Value;
 use crate::kiosk::decode_grey;
 use crate::web::browser::{browser_with, wait_text};
 
-/// Taps the first element matching `css` whose text contains `text`.
+/// Taps the first element matching `css` whose text contains `text`. An element the page replaced
+/// between finding and tapping it (a stale reference: the bar is drawn again after an answer) is
+/// looked up again; a tap that lands is never repeated.
 async fn tap(c: &Client, css: &str, text: &str) {
     for _ in 0..100 {
         for el in c.find_all(Locator::Css(css)).await.unwrap_or_default() {
             if el.text().await.is_ok_and(|t| t.contains(text)) {
-                el.click().await.unwrap();
-                return;
+                match el.click().await {
+                    Ok(()) => return,
+                    Err(fantoccini::error::CmdError::Standard(e))
+                        if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
+                    {
+                        break;
+                    }
+                    Err(e) => panic!("tapping {css} {text:?}: {e}"),
+                }
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
