@@ -192,9 +192,8 @@ impl Reply {
             Body::Parts(parts) => {
                 let mut out = format!("<p>{}</p>", markup::escape_html(&parts_lead(parts.len())));
                 for p in parts {
-                    // A question of the message handed to a person is named, as in the text.
-                    if let Body::Handoff(HandoffReason::NotSure) = p.body {
-                        out.push_str(&format!("<p>「{}」</p>", markup::escape_html(&p.question)));
+                    if let Some(q) = named_question(p) {
+                        out.push_str(&format!("<p>「{}」</p>", markup::escape_html(q)));
                     }
                     out.push_str(&p.web_html(office));
                 }
@@ -337,6 +336,12 @@ fn entry_with(e: &Entry, o: &BTreeMap<String, String>, s: &dyn Style) -> String 
 }
 
 /// The line before the parts of a message answered in several parts.
+/// The question a part of a message names before its reply: one handed to a person because
+/// nothing answered it (the other parts answer the rest).
+fn named_question(part: &Reply) -> Option<&str> {
+    matches!(part.body, Body::Handoff(HandoffReason::NotSure)).then_some(part.question.as_str())
+}
+
 fn parts_lead(n: usize) -> String {
     const COUNT: [&str; 4] = ["", "一", "两", "三"];
     format!("您的问题涉及{}点：", COUNT.get(n).copied().unwrap_or("几"))
@@ -375,12 +380,7 @@ fn render(r: &Reply, o: &BTreeMap<String, String>, s: &dyn Style) -> String {
             const MARKS: [&str; 3] = ["一、", "二、", "三、"];
             for (i, p) in parts.iter().enumerate() {
                 let mark = MARKS.get(i).copied().unwrap_or("");
-                // A question of the message handed to a person is named: the other parts answer
-                // the rest.
-                let asked = match p.body {
-                    Body::Handoff(HandoffReason::NotSure) => format!("「{}」", p.question),
-                    _ => String::new(),
-                };
+                let asked = named_question(p).map(|q| format!("「{q}」")).unwrap_or_default();
                 out.push_str(&format!("\n\n{}{}", s.text(&format!("{mark}{asked}")), render(p, o, s)));
             }
             out

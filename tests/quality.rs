@@ -608,16 +608,24 @@ fn long_heldout_messages_are_answered_question_by_question() {
     );
 }
 
-/// One conversation's turns in order: the entry each turn was resolved against.
-fn topics(assistant: &Assistant, turns: &[&str]) -> Vec<Option<String>> {
+/// One conversation's turns in order, each read with the conversation the one before left.
+fn converse(assistant: &Assistant, texts: &[&str]) -> Vec<customs_bot::app::Turn> {
     let mut conversation = customs_bot::conversation::Conversation::default();
-    turns
+    texts
         .iter()
         .map(|t| {
             let turn = assistant.converse(&conversation, t);
             conversation = turn.conversation.clone();
-            turn.topic().map(str::to_string)
+            turn
         })
+        .collect()
+}
+
+/// One conversation's turns in order: the entry each turn was resolved against.
+fn topics(assistant: &Assistant, texts: &[&str]) -> Vec<Option<String>> {
+    converse(assistant, texts)
+        .iter()
+        .map(|turn| turn.topic().map(str::to_string))
         .collect()
 }
 
@@ -808,14 +816,8 @@ fn words_that_fit_several_matters_equally_neither_move_nor_answer() {
     );
     assert_eq!(t[2].as_deref(), Some("trav-foreign-cash"), "{t:?}");
     // A hand-off leaves no topic: 那我在哪能查到 then fits four entries alike and is not answered.
-    let mut conversation = customs_bot::conversation::Conversation::default();
-    for text in ["蓝牙耳机的HS编码是多少？", "那我在哪能查到"] {
-        let turn = assistant.converse(&conversation, text);
-        conversation = turn.conversation.clone();
-        if text.starts_with('那') {
-            assert_ne!(turn.reply.decision, Decision::Answer, "{:?}", turn.reply);
-        }
-    }
+    let turns = converse(&assistant, &["蓝牙耳机的HS编码是多少？", "那我在哪能查到"]);
+    assert_ne!(turns[1].reply.decision, Decision::Answer, "{:?}", turns[1].reply);
 }
 
 /// A turn of a word or two that, alone, names another matter while the reading with the previous
@@ -823,13 +825,10 @@ fn words_that_fit_several_matters_equally_neither_move_nor_answer() {
 #[test]
 fn a_turn_too_short_to_stand_alone_is_offered_both_readings_when_context_leans_on_the_topic() {
     let (_site, assistant) = shipped_assistant();
-    let mut conversation = customs_bot::conversation::Conversation::default();
-    let mut replies = Vec::new();
-    for text in ["余料结转需要什么手续", "可以跨关区吗"] {
-        let turn = assistant.converse(&conversation, text);
-        conversation = turn.conversation.clone();
-        replies.push(turn.reply);
-    }
+    let replies: Vec<_> = converse(&assistant, &["余料结转需要什么手续", "可以跨关区吗"])
+        .into_iter()
+        .map(|turn| turn.reply)
+        .collect();
     assert_eq!(
         replies[0].entry.as_ref().map(|e| e.id.as_str()),
         Some("ptrade-surplus-material-transfer")

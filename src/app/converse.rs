@@ -597,37 +597,12 @@ impl Assistant {
             }
             return after(before, whole);
         }
-        // A question of the message that nothing answered — a sentence that ends as a question
-        // (not 现就以下问题请教：), names a matter and found entries, none surely, none of its best
-        // being an answer kept (我需要做什么 names nothing: the answer kept says what to do), and
-        // not asking an aspect an answer kept has a section for (由哪个海关审批，多长时间能办结 beside
-        // the entry with its 办理渠道 and 办理时限) — is not silently dropped: it goes to a person,
-        // and the reply says which question that is (「另外如果不转，直接内销的话要补交哪些税？」 beside
-        // the answer on carrying leftover materials over to a new manual).
-        let open = parts
-            .iter()
-            .find(|p| {
-                let kept_found = |id: &str| kept.iter().any(|k| k.entry.as_ref().is_some_and(|e| e.id == id));
-                matches!(p.body, Body::Handoff(HandoffReason::NotSure))
-                    && message::ends_as_a_question(&p.question)
-                    && self.index().analyzer().names_a_matter(&p.question)
-                    && !p.candidates.is_empty()
-                    && !p.candidates.iter().take(NEIGHBOURS).any(|c| kept_found(&c.id))
-                    && conversation::aspect(&text::normalize(&p.question)).is_none_or(|aspect| {
-                        !kept.iter().any(|k| {
-                            k.entry.as_ref().is_some_and(|e| {
-                                self.index()
-                                    .find(&e.id)
-                                    .is_some_and(|e| e.section(aspect.headings()).is_some())
-                            })
-                        })
-                    })
-            })
-            .map(|p| handoff(&p.question, HandoffReason::NotSure, Vec::new(), p.confidence));
-        // A general answer to a question about one's own case: the referral goes with it.
+        // A general answer to a question about one's own case: the referral goes with it;
+        // otherwise a question nothing answered goes to a person (`unanswered`).
         if let Some(r) = referred {
             kept.push(r);
         } else if kept.len() == 1 {
+            let open = self.unanswered(&parts, &kept);
             let only = self.between_close_matters(text, kept.remove(0));
             match open {
                 Some(open) if only.decision == Decision::Answer => kept = vec![only, open],
@@ -640,6 +615,7 @@ impl Assistant {
                 }
             }
         } else {
+            let open = self.unanswered(&parts, &kept);
             kept.extend(open);
         }
         let main = kept[0].clone();
@@ -652,6 +628,38 @@ impl Assistant {
             body: Body::Parts(kept),
         };
         after(before, reply).led_by(Some(questions[0].clone()))
+    }
+
+    /// The hand-off for a question of a long message that nothing answered, so that it is not
+    /// silently dropped: it goes to a person, and the reply says which question that is
+    /// (「另外如果不转，直接内销的话要补交哪些税？」 beside the answer on carrying leftover materials
+    /// over to a new manual). Such a question is a sentence (`parts`, read in turn) that ends as a
+    /// question (not 现就以下问题请教：), names a matter, and found entries but none surely — none of
+    /// its best being an answer `kept` (我需要做什么 names nothing: the answer kept says what to do),
+    /// and it asks no aspect an answer kept has a section for (由哪个海关审批，多长时间能办结 beside
+    /// the entry with its 办理渠道 and 办理时限). None when there is no such question.
+    fn unanswered(&self, parts: &[Reply], kept: &[Reply]) -> Option<Reply> {
+        let index = self.index();
+        let answers: Vec<&Entry> = kept
+            .iter()
+            .filter_map(|k| k.entry.as_ref().and_then(|e| index.find(&e.id)))
+            .collect();
+        parts
+            .iter()
+            .find(|p| {
+                matches!(p.body, Body::Handoff(HandoffReason::NotSure))
+                    && message::ends_as_a_question(&p.question)
+                    && index.analyzer().names_a_matter(&p.question)
+                    && !p.candidates.is_empty()
+                    && !p
+                        .candidates
+                        .iter()
+                        .take(NEIGHBOURS)
+                        .any(|c| answers.iter().any(|e| e.id == c.id))
+                    && conversation::aspect(&text::normalize(&p.question))
+                        .is_none_or(|aspect| !answers.iter().any(|e| e.section(aspect.headings()).is_some()))
+            })
+            .map(|p| handoff(&p.question, HandoffReason::NotSure, Vec::new(), p.confidence))
     }
 
     /// A long message (of several sentences) answered with one entry without much confidence, while
