@@ -406,6 +406,44 @@ fn slips_of_pinyin_input_find_the_word_meant() {
     }
 }
 
+/// People ask in everyday words what the knowledge writes in official ones (禁 for 禁止, 多缴 for
+/// 多缴税款, 要钱 for 收费, 大学 for 高校), and say 寄点 (send a little), which is no slip for 几点
+/// (from the dev dialogues: the kind of turn, not their words).
+#[test]
+fn everyday_words_find_the_entry_written_in_official_words() {
+    let (_site, assistant) = shipped_assistant();
+    for (asked, meant) in [
+        ("那边闹禽流感了 海关会禁哪些", "quar-outbreak-bans"),
+        ("进口时多缴了税 怎么退", "proc-tax-refund"),
+    ] {
+        let r = assistant.ask(asked);
+        assert_eq!(
+            r.entry.as_ref().map(|e| e.id.as_str()),
+            Some(meant),
+            "{asked}: {:?}",
+            r.candidates
+        );
+    }
+    // 要钱 is asking about fees: the fees entry comes first, and nothing else is the answer.
+    let r = assistant.ask("办这个备案要钱吗");
+    assert_eq!(r.candidates.first().map(|c| c.id.as_str()), Some("pol-fees"), "{r:?}");
+    assert!(r.entry.as_ref().is_none_or(|e| e.id == "pol-fees"), "{r:?}");
+    let r = assistant.ask("大学买进口的实验设备能免税吗");
+    assert_eq!(
+        r.candidates.first().map(|c| c.id.as_str()),
+        Some("exempt-science-education"),
+        "{r:?}"
+    );
+    // 寄点药: the medicines entry, and nothing about office hours (几点).
+    let r = assistant.ask("朋友从国外给我寄点药可以吗");
+    assert_eq!(
+        r.candidates.first().map(|c| c.id.as_str()),
+        Some("trav-medicines-own-use"),
+        "{r:?}"
+    );
+    assert!(r.candidates.iter().all(|c| c.id != "svc-office-hours"), "{r:?}");
+}
+
 /// A business licence or a company's registration is another authority's matter, but filing with
 /// customs beside it is ours (from the dev part of the second blind batch of real-traffic questions).
 #[test]
@@ -737,6 +775,17 @@ fn a_new_object_replaces_a_part_of_a_word_only_where_a_word_is_left() {
         matches!(t[1].as_deref(), None | Some("proc-late-declaration-fee")),
         "{t:?}"
     );
+}
+
+/// 会怎么样 and 会咋样 ask what follows, as 会怎样 does: the topic's 后果 section answers, not the
+/// general entry the words find alone (from the dev dialogues: the kind of turn).
+#[test]
+fn what_happens_then_is_asked_of_the_topics_consequences() {
+    let (_site, assistant) = shipped_assistant();
+    for then in ["被海关查到会怎么样", "被查到会咋样"] {
+        let t = topics(&assistant, &["帮人带货过关算代购吗", then]);
+        assert_eq!(t[1].as_deref(), Some("trav-daigou-commercial"), "{then}: {t:?}");
+    }
 }
 
 #[test]

@@ -45,6 +45,10 @@ fn who_may_use_a_matter_is_its_conditions() {
 #[test]
 fn an_aspect_with_a_few_more_words_may_be_about_the_topic() {
     assert_eq!(shape("被查到会怎样"), Shape::AspectOf(Aspect::Penalty, "被查到".into()));
+    // 会怎么样 and its colloquial 会咋样 ask the same as 会怎样.
+    for turn in ["被查到会怎么样", "被查到会咋样"] {
+        assert_eq!(shape(turn), Shape::AspectOf(Aspect::Penalty, "被查到".into()), "{turn}");
+    }
     assert_eq!(shape("转关怎么办理"), Shape::AspectOf(Aspect::Process, "转关".into()));
     assert_eq!(
         shape("舱单啥时候传"),

@@ -161,6 +161,15 @@ impl SearchIndex {
                 continue;
             }
             let word = &query.groups[i].word;
+            // A function word joined to a word the knowledge base holds (寄点 is 寄 + 点, not a slip
+            // for 几点): the next step searches the word it holds.
+            if self
+                .analyzer
+                .unmerged(word)
+                .is_some_and(|parts| !parts.is_empty() && parts.iter().all(|p| self.entries_with(&p.word) > 0))
+            {
+                continue;
+            }
             let alike = match text::sound(word).and_then(|k| self.sounds.get(&k)) {
                 Some(alike) => Some(alike.clone()),
                 None if look_around => self.misheard_around(&query.normalized, word),
