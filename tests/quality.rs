@@ -788,6 +788,19 @@ fn what_happens_then_is_asked_of_the_topics_consequences() {
     }
 }
 
+/// 还能改吗 after a matter asks whether what was filed for it can be changed: the matter's own entry
+/// answers (and says when it has no part on changes), whatever entry on amending something else
+/// the words find alone; a turn naming that other thing still moves (from the dev dialogues: the
+/// kind of turn).
+#[test]
+fn whether_it_can_be_changed_is_asked_of_the_topic() {
+    let (_site, assistant) = shipped_assistant();
+    let t = topics(&assistant, &["加工贸易单耗什么时候申报", "申报错了能改吗"]);
+    assert_eq!(t[1].as_deref(), Some("ptrade-unit-consumption"), "{t:?}");
+    let t = topics(&assistant, &["单耗怎么申报", "报关单填错了怎么改"]);
+    assert_eq!(t[1].as_deref(), Some("proc-declaration-amendment"), "{t:?}");
+}
+
 #[test]
 fn a_short_turn_naming_no_matter_is_asked_back_when_there_is_no_topic() {
     let (_site, assistant) = shipped_assistant();

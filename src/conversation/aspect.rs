@@ -15,10 +15,11 @@ pub enum Aspect {
     Penalty,
     LegalBasis,
     Process,
+    Change,
 }
 
 impl Aspect {
-    pub const ALL: [Aspect; 9] = [
+    pub const ALL: [Aspect; 10] = [
         Aspect::Conditions,
         Aspect::Materials,
         Aspect::TimeLimit,
@@ -28,6 +29,7 @@ impl Aspect {
         Aspect::Penalty,
         Aspect::LegalBasis,
         Aspect::Process,
+        Aspect::Change,
     ];
 
     /// How the aspect is named in a reply: 「关于【…】的办理时限」.
@@ -42,6 +44,7 @@ impl Aspect {
             Aspect::Penalty => "法律责任",
             Aspect::LegalBasis => "法律依据",
             Aspect::Process => "办理流程",
+            Aspect::Change => "变更和撤销",
         }
     }
 
@@ -131,6 +134,19 @@ impl Aspect {
                 "什么规定",
             ],
             Aspect::Process => &["流程", "步骤", "怎么办理", "怎么申请", "程序", "怎么操作", "怎么弄"],
+            Aspect::Change => &[
+                "能改不",
+                "能改",
+                "改吗",
+                "改不",
+                "怎么改",
+                "修改",
+                "更改",
+                "变更",
+                "更正",
+                "撤销",
+                "撤回",
+            ],
         }
     }
 }

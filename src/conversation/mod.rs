@@ -317,8 +317,9 @@ pub fn choice(normalized: &str, offered: &[Offer]) -> Option<usize> {
         return (1..=offered.len()).contains(&n).then(|| n - 1);
     }
     // The whole title, or what is left once 那个/这个/的/吧 are gone, found in exactly one title;
-    // a turn that asks about an aspect (要交什么材料) is not a choice.
-    if aspect(&core).is_some() {
+    // a turn that asks about an aspect and names nothing else (要交什么材料) is not a choice, while
+    // a title with an aspect's word in it (报关单修改和撤销) is one.
+    if aspect(&core).is_some() && content(&core).is_empty() {
         return None;
     }
     let words = strip_filler(&core.replace("那一项", "").replace("那项", "").replace("那条", ""));

@@ -30,6 +30,9 @@ fn an_aspect_alone_is_a_follow_up() {
         ("依据是哪条", Aspect::LegalBasis),
         ("要提前多久跟海关说", Aspect::TimeLimit),
         ("具体怎么操作", Aspect::Process),
+        ("还能改吗", Aspect::Change),
+        ("能撤销吗", Aspect::Change),
+        ("怎么改", Aspect::Change),
     ] {
         assert_eq!(shape(turn), Shape::Aspect(a), "{turn}");
     }
@@ -45,6 +48,7 @@ fn who_may_use_a_matter_is_its_conditions() {
 #[test]
 fn an_aspect_with_a_few_more_words_may_be_about_the_topic() {
     assert_eq!(shape("被查到会怎样"), Shape::AspectOf(Aspect::Penalty, "被查到".into()));
+    assert_eq!(shape("报错了还能改不"), Shape::AspectOf(Aspect::Change, "报错".into()));
     // 会怎么样 and its colloquial 会咋样 ask the same as 会怎样.
     for turn in ["被查到会怎么样", "被查到会咋样"] {
         assert_eq!(shape(turn), Shape::AspectOf(Aspect::Penalty, "被查到".into()), "{turn}");

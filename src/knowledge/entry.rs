@@ -133,6 +133,7 @@ pub const SECTIONS: &[&[&str]] = &[
     &["法律责任", "后果", "处罚", "违规后果"],
     &["法律依据", "依据"],
     &["办理流程", "流程", "办理步骤", "步骤", "怎么办"],
+    &["变更和撤销", "变更", "修改", "更正", "撤销"],
 ];
 
 /// The headings of the section whose canonical heading (its first) is `canonical`; empty for none.
