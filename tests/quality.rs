@@ -415,6 +415,8 @@ fn everyday_words_find_the_entry_written_in_official_words() {
     for (asked, meant) in [
         ("那边闹禽流感了 海关会禁哪些", "quar-outbreak-bans"),
         ("进口时多缴了税 怎么退", "proc-tax-refund"),
+        // 烟 is cigarettes (香烟), not the e-cigarettes entry that has 烟 in its title.
+        ("入境能带多少烟", "trav-tobacco-alcohol"),
     ] {
         let r = assistant.ask(asked);
         assert_eq!(
@@ -799,6 +801,9 @@ fn whether_it_can_be_changed_is_asked_of_the_topic() {
     assert_eq!(t[1].as_deref(), Some("ptrade-unit-consumption"), "{t:?}");
     let t = topics(&assistant, &["单耗怎么申报", "报关单填错了怎么改"]);
     assert_eq!(t[1].as_deref(), Some("proc-declaration-amendment"), "{t:?}");
+    // As a first message it names what is to be changed: a question of its own, answered.
+    let t = topics(&assistant, &["报关单能撤销吗"]);
+    assert_eq!(t[0].as_deref(), Some("proc-declaration-amendment"), "{t:?}");
 }
 
 #[test]
@@ -865,6 +870,9 @@ fn a_new_object_found_among_the_topics_related_entries_moves_there() {
     // A bare aspect stays on the topic, related entries or not.
     let t = topics(&assistant, &["保税料件想转内销 要补税吗", "要什么材料"]);
     assert_eq!(t[1].as_deref(), Some("ptrade-domestic-sale"), "{t:?}");
+    // After the cross-border e-commerce limits, returning what was bought is the next matter.
+    let t = topics(&assistant, &["跨境电商年度限额多少", "超了怎么办", "能退货吗"]);
+    assert_eq!(t[2].as_deref(), Some("post-cbec-returns"), "{t:?}");
 }
 
 /// From the fourth blind batch of dev dialogues: a short turn whose words several entries hold

@@ -240,8 +240,9 @@ impl Assistant {
                     return after(before, alone);
                 }
                 // 那我在哪能查到 with no topic: a follow-up to nothing, whose few words fit several
-                // entries equally. Which is meant? Offer them, never guess.
-                if alone.decision == Decision::Answer && undecided(&alone) {
+                // entries equally. Which is meant? Offer them, never guess. Whether a thing can be
+                // changed is asked of the thing named (报关单能撤销吗): a question of its own.
+                if alone.decision == Decision::Answer && undecided(&alone) && aspect != Aspect::Change {
                     return after(before, self.offer_best(text, &alone));
                 }
             }
