@@ -415,6 +415,9 @@ fn everyday_words_find_the_entry_written_in_official_words() {
     for (asked, meant) in [
         ("那边闹禽流感了 海关会禁哪些", "quar-outbreak-bans"),
         ("进口时多缴了税 怎么退", "proc-tax-refund"),
+        // Selling duty-exempt equipment is asked as 卖掉: its disposal, not the smuggling entry that
+        // names 私自卖掉.
+        ("减免税设备能卖掉吗", "exempt-disposal-transfer"),
         // 罚单 is the fine (罚款) people want to challenge.
         ("海关给我开了罚单 不服能申诉吗", "rights-reconsideration"),
         // 烟 is cigarettes (香烟), not the e-cigarettes entry that has 烟 in its title.
