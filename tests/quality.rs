@@ -418,6 +418,8 @@ fn everyday_words_find_the_entry_written_in_official_words() {
         // Selling duty-exempt equipment is asked as 卖掉: its disposal, not the smuggling entry that
         // names 私自卖掉.
         ("减免税设备能卖掉吗", "exempt-disposal-transfer"),
+        // 不能免 is 不予免税: the catalogue of goods not exempted.
+        ("哪些进口设备是不能免的", "exempt-not-exempt-catalogues"),
         // 罚单 is the fine (罚款) people want to challenge.
         ("海关给我开了罚单 不服能申诉吗", "rights-reconsideration"),
         // 烟 is cigarettes (香烟), not the e-cigarettes entry that has 烟 in its title.
