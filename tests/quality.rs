@@ -476,6 +476,8 @@ fn another_authoritys_matter_with_a_customs_filing_in_it_is_answered() {
         "办理出口退税备案要去海关吗",
         "营业执照怎么办",
         "商标怎么注册",
+        // Registering or filing a cosmetic product is the drug regulator's (《化妆品监督管理条例》第十七条).
+        "进口化妆品要备案吗",
     ] {
         let r = assistant.ask(question);
         assert!(
