@@ -335,13 +335,13 @@ fn entry_with(e: &Entry, o: &BTreeMap<String, String>, s: &dyn Style) -> String 
     out
 }
 
-/// The line before the parts of a message answered in several parts.
 /// The question a part of a message names before its reply: one handed to a person because
 /// nothing answered it (the other parts answer the rest).
 fn named_question(part: &Reply) -> Option<&str> {
     matches!(part.body, Body::Handoff(HandoffReason::NotSure)).then_some(part.question.as_str())
 }
 
+/// The line before the parts of a message answered in several parts.
 fn parts_lead(n: usize) -> String {
     const COUNT: [&str; 4] = ["", "一", "两", "三"];
     format!("您的问题涉及{}点：", COUNT.get(n).copied().unwrap_or("几"))

@@ -602,22 +602,23 @@ impl Assistant {
         // otherwise a question nothing answered goes to a person (`unanswered`).
         if let Some(r) = referred {
             kept.push(r);
-        } else if kept.len() == 1 {
-            let open = self.unanswered(&parts, &kept);
-            let only = self.between_close_matters(text, kept.remove(0));
-            match open {
-                Some(open) if only.decision == Decision::Answer => kept = vec![only, open],
-                _ => {
-                    let mut turn = after(before, asked(text, only));
-                    if turn.reply.decision == Decision::Answer {
-                        turn.conversation.last_question = Some(questions[0].clone());
-                    }
-                    return turn;
-                }
-            }
         } else {
             let open = self.unanswered(&parts, &kept);
-            kept.extend(open);
+            if kept.len() > 1 {
+                kept.extend(open);
+            } else {
+                let only = self.between_close_matters(text, kept.remove(0));
+                match open {
+                    Some(open) if only.decision == Decision::Answer => kept = vec![only, open],
+                    _ => {
+                        let mut turn = after(before, asked(text, only));
+                        if turn.reply.decision == Decision::Answer {
+                            turn.conversation.last_question = Some(questions[0].clone());
+                        }
+                        return turn;
+                    }
+                }
+            }
         }
         let main = kept[0].clone();
         let reply = Reply {
