@@ -375,6 +375,9 @@ const MAY_IMPORT: [&str; 13] = [
     "准入了吗",
 ];
 
+/// 「能从…进口」: whether something may be imported, with the country said before the import.
+const MAY_FROM: [&str; 6] = ["能从", "可以从", "能否从", "可否从", "允许从", "准许从"];
+
 /// Phrases that ask where something stands or how it ended.
 const STATUS: [&str; 32] = [
     "被退回",
@@ -530,8 +533,11 @@ pub fn specific_request(normalized: &str) -> Option<Specific> {
     {
         return Some(Specific::CodeLookup);
     }
-    // 「蒙古国的马肉能进口吗」: one product of one country — its access list entry, looked up by a person.
-    if MAY_IMPORT.iter().any(|p| normalized.contains(p)) && PLACES.iter().any(|p| normalized.contains(p)) {
+    // 「蒙古国的马肉能进口吗」, 「能从阿根廷进口冷冻牛肉吗」: one product of one country — its access list
+    // entry, looked up by a person.
+    let may_import = MAY_IMPORT.iter().any(|p| normalized.contains(p))
+        || (MAY_FROM.iter().any(|p| normalized.contains(p)) && normalized.contains("进口"));
+    if may_import && PLACES.iter().any(|p| normalized.contains(p)) {
         return Some(Specific::Admission);
     }
     None
@@ -787,6 +793,9 @@ mod tests {
             ("预裁定申请审核要多久", None),
             ("我们这批奶粉卫生证书日期写错了 能放行吗", Some(Specific::OwnCase)),
             ("阿根廷的冷冻牛肉目前是否允许进口", Some(Specific::Admission)),
+            ("现在能从阿根廷进口冷冻牛肉吗", Some(Specific::Admission)),
+            ("能从阿根廷回来吗", None),
+            ("能从企业进口设备吗", None),
             ("卫生证书日期写错了货物能放行吗", None),
             ("行邮税税率是多少", None),
             ("行油税税率多少,分几档", None),
