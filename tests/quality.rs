@@ -800,6 +800,18 @@ fn a_follow_up_after_a_choice_is_read_with_the_chosen_matter() {
     assert_eq!(t[2].as_deref(), Some("proc-ipr-recordation"), "{t:?}");
 }
 
+/// A place said after a question about another place (日本呢 after a question on GSP certificates
+/// for the EU) asks that question of it, though the place alone finds another entry (Japanese
+/// seafood).
+#[test]
+fn a_place_after_a_question_about_another_place_asks_it_of_that_place() {
+    let (_site, assistant) = shipped_assistant();
+    for follow_up in ["那日本呢", "日本的呢"] {
+        let t = topics(&assistant, &["出口到欧盟的普惠制原产地证书还能签吗", follow_up]);
+        assert_eq!(t[1].as_deref(), Some("origin-gsp-status"), "{follow_up}: {t:?}");
+    }
+}
+
 #[test]
 fn a_new_object_replaces_a_part_of_a_word_only_where_a_word_is_left() {
     let (_site, assistant) = shipped_assistant();

@@ -320,6 +320,18 @@ pub fn foreign_customs(normalized: &str) -> Option<&'static str> {
     None
 }
 
+/// Whether a word is a place (country, region or bloc) people ask about.
+pub fn is_place(word: &str) -> bool {
+    PLACES.contains(&word)
+}
+
+/// The first place a normalised text names, if any.
+pub fn place_in(normalized: &str) -> Option<&'static str> {
+    normalized
+        .char_indices()
+        .find_map(|(at, _)| PLACES.iter().find(|p| normalized[at..].starts_with(**p)).copied())
+}
+
 /// A question only a person can answer, whatever the knowledge base holds: it asks about the
 /// person's own case, asks the bot to work something out for them, or asks for one product's code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -673,6 +685,15 @@ pub fn smalltalk(normalized: &str) -> Option<Smalltalk> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_place_is_found_in_a_question() {
+        assert!(is_place("日本"));
+        assert!(!is_place("水产品"));
+        assert_eq!(place_in("输欧盟的普惠制产地证还能签吗"), Some("欧盟"));
+        assert_eq!(place_in("印度尼西亚海关清关要多久"), Some("印度尼西亚"));
+        assert_eq!(place_in("普惠制产地证还能签吗"), None);
+    }
 
     #[test]
     fn an_entry_naming_the_countrys_product_holds_its_admission() {

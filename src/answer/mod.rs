@@ -16,7 +16,10 @@ use serde::Serialize;
 
 use crate::config::AnswerConfig;
 
-pub use asides::{Smalltalk, Specific, foreign_customs, holds_the_admission, smalltalk, specific_request, wants_human};
+pub use asides::{
+    Smalltalk, Specific, foreign_customs, holds_the_admission, is_place, place_in, smalltalk, specific_request,
+    wants_human,
+};
 
 /// What the assistant does with a question.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

@@ -465,6 +465,18 @@ impl Assistant {
         let index = self.index();
         let query = index.analyzer().query(previous);
         let normalized = text::normalize(previous);
+        // A place for a place (日本呢 after a question on GSP certificates for the EU): the previous
+        // question asked of the other place, whatever the place alone would find (Japanese seafood).
+        let place = object.trim_end_matches('的');
+        if answer::is_place(place)
+            && let Some(there) = answer::place_in(&normalized).filter(|p| *p != place)
+        {
+            let variant = normalized.replacen(there, place, 1);
+            let reply = self.ask(&variant);
+            if reply.decision == Decision::Answer {
+                return Some((variant, reply));
+            }
+        }
         // Each word of the previous question, or a part of one (进口 in 进口报关), replaced by the
         // object; and the object alone (市内免税店呢 may name its matter by itself).
         let mut variants: Vec<String> = Vec::new();
