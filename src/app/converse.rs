@@ -460,7 +460,8 @@ impl Assistant {
 
     /// The previous question asked again with `object` in place of one of its words (进口报关要什么单证
     /// with 出口 becomes 出口报关要什么单证), or the object alone: the most confident answer about
-    /// another matter than the topic, else the topic's own; None when no variant is answered.
+    /// another matter than the topic, else the topic's own; None when no variant is answered. A place
+    /// stands for the place the previous question names, before anything else is tried.
     fn reask(&self, previous: &str, object: &str, topic: Option<&str>) -> Option<(String, Reply)> {
         let index = self.index();
         let query = index.analyzer().query(previous);
