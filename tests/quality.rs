@@ -705,6 +705,14 @@ fn topics(assistant: &Assistant, texts: &[&str]) -> Vec<Option<String>> {
         .collect()
 }
 
+/// Asserts that each of `follow_ups`, said after `first`, is read as a question about entry `id`.
+fn assert_each_follow_up_finds(assistant: &Assistant, first: &str, follow_ups: &[&str], id: &str) {
+    for follow_up in follow_ups {
+        let t = topics(assistant, &[first, follow_up]);
+        assert_eq!(t[1].as_deref(), Some(id), "{follow_up}: {t:?}");
+    }
+}
+
 /// The choices a reply offers; panics (with the reply) when it offers none.
 fn choices_of(reply: &customs_bot::reply::Reply) -> &[customs_bot::reply::Candidate] {
     match &reply.body {
@@ -806,10 +814,12 @@ fn a_follow_up_after_a_choice_is_read_with_the_chosen_matter() {
 #[test]
 fn a_place_after_a_question_about_another_place_asks_it_of_that_place() {
     let (_site, assistant) = shipped_assistant();
-    for follow_up in ["那日本呢", "日本的呢"] {
-        let t = topics(&assistant, &["出口到欧盟的普惠制原产地证书还能签吗", follow_up]);
-        assert_eq!(t[1].as_deref(), Some("origin-gsp-status"), "{follow_up}: {t:?}");
-    }
+    assert_each_follow_up_finds(
+        &assistant,
+        "出口到欧盟的普惠制原产地证书还能签吗",
+        &["那日本呢", "日本的呢"],
+        "origin-gsp-status",
+    );
 }
 
 #[test]
@@ -832,10 +842,12 @@ fn a_new_object_replaces_a_part_of_a_word_only_where_a_word_is_left() {
 #[test]
 fn what_happens_then_is_asked_of_the_topics_consequences() {
     let (_site, assistant) = shipped_assistant();
-    for then in ["被海关查到会怎么样", "被查到会咋样"] {
-        let t = topics(&assistant, &["帮人带货过关算代购吗", then]);
-        assert_eq!(t[1].as_deref(), Some("trav-daigou-commercial"), "{then}: {t:?}");
-    }
+    assert_each_follow_up_finds(
+        &assistant,
+        "帮人带货过关算代购吗",
+        &["被海关查到会怎么样", "被查到会咋样"],
+        "trav-daigou-commercial",
+    );
 }
 
 /// 还能改吗 after a matter asks whether what was filed for it can be changed: the matter's own entry

@@ -292,18 +292,8 @@ const ITS_CUSTOMS: [&str; 8] = [
 /// the place. Goods or travellers coming *from* the place (从日本入境, 自香港进口) are China's
 /// business and do not count.
 pub fn foreign_customs(normalized: &str) -> Option<&'static str> {
-    // The characters a place starts with: only there can one start (a long message has hundreds
-    // of characters, and comparing each with every place was a tenth of its time).
-    static STARTS: std::sync::OnceLock<std::collections::HashSet<char>> = std::sync::OnceLock::new();
-    let starts = STARTS.get_or_init(|| PLACES.iter().filter_map(|p| p.chars().next()).collect());
-    for (at, c) in normalized.char_indices() {
-        if !starts.contains(&c) {
-            continue;
-        }
+    for (at, place) in places(normalized) {
         let rest = &normalized[at..];
-        let Some(place) = PLACES.iter().find(|p| rest.starts_with(**p)) else {
-            continue;
-        };
         let before = normalized[..at].chars().next_back();
         if before.is_some_and(|c| "从自由经".contains(c)) {
             continue;
@@ -320,6 +310,23 @@ pub fn foreign_customs(normalized: &str) -> Option<&'static str> {
     None
 }
 
+/// The places a normalised text names, in order, each with the byte offset where it starts.
+fn places(normalized: &str) -> impl Iterator<Item = (usize, &'static str)> + '_ {
+    // The characters a place starts with: only there can one start (a long message has hundreds
+    // of characters, and comparing each with every place was a tenth of its time).
+    static STARTS: std::sync::OnceLock<std::collections::HashSet<char>> = std::sync::OnceLock::new();
+    let starts = STARTS.get_or_init(|| PLACES.iter().filter_map(|p| p.chars().next()).collect());
+    normalized
+        .char_indices()
+        .filter(|(_, c)| starts.contains(c))
+        .filter_map(|(at, _)| {
+            PLACES
+                .iter()
+                .find(|p| normalized[at..].starts_with(**p))
+                .map(|p| (at, *p))
+        })
+}
+
 /// Whether a word is a place (country, region or bloc) people ask about.
 pub fn is_place(word: &str) -> bool {
     PLACES.contains(&word)
@@ -327,9 +334,7 @@ pub fn is_place(word: &str) -> bool {
 
 /// The first place a normalised text names, if any.
 pub fn place_in(normalized: &str) -> Option<&'static str> {
-    normalized
-        .char_indices()
-        .find_map(|(at, _)| PLACES.iter().find(|p| normalized[at..].starts_with(**p)).copied())
+    places(normalized).next().map(|(_, place)| place)
 }
 
 /// A question only a person can answer, whatever the knowledge base holds: it asks about the
@@ -549,7 +554,7 @@ pub fn specific_request(normalized: &str) -> Option<Specific> {
     // entry, looked up by a person.
     let may_import = MAY_IMPORT.iter().any(|p| normalized.contains(p))
         || (MAY_FROM.iter().any(|p| normalized.contains(p)) && normalized.contains("进口"));
-    if may_import && PLACES.iter().any(|p| normalized.contains(p)) {
+    if may_import && place_in(normalized).is_some() {
         return Some(Specific::Admission);
     }
     None
